@@ -1,0 +1,40 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "websockify-swift",
+    products: [
+        .executable(name: "wsrecord-inspect", targets: ["wsrecord-inspect"]),
+        .library(name: "RecordFormat", targets: ["RecordFormat"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // System zlib (Debian: zlib1g-dev); used for block compression and CRC-32.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // The session record format: codecs, writer, reader, legacy interop. No sockets.
+        .target(name: "RecordFormat", dependencies: ["CZlib"]),
+        .executableTarget(
+            name: "wsrecord-inspect",
+            dependencies: [
+                "RecordFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat"]),
+    ]
+)
+
+// Stricter settings for every target, in one place.
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}
