@@ -1,0 +1,110 @@
+/// The header in front of every block (see docs/record-format.md §3).
+public struct BlockHeader: Sendable, Equatable {
+    /// `'W' 'S' 'B' 'K'`: lets a reader find the next block after damage.
+    public static let sync: [UInt8] = [0x57, 0x53, 0x42, 0x4B]
+    static let syncWord: UInt32 = 0x4B42_5357  // the sync bytes read as a little-endian u32
+    /// Header bytes without the session list.
+    static let fixedLength = 48
+    /// Largest uncompressed block a reader accepts; larger declared lengths are treated as damage.
+    public static let maximumRawLength = 1 << 30
+    /// Most sessions one block header can list.
+    public static let maximumSessions = 4096
+
+    public enum Kind: UInt8, Sendable {
+        case records = 1
+        case index = 2
+        case trailer = 3
+    }
+
+    public enum Codec: UInt8, Sendable {
+        case stored = 0
+        case deflate = 1
+    }
+
+    public var kind: Kind
+    public var codec: Codec
+    /// Bytes of payload in the file after this header.
+    public var storedLength: Int
+    /// Bytes of payload once decompressed.
+    public var rawLength: Int
+    public var recordCount: Int
+    /// Earliest record time in the block, microseconds since the Unix epoch.
+    public var firstWallMicros: Int64
+    /// Latest record time in the block, microseconds since the Unix epoch.
+    public var lastWallMicros: Int64
+    /// CRC-32 of the stored payload bytes.
+    public var payloadCRC: UInt32
+    /// Sessions with at least one record in the block, ascending.
+    public var sessions: [UInt32]
+
+    /// Bytes this header occupies.
+    public var encodedLength: Int { Self.fixedLength + 4 * sessions.count }
+
+    func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(encodedLength)
+        out.append(contentsOf: Self.sync)
+        out.append(kind.rawValue)
+        out.append(codec.rawValue)
+        out.appendLE(UInt16(encodedLength))
+        out.appendLE(UInt32(storedLength))
+        out.appendLE(UInt32(rawLength))
+        out.appendLE(UInt32(recordCount))
+        out.appendLE(firstWallMicros)
+        out.appendLE(lastWallMicros)
+        out.appendLE(payloadCRC)
+        out.appendLE(UInt16(sessions.count))
+        out.appendLE(UInt16(0))  // flags, none defined
+        for session in sessions { out.appendLE(session) }
+        out.appendLE(out.withUnsafeBytes { crc32Of($0) })
+        return out
+    }
+
+    enum ParseResult {
+        case needMore(Int)
+        case header(BlockHeader)
+        /// Not a valid header at this position; `reason` says why.
+        case invalid(String)
+    }
+
+    /// Parses a header at the start of `bytes` (which must begin with the sync bytes).
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> ParseResult {
+        guard bytes.count >= 8 else { return .needMore(8) }
+        guard loadLE(bytes, 0, as: UInt32.self) == syncWord else { return .invalid("no block sync bytes") }
+        let length = Int(loadLE(bytes, 6, as: UInt16.self))
+        guard length >= fixedLength, (length - fixedLength) % 4 == 0,
+            length <= fixedLength + 4 * maximumSessions
+        else { return .invalid("block header length \(length) is impossible") }
+        guard bytes.count >= length else { return .needMore(length) }
+        let stored = loadLE(bytes, length - 4, as: UInt32.self)
+        let computed = crc32Of(UnsafeRawBufferPointer(rebasing: bytes[0..<length - 4]))
+        guard stored == computed else {
+            return .invalid("block header CRC-32 mismatch (stored \(hex32(stored)), computed \(hex32(computed)))")
+        }
+        guard let kind = Kind(rawValue: bytes[4]) else { return .invalid("unknown block kind \(bytes[4])") }
+        guard let codec = Codec(rawValue: bytes[5]) else { return .invalid("unknown block codec \(bytes[5])") }
+        let sessionCount = Int(loadLE(bytes, 40, as: UInt16.self))
+        guard fixedLength - 4 + 4 * sessionCount == length - 4 else {
+            return .invalid("block header lists \(sessionCount) sessions but is \(length) bytes long")
+        }
+        let storedLength = Int(loadLE(bytes, 8, as: UInt32.self))
+        let rawLength = Int(loadLE(bytes, 12, as: UInt32.self))
+        guard rawLength <= maximumRawLength else {
+            return .invalid("block declares \(rawLength) uncompressed bytes, over the \(maximumRawLength) limit")
+        }
+        if codec == .stored && storedLength != rawLength {
+            return .invalid("stored block declares \(storedLength) stored but \(rawLength) raw bytes")
+        }
+        var sessions: [UInt32] = []
+        sessions.reserveCapacity(sessionCount)
+        for i in 0..<sessionCount { sessions.append(loadLE(bytes, 44 + 4 * i, as: UInt32.self)) }
+        return .header(
+            BlockHeader(
+                kind: kind, codec: codec, storedLength: storedLength, rawLength: rawLength,
+                recordCount: Int(loadLE(bytes, 16, as: UInt32.self)),
+                firstWallMicros: loadLE(bytes, 20, as: Int64.self),
+                lastWallMicros: loadLE(bytes, 28, as: Int64.self),
+                payloadCRC: loadLE(bytes, 36, as: UInt32.self),
+                sessions: sessions))
+    }
+}

@@ -1,0 +1,260 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Appends records to a recording file, one sealed block at a time.
+///
+/// Memory stays bounded by one open block. Every sealed block is written with positioned writes
+/// at the end of the file; if a write fails (disk full, file too large), the partial block is cut
+/// off again so what was written before stays valid, and the error says how many records were lost.
+/// Not thread-safe: use it from one thread (see ``BackgroundRecorder``).
+public final class RecordFileWriter {
+    public let path: String
+    public let configuration: RecordWriterConfiguration
+
+    /// What opening an existing file found.
+    public struct AppendReport: Sendable, Equatable {
+        /// True when the file already held a recording.
+        public var appended: Bool
+        /// Highest session number already in the file (0 when none).
+        public var lastExistingSession: UInt32
+        /// Bytes of torn tail cut off before appending, and where.
+        public var truncatedBytes: UInt64
+        public var truncatedAt: UInt64?
+        /// Damage found inside the existing file (kept as it is).
+        public var damages: [Damage]
+    }
+
+    public private(set) var appendReport: AppendReport
+    /// Records dropped because their block could not be written.
+    public private(set) var recordsLost = 0
+    /// File size: where the next block goes.
+    public private(set) var endOffset: UInt64
+
+    private var fd: Int32
+    private let clock: any RecordClock
+    private var builder: BlockBuilder
+    private let compressor: BlockCompressor?
+    private var index = RecordIndex()
+    private var sessionStarts: [UInt32: Int64] = [:]
+    private var nextSession: UInt32
+    private var blockOpenedAt: UInt64 = 0
+    private var closed = false
+
+    /// Opens `path` for recording, creating it or appending a new run to an existing recording.
+    /// A torn tail is cut back to the last good block first (see ``appendReport``).
+    public init(
+        path: String, configuration: RecordWriterConfiguration = .init(), clock: any RecordClock = SystemRecordClock()
+    ) throws(RecordFormatError) {
+        self.path = path
+        self.configuration = configuration
+        self.clock = clock
+        self.builder = BlockBuilder(capacity: configuration.blockSizeBound + 4096)
+        self.compressor = configuration.compress ? BlockCompressor(level: configuration.compressionLevel) : nil
+        let fd = try SystemFile.open(path, flags: O_RDWR | O_CREAT)
+        self.fd = fd
+        do throws(RecordFormatError) {
+            var size = try SystemFile.size(fd, path: path)
+            var report = AppendReport(
+                appended: false, lastExistingSession: 0, truncatedBytes: 0, truncatedAt: nil, damages: [])
+            if size > 0 && size < UInt64(FileHeader.minimumLength) {
+                // A file torn inside its own header (killed right after creation) holds nothing.
+                var bytes = [UInt8](repeating: 0, count: Int(size))
+                _ = try SystemFile.read(fd, into: &bytes, at: 0, path: path)
+                guard FileHeader.magic.starts(with: bytes.prefix(8)) else {
+                    throw RecordFormatError(.notARecording, "refusing to append: not a recording", path: path)
+                }
+                try Self.truncate(fd, to: 0, path: path)
+                report.truncatedBytes = size
+                report.truncatedAt = 0
+                size = 0
+            }
+            if size == 0 {
+                let header = FileHeader(
+                    createdWallMicros: clock.wallMicros(), producerName: configuration.producerName,
+                    producerVersion: configuration.producerVersion
+                ).encoded()
+                if let code = header.withUnsafeBytes({ SystemFile.write(fd, $0, at: 0) }) {
+                    throw RecordFormatError(.io, "cannot write file header: \(SystemFile.errnoText(code))", path: path)
+                }
+                self.endOffset = UInt64(header.count)
+                self.nextSession = 1
+            } else {
+                let scan = try Self.scanExisting(path: path)
+                report.appended = true
+                report.damages = scan.damages
+                report.lastExistingSession = scan.maxSession
+                if scan.goodEnd < size {
+                    try Self.truncate(fd, to: scan.goodEnd, path: path)
+                    report.truncatedBytes = size - scan.goodEnd
+                    report.truncatedAt = scan.goodEnd
+                    report.damages.removeAll { $0.offset >= scan.goodEnd }
+                }
+                self.index = scan.index
+                self.endOffset = scan.goodEnd
+                self.nextSession = scan.maxSession &+ 1
+            }
+            self.appendReport = report
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        if appendReport.appended {
+            var note = "recording resumed by \(configuration.producerName) \(configuration.producerVersion)"
+            if let at = appendReport.truncatedAt {
+                note += "; cut a torn tail of \(appendReport.truncatedBytes) bytes at byte \(at)"
+            }
+            try append(Record(session: 0, timeMicros: UInt64(max(0, clock.wallMicros())), body: .marker(note)))
+        }
+    }
+
+    deinit {
+        if !closed { try? close() }
+    }
+
+    private struct Scan {
+        var goodEnd: UInt64
+        var maxSession: UInt32
+        var index: RecordIndex
+        var damages: [Damage]
+    }
+
+    private static func scanExisting(path: String) throws(RecordFormatError) -> Scan {
+        let reader: RecordFileReader
+        do throws(RecordFormatError) {
+            reader = try RecordFileReader(path: path)
+        } catch {
+            var refusal = error
+            refusal.message = "refusing to append: " + error.message
+            throw refusal
+        }
+        var scan = Scan(goodEnd: UInt64(reader.header.encodedLength), maxSession: 0, index: RecordIndex(), damages: [])
+        while let block = try reader.nextBlock() {
+            scan.goodEnd = block.offset + UInt64(block.totalLength)
+            scan.maxSession = max(scan.maxSession, block.header.sessions.max() ?? 0)
+            guard case .records(let records) = block.content else { continue }
+            var firsts: [UInt32: UInt64] = [:]
+            for record in records where record.session != 0 && firsts[record.session] == nil {
+                firsts[record.session] = record.timeMicros
+            }
+            scan.index.add(
+                block: .init(
+                    offset: block.offset, firstWallMicros: block.header.firstWallMicros,
+                    lastWallMicros: block.header.lastWallMicros, recordCount: block.header.recordCount),
+                sessionFirstTimes: firsts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        }
+        scan.damages = reader.damages
+        return scan
+    }
+
+    private static func truncate(_ fd: Int32, to size: UInt64, path: String) throws(RecordFormatError) {
+        guard ftruncate(fd, off_t(size)) == 0 else {
+            throw RecordFormatError(
+                .io, "cannot cut the torn tail: \(SystemFile.errnoText(errno))", path: path, offset: size)
+        }
+    }
+
+    /// Reserves the next session number (numbers count from 1 per file and continue across runs).
+    public func allocateSession() -> UInt32 {
+        defer { nextSession &+= 1 }
+        return nextSession
+    }
+
+    /// Adds a record to the open block, sealing it when it is full or old enough.
+    /// - Throws: ``RecordFormatError`` with code `.io` when sealing a block failed; the file is
+    ///   still valid up to the previous block and the writer can go on.
+    public func append(_ record: Record) throws(RecordFormatError) {
+        guard !closed else { throw RecordFormatError(.invalidArgument, "writer is closed", path: path) }
+        let wall: Int64
+        switch record.body {
+        case .open(let open):
+            sessionStarts[record.session] = open.startWallMicros
+            if record.session >= nextSession { nextSession = record.session &+ 1 }
+            wall = open.startWallMicros &+ Int64(clamping: record.timeMicros)
+        case .close:
+            wall = (sessionStarts.removeValue(forKey: record.session) ?? 0) &+ Int64(clamping: record.timeMicros)
+        default:
+            wall =
+                record.session == 0
+                ? Int64(clamping: record.timeMicros)
+                : (sessionStarts[record.session] ?? 0) &+ Int64(clamping: record.timeMicros)
+        }
+        if builder.isEmpty { blockOpenedAt = clock.monotonicNanos() }
+        builder.add(record, wallMicros: wall)
+        if builder.raw.count >= configuration.blockSizeBound || builder.sessionCount >= BlockHeader.maximumSessions {
+            try seal()
+        } else {
+            try sealIfDue()
+        }
+    }
+
+    /// Seals the open block when it has been open for the seal interval. Call it from a timer
+    /// when records may stop coming.
+    public func sealIfDue() throws(RecordFormatError) {
+        guard !builder.isEmpty else { return }
+        if clock.monotonicNanos() &- blockOpenedAt >= configuration.sealIntervalNanos { try seal() }
+    }
+
+    /// Seals and writes the open block now.
+    public func seal() throws(RecordFormatError) {
+        guard !builder.isEmpty else { return }
+        let count = builder.recordCount
+        let (header, stored, sessions) = builder.seal(compressor: compressor)
+        let offset = endOffset
+        try writeBlock(header: header, stored: stored, records: count)
+        index.add(
+            block: .init(
+                offset: offset, firstWallMicros: header.firstWallMicros, lastWallMicros: header.lastWallMicros,
+                recordCount: header.recordCount),
+            sessionFirstTimes: sessions)
+        if configuration.syncEveryBlock { fdatasync(fd) }
+    }
+
+    private func writeBlock(header: BlockHeader, stored: [UInt8], records: Int) throws(RecordFormatError) {
+        let headerBytes = header.encoded()
+        let start = endOffset
+        var failure = headerBytes.withUnsafeBytes { SystemFile.write(fd, $0, at: start) }
+        if failure == nil {
+            failure = stored.withUnsafeBytes { SystemFile.write(fd, $0, at: start + UInt64(headerBytes.count)) }
+        }
+        if let code = failure {
+            // Cut the partial block so the file stays valid up to `start`.
+            _ = ftruncate(fd, off_t(start))
+            recordsLost += records
+            throw RecordFormatError(
+                .io,
+                "write failed: \(SystemFile.errnoText(code)); a block of \(records) records was dropped, "
+                    + "the file is intact up to this offset", path: path, offset: start)
+        }
+        endOffset = start + UInt64(headerBytes.count + stored.count)
+    }
+
+    /// Seals the open block, writes the index and trailer, syncs and closes the file.
+    public func close() throws(RecordFormatError) {
+        guard !closed else { return }
+        defer {
+            closed = true
+            Glibc.close(fd)
+        }
+        try seal()
+        let now = clock.wallMicros()
+        let indexOffset = endOffset
+        let (indexHeader, indexStored) = BlockBuilder.makeBlock(
+            kind: .index, raw: index.encoded(), recordCount: 0, firstWall: now, lastWall: now, sessions: [],
+            compressor: compressor)
+        try writeBlock(header: indexHeader, stored: indexStored, records: 0)
+        var trailer: [UInt8] = []
+        trailer.appendLE(indexOffset)
+        trailer.appendLE(UInt64(indexHeader.encodedLength + indexStored.count))
+        let (trailerHeader, trailerStored) = BlockBuilder.makeBlock(
+            kind: .trailer, raw: trailer, recordCount: 0, firstWall: now, lastWall: now, sessions: [], compressor: nil)
+        try writeBlock(header: trailerHeader, stored: trailerStored, records: 0)
+        if configuration.syncOnClose && fsync(fd) != 0 {
+            throw RecordFormatError(.io, "fsync failed: \(SystemFile.errnoText(errno))", path: path)
+        }
+    }
+}

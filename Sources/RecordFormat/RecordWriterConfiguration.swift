@@ -1,0 +1,42 @@
+/// How a ``RecordFileWriter`` groups, compresses and syncs blocks.
+public struct RecordWriterConfiguration: Sendable {
+    /// Seal the open block once its uncompressed records reach this many bytes. 1 MiB keeps
+    /// deflate efficient while bounding what a crash can lose and what a reader must hold.
+    public var blockSizeBound: Int
+    /// Seal the open block at least this often (nanoseconds), so a killed writer loses at most
+    /// about this much time. Default one second.
+    public var sealIntervalNanos: UInt64
+    /// zlib level for deflated blocks; 1 is fastest and still shrinks protocol traffic well.
+    public var compressionLevel: Int32
+    /// Set false to store every block uncompressed.
+    public var compress: Bool
+    /// `fdatasync` after every sealed block. Off by default: the page cache survives a killed
+    /// process, and a machine crash costs at most the blocks since the last sync.
+    public var syncEveryBlock: Bool
+    /// `fsync` when the file is closed.
+    public var syncOnClose: Bool
+    /// Written into the file header of new files.
+    public var producerName: String
+    public var producerVersion: String
+
+    public init(
+        blockSizeBound: Int = 1 << 20, sealIntervalNanos: UInt64 = 1_000_000_000, compressionLevel: Int32 = 1,
+        compress: Bool = true, syncEveryBlock: Bool = false, syncOnClose: Bool = true,
+        producerName: String = "websockify-swift", producerVersion: String = RecordFormatVersion.producerVersion
+    ) {
+        self.blockSizeBound = blockSizeBound
+        self.sealIntervalNanos = sealIntervalNanos
+        self.compressionLevel = compressionLevel
+        self.compress = compress
+        self.syncEveryBlock = syncEveryBlock
+        self.syncOnClose = syncOnClose
+        self.producerName = producerName
+        self.producerVersion = producerVersion
+    }
+}
+
+/// Versions of this implementation.
+public enum RecordFormatVersion {
+    /// The version of the tools that write recordings (the package's version).
+    public static let producerVersion = "0.1.0"
+}

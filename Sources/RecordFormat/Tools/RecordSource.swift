@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Records from a file in either format, detected from its content: ours, or the legacy Python
+/// websockify recording (converted on the fly into one session).
+public final class RecordSource {
+    public enum Format: String, Sendable {
+        case native = "websockify-swift"
+        case legacy = "websockify-legacy"
+    }
+
+    public let path: String
+    public let format: Format
+    /// The file header (native files only).
+    public let header: FileHeader?
+
+    private let native: RecordFileReader?
+    private var legacyRecords: [Record] = []
+    private var legacyPosition = 0
+    private var legacyDamages: [Damage] = []
+
+    public init(path: String) throws(RecordFormatError) {
+        self.path = path
+        let fd = try SystemFile.open(path, flags: O_RDONLY)
+        var head = [UInt8](repeating: 0, count: 32)
+        let n: Int
+        do throws(RecordFormatError) {
+            n = try SystemFile.read(fd, into: &head, at: 0, path: path)
+        } catch {
+            close(fd)
+            throw error
+        }
+        if LegacyRecording.looksLegacy(head.prefix(n)) {
+            defer { close(fd) }
+            let size = try SystemFile.size(fd, path: path)
+            var bytes = [UInt8](repeating: 0, count: Int(size))
+            let got = try SystemFile.read(fd, into: &bytes, at: 0, path: path)
+            let parsed = try LegacyRecording.parse(Array(bytes.prefix(got)), path: path)
+            self.format = .legacy
+            self.header = nil
+            self.native = nil
+            self.legacyRecords = LegacyRecording.records(from: parsed, session: 1)
+            if let damage = parsed.damage { legacyDamages.append(damage) }
+        } else {
+            close(fd)
+            let reader = try RecordFileReader(path: path)
+            self.format = .native
+            self.header = reader.header
+            self.native = reader
+        }
+    }
+
+    /// Damage found so far (a torn tail, corrupt blocks, a cut-off legacy line).
+    public var damages: [Damage] { native?.damages ?? legacyDamages }
+
+    /// The next record, or nil at the end.
+    public func nextRecord() throws(RecordFormatError) -> Record? {
+        if let native { return try native.nextRecord() }
+        guard legacyPosition < legacyRecords.count else { return nil }
+        defer { legacyPosition += 1 }
+        return legacyRecords[legacyPosition]
+    }
+
+    /// Every remaining record.
+    public func readAll() throws(RecordFormatError) -> [Record] {
+        var all: [Record] = []
+        while let record = try nextRecord() { all.append(record) }
+        return all
+    }
+}

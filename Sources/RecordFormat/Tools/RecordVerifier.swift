@@ -1,0 +1,72 @@
+/// What `wsrecord-inspect verify` checks and reports.
+public struct VerifyReport: Sendable {
+    public var path: String
+    public var header: FileHeader
+    public var blocks = 0
+    public var storedBlocks = 0
+    public var deflatedBlocks = 0
+    public var records = 0
+    public var sessions: Set<UInt32> = []
+    public var payloadBytes: UInt64 = 0
+    public var fileSize: UInt64 = 0
+    /// True when the file ends with a trailer whose index matches the blocks.
+    public var hasIndex = false
+    public var damages: [Damage] = []
+    /// Problems that are not damage to blocks, e.g. an index that disagrees with the blocks.
+    public var problems: [String] = []
+
+    /// True when everything checked out.
+    public var isClean: Bool { damages.isEmpty && problems.isEmpty }
+}
+
+public enum RecordVerifier {
+    /// Reads every block of `path`, checking CRCs, decompression, record structure and the index.
+    public static func verify(path: String) throws(RecordFormatError) -> VerifyReport {
+        let reader = try RecordFileReader(path: path)
+        var report = VerifyReport(path: path, header: reader.header)
+        report.fileSize = reader.fileSize
+        var scanned = RecordIndex()
+        var lastIndex: (offset: UInt64, index: RecordIndex)?
+        var lastTrailer: (offset: UInt64, indexOffset: UInt64)?
+        while let block = try reader.nextBlock() {
+            report.blocks += 1
+            if block.header.codec == .stored { report.storedBlocks += 1 } else { report.deflatedBlocks += 1 }
+            switch block.content {
+            case .records(let records):
+                report.records += records.count
+                var firsts: [UInt32: UInt64] = [:]
+                for record in records {
+                    if record.session != 0 {
+                        report.sessions.insert(record.session)
+                        if firsts[record.session] == nil { firsts[record.session] = record.timeMicros }
+                    }
+                    if case .frame(let frame) = record.body { report.payloadBytes += UInt64(frame.payload.count) }
+                }
+                scanned.add(
+                    block: .init(
+                        offset: block.offset, firstWallMicros: block.header.firstWallMicros,
+                        lastWallMicros: block.header.lastWallMicros, recordCount: block.header.recordCount),
+                    sessionFirstTimes: firsts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            case .index(let index):
+                lastIndex = (block.offset, index)
+            case .trailer(let indexOffset, _):
+                lastTrailer = (block.offset, indexOffset)
+                if block.offset + UInt64(block.totalLength) == reader.fileSize {
+                    if let lastIndex, lastIndex.offset == indexOffset {
+                        if lastIndex.index == scanned {
+                            report.hasIndex = true
+                        } else {
+                            report.problems.append(
+                                "the index at byte \(indexOffset) does not match the blocks in the file")
+                        }
+                    } else {
+                        report.problems.append("the trailer at byte \(block.offset) points at no index block")
+                    }
+                }
+            }
+        }
+        _ = lastTrailer
+        report.damages = reader.damages
+        return report
+    }
+}

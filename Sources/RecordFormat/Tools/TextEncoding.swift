@@ -1,0 +1,88 @@
+/// Small text encoders for dumps, kept here so the library needs no Foundation.
+enum TextEncoding {
+    private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out.append(base64Alphabet[Int(v >> 18 & 63)])
+            out.append(base64Alphabet[Int(v >> 12 & 63)])
+            out.append(base64Alphabet[Int(v >> 6 & 63)])
+            out.append(base64Alphabet[Int(v & 63)])
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest > 0 {
+            let v = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
+            out.append(base64Alphabet[Int(v >> 18 & 63)])
+            out.append(base64Alphabet[Int(v >> 12 & 63)])
+            out.append(rest == 2 ? base64Alphabet[Int(v >> 6 & 63)] : 0x3D)
+            out.append(0x3D)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A JSON string literal, quotes included.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let digits = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// `seconds.micros`, e.g. `12.000345`.
+    static func seconds(micros: UInt64) -> String {
+        let fraction = String(micros % 1_000_000)
+        return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+    }
+
+    /// ISO 8601 UTC with microseconds, e.g. `2026-11-24T21:04:49.123456Z`.
+    static func isoDate(wallMicros: Int64) -> String {
+        let micros = wallMicros >= 0 ? wallMicros % 1_000_000 : (1_000_000 + wallMicros % 1_000_000) % 1_000_000
+        let totalSeconds = (wallMicros - micros) / 1_000_000
+        var days = totalSeconds / 86_400
+        var secondsOfDay = totalSeconds % 86_400
+        if secondsOfDay < 0 {
+            secondsOfDay += 86_400
+            days -= 1
+        }
+        // Civil date from days since 1970-01-01 (proleptic Gregorian).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):"
+            + "\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(micros, 6))Z"
+    }
+
+    /// Printable ASCII of the first `limit` bytes, other bytes as `.`.
+    static func preview(_ bytes: [UInt8], limit: Int) -> String {
+        var out = String(decoding: bytes.prefix(limit).map { (0x20...0x7E).contains($0) ? $0 : 0x2E }, as: UTF8.self)
+        if bytes.count > limit { out += "…" }
+        return out
+    }
+}
