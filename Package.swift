@@ -28,6 +28,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat"]),
+        // Test tool: a writer that runs until killed (crash and disk-full tests). Not a product.
+        .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat"], path: "Tests/RecordStressWriter"),
     ]
 )
 

@@ -51,7 +51,7 @@ public struct RecordDumpFormatter: Sendable {
             line += " ·   " + pad("open", 12, left: false) + pad("", 8) + "  "
             line += "client=\(open.clientAddress) listen=\(open.listenAddress) target=\(open.target.displayString)"
             line += " path=\(open.requestPath) protocol=\(open.subprotocol ?? "-") tls=\(open.tls ? "yes" : "no")"
-            line += " start=\(TextEncoding.isoDate(wallMicros: open.startWallMicros))"
+            line += " start=" + (open.startWallMicros == 0 ? "unknown" : TextEncoding.isoDate(wallMicros: open.startWallMicros))
         case .close(let close):
             line += " ·   " + pad("close", 12, left: false) + pad("", 8) + "  "
             line += "by=\(close.closedBy.name) code=\(close.code.map(String.init) ?? "-")"
@@ -61,6 +61,7 @@ public struct RecordDumpFormatter: Sendable {
         case .marker(let text):
             line += " ·   " + pad("marker", 12, left: false) + pad(String(text.utf8.count), 8) + "  " + text
         }
+        while line.last == " " { line.removeLast() }
         return line
     }
 

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+@testable import RecordFormat
+
+@Suite("Appending runs and cutting torn tails")
+struct AppendTests {
+    @Test("reopening appends a new run: old records kept, sessions numbered on")
+    func appendRun() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("runs.rec").path
+        try writeRecording(sampleRecords(), to: path)
+        let writer = try RecordFileWriter(path: path, clock: ManualClock())
+        #expect(writer.appendReport.appended)
+        #expect(writer.appendReport.lastExistingSession == 2)
+        #expect(writer.appendReport.truncatedAt == nil)
+        let session = writer.allocateSession()
+        #expect(session == 3)
+        let more = [
+            Record(session: session, timeMicros: 0, body: .open(SessionOpen(startWallMicros: 9))),
+            Record(session: session, timeMicros: 5, body: .frame(Frame(direction: .targetToClient, opcode: .binary, payload: [9, 9]))),
+        ]
+        for record in more { try writer.append(record) }
+        try writer.close()
+        let records = try RecordSource(path: path).readAll()
+        #expect(Array(records.prefix(sampleRecords().count)) == sampleRecords())
+        #expect(Array(records.suffix(2)) == more)
+        let marker = records[sampleRecords().count]
+        guard case .marker(let text) = marker.body else {
+            Issue.record("a marker notes the resumed run")
+            return
+        }
+        #expect(marker.session == 0)
+        #expect(text.contains("resumed"))
+        let report = try RecordVerifier.verify(path: path)
+        #expect(report.isClean)
+        #expect(report.hasIndex)
+        #expect(report.sessions == [1, 2, 3])
+    }
+
+    @Test("a torn tail is cut back to the last good block before appending, and reported")
+    func tornTailCut() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("torn.rec").path
+        // A file whose writer died: blocks sealed, then half a block.
+        let writer = try RecordFileWriter(path: path, clock: ManualClock())
+        for record in sampleRecords().prefix(5) { try writer.append(record) }
+        try writer.seal()
+        let goodEnd = writer.endOffset
+        for record in sampleRecords().dropFirst(5) { try writer.append(record) }
+        try writer.seal()
+        let fullEnd = writer.endOffset
+        try writer.close()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let tornLength = Int(goodEnd) + Int(fullEnd - goodEnd) / 2
+        try bytes.prefix(tornLength).write(to: URL(fileURLWithPath: path))
+
+        let reopened = try RecordFileWriter(path: path, clock: ManualClock())
+        #expect(reopened.appendReport.truncatedAt == goodEnd)
+        #expect(reopened.appendReport.truncatedBytes == UInt64(tornLength) - goodEnd)
+        #expect(reopened.appendReport.lastExistingSession == 2)
+        try reopened.close()
+        let records = try RecordSource(path: path).readAll()
+        #expect(Array(records.prefix(5)) == Array(sampleRecords().prefix(5)))
+        guard case .marker(let text) = records[5].body else {
+            Issue.record("expected the resumption marker")
+            return
+        }
+        #expect(text.contains("cut a torn tail of \(UInt64(tornLength) - goodEnd) bytes at byte \(goodEnd)"))
+        #expect(try RecordVerifier.verify(path: path).isClean)
+    }
+
+    @Test("a file torn inside its own header starts over")
+    func tornHeader() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("header.rec").path
+        try Data(FileHeader.magic + [1, 0]).write(to: URL(fileURLWithPath: path))
+        let writer = try RecordFileWriter(path: path, clock: ManualClock())
+        #expect(!writer.appendReport.appended)
+        #expect(writer.appendReport.truncatedAt == 0)
+        try writer.append(sampleRecords()[0])
+        try writer.close()
+        #expect(try RecordSource(path: path).readAll() == [sampleRecords()[0]])
+    }
+
+    @Test("appending to something that is not a recording is refused and leaves it alone")
+    func refuseForeign() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("notes.txt").path
+        let text = Data("important notes, not a recording\n".utf8)
+        try text.write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: RecordFormatError.self) { try RecordFileWriter(path: path) }
+        #expect(error?.description.contains("refusing to append") == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == text)
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+
+@testable import RecordFormat
+
+/// A fresh directory under the system temp dir, removed by the caller's `defer`.
+func makeTemporaryDirectory(_ name: String = #function) throws -> URL {
+    let safe = name.filter { $0.isLetter || $0.isNumber }
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "wsrec-\(safe)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The repository's `Fixtures/` folder, found from this file's path.
+func fixturePath(_ name: String, file: StaticString = #filePath) -> String {
+    URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name).path
+}
+
+/// A built executable of this package (tests run from the build directory that holds them).
+func builtExecutable(_ name: String) throws -> String {
+    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    // The test bundle may sit inside a `.xctest` directory on some layouts.
+    for _ in 0..<3 {
+        let candidate = dir.appendingPathComponent(name).path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    throw TestFailure("executable \(name) not found next to \(exe); build the package first")
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var stdoutBytes: Data
+}
+
+/// Runs a command to completion, capturing its output.
+func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes concurrently enough: stderr is small; read stdout fully first.
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessResult(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
+}
+
+/// A clock whose time the test moves by hand.
+final class ManualClock: RecordClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var wall: Int64 = 1_764_000_000_000_000
+    private var mono: UInt64 = 1_000_000_000
+
+    func wallMicros() -> Int64 { lock.withLock { wall } }
+    func monotonicNanos() -> UInt64 { lock.withLock { mono } }
+
+    func advance(micros: UInt64) {
+        lock.withLock {
+            wall += Int64(micros)
+            mono += micros * 1000
+        }
+    }
+}
+
+/// One record of every kind, over two interleaved sessions.
+func sampleRecords() -> [Record] {
+    let open1 = SessionOpen(
+        startWallMicros: 1_764_000_000_000_000, clientAddress: "127.0.0.1:50000", listenAddress: "0.0.0.0:6080",
+        target: .hostPort("[::1]:5900"), requestPath: "/websockify?token=a", subprotocol: "binary", tls: true)
+    let open2 = SessionOpen(
+        startWallMicros: 1_764_000_000_500_000, clientAddress: "[::1]:50001", listenAddress: "[::]:6080",
+        target: .unixSocket("/run/vnc.sock"), requestPath: "/", subprotocol: nil, tls: false)
+    return [
+        Record(session: 1, timeMicros: 0, body: .open(open1)),
+        Record(session: 1, timeMicros: 10, body: .frame(Frame(direction: .targetToClient, opcode: .binary, payload: Array("RFB 003.008\n".utf8)))),
+        Record(session: 2, timeMicros: 0, body: .open(open2)),
+        Record(session: 1, timeMicros: 20, body: .frame(Frame(direction: .clientToTarget, opcode: .text, payload: Array("héllo".utf8), isFinal: false))),
+        Record(session: 1, timeMicros: 21, body: .frame(Frame(direction: .clientToTarget, opcode: .continuation, payload: [0xFF, 0x00, 0x27, 0x5C]))),
+        Record(session: 2, timeMicros: 5, body: .frame(Frame(direction: .targetToClient, opcode: .ping, payload: [1, 2, 3]))),
+        Record(session: 2, timeMicros: 6, body: .frame(Frame(direction: .clientToTarget, opcode: .pong, payload: [1, 2, 3]))),
+        Record(session: 1, timeMicros: 30, body: .frame(Frame(direction: .clientToTarget, opcode: .binary, payload: [4, 1, 0, 0, 0, 0, 0xFF, 0x0D]).redacted())),
+        Record(session: 0, timeMicros: 1_764_000_001_000_000, body: .marker("operator note: ✓ checkpoint")),
+        Record(session: 1, timeMicros: 40, body: .frame(Frame(direction: .clientToTarget, opcode: .close, payload: [0x03, 0xE8]))),
+        Record(session: 1, timeMicros: 41, body: .close(SessionClose(closedBy: .client, code: 1000, reason: "bye", clientToTarget: .init(frames: 4, bytes: 20), targetToClient: .init(frames: 1, bytes: 12)))),
+        Record(session: 2, timeMicros: 99, body: .frame(Frame(direction: .targetToClient, opcode: .binary, payload: []))),
+        Record(session: 2, timeMicros: 100, body: .close(SessionClose(closedBy: .target, code: nil, reason: ""))),
+    ]
+}
+
+/// Writes `records` to a new file and returns its bytes.
+@discardableResult
+func writeRecording(
+    _ records: [Record], to path: String, configuration: RecordWriterConfiguration = .init(),
+    clock: any RecordClock = ManualClock()
+) throws -> [UInt8] {
+    let writer = try RecordFileWriter(path: path, configuration: configuration, clock: clock)
+    for record in records { try writer.append(record) }
+    try writer.close()
+    return try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+}
+
+/// Every event of a decoder fed `bytes` in chunks of `chunk` bytes, then finished.
+func decodeAll(_ bytes: [UInt8], chunk: Int) throws -> (records: [Record], damages: [Damage], blocks: [DecodedBlock]) {
+    var decoder = RecordStreamDecoder(path: "test.rec")
+    var records: [Record] = []
+    var damages: [Damage] = []
+    var blocks: [DecodedBlock] = []
+    var position = 0
+    func drain() throws {
+        while let event = try decoder.next() {
+            switch event {
+            case .header: break
+            case .block(let block):
+                blocks.append(block)
+                if case .records(let r) = block.content { records += r }
+            case .damage(let d): damages.append(d)
+            }
+        }
+    }
+    while position < bytes.count {
+        let end = min(bytes.count, position + chunk)
+        decoder.feed(Array(bytes[position..<end]))
+        position = end
+        try drain()
+    }
+    if let tail = try decoder.finish() { damages.append(tail) }
+    return (records, damages, blocks)
+}
