@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -27,7 +27,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat"]),
+        .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat"], exclude: ["Golden"]),
         // Test tool: a writer that runs until killed (crash and disk-full tests). Not a product.
         .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat"], path: "Tests/RecordStressWriter"),
     ]
@@ -38,5 +38,6 @@ for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.treatAllWarnings(as: .error))
     target.swiftSettings = settings
 }

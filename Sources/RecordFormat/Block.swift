@@ -66,40 +66,42 @@ struct BlockBuilder {
         }
     }
 
-    /// Header and stored payload of the sealed block; empties the builder.
-    mutating func seal(compressor: BlockCompressor?) -> (header: BlockHeader, stored: [UInt8], sessions: [(UInt32, UInt64)]) {
+    /// Header of the block the records make, and its deflated payload (nil: the payload is
+    /// stored, i.e. ``raw`` itself). Call ``reset()`` once the block is written.
+    func seal(compressor: BlockCompressor?) -> (header: BlockHeader, deflated: [UInt8]?, sessions: [(UInt32, UInt64)]) {
         let sessions = sessionFirstTimes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        let (header, stored) = Self.makeBlock(
+        let (header, deflated) = Self.makeBlock(
             kind: .records, raw: raw, recordCount: recordCount, firstWall: firstWall, lastWall: lastWall,
             sessions: sessions.map(\.0), compressor: compressor)
+        return (header, deflated, sessions)
+    }
+
+    /// Empties the builder, keeping its buffer.
+    mutating func reset() {
         raw.removeAll(keepingCapacity: true)
         recordCount = 0
         firstWall = .max
         lastWall = .min
         sessionFirstTimes.removeAll(keepingCapacity: true)
-        return (header, stored, sessions)
     }
 
-    /// Builds a block around `raw`, deflating it unless it looks incompressible or would not shrink.
+    /// Builds a block header around `raw`, deflating it unless it looks incompressible or would
+    /// not shrink. Returns the deflated bytes, or nil when `raw` is to be stored as it is.
     static func makeBlock(
         kind: BlockHeader.Kind, raw: [UInt8], recordCount: Int, firstWall: Int64, lastWall: Int64,
         sessions: [UInt32], compressor: BlockCompressor?
-    ) -> (BlockHeader, [UInt8]) {
-        var codec = BlockHeader.Codec.stored
-        var stored = raw
+    ) -> (BlockHeader, [UInt8]?) {
+        var deflated: [UInt8]?
         if let compressor, raw.count >= 64 {
-            let deflated: [UInt8]? = raw.withUnsafeBytes { bytes in
+            deflated = raw.withUnsafeBytes { bytes in
                 looksIncompressible(bytes) ? nil : compressor.compress(bytes)
             }
-            if let deflated {
-                codec = .deflate
-                stored = deflated
-            }
         }
-        let crc = stored.withUnsafeBytes { crc32Of($0) }
+        let crc = (deflated ?? raw).withUnsafeBytes { crc32Of($0) }
         let header = BlockHeader(
-            kind: kind, codec: codec, storedLength: stored.count, rawLength: raw.count, recordCount: recordCount,
-            firstWallMicros: firstWall, lastWallMicros: lastWall, payloadCRC: crc, sessions: sessions)
-        return (header, stored)
+            kind: kind, codec: deflated == nil ? .stored : .deflate, storedLength: deflated?.count ?? raw.count,
+            rawLength: raw.count, recordCount: recordCount, firstWallMicros: firstWall, lastWallMicros: lastWall,
+            payloadCRC: crc, sessions: sessions)
+        return (header, deflated)
     }
 }

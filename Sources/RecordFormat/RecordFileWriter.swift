@@ -203,9 +203,10 @@ public final class RecordFileWriter {
     public func seal() throws(RecordFormatError) {
         guard !builder.isEmpty else { return }
         let count = builder.recordCount
-        let (header, stored, sessions) = builder.seal(compressor: compressor)
+        let (header, deflated, sessions) = builder.seal(compressor: compressor)
         let offset = endOffset
-        try writeBlock(header: header, stored: stored, records: count)
+        defer { builder.reset() }
+        try writeBlock(header: header, stored: deflated ?? builder.raw, records: count)
         index.add(
             block: .init(
                 offset: offset, firstWallMicros: header.firstWallMicros, lastWallMicros: header.lastWallMicros,
@@ -243,16 +244,17 @@ public final class RecordFileWriter {
         try seal()
         let now = clock.wallMicros()
         let indexOffset = endOffset
+        let indexRaw = index.encoded()
         let (indexHeader, indexStored) = BlockBuilder.makeBlock(
-            kind: .index, raw: index.encoded(), recordCount: 0, firstWall: now, lastWall: now, sessions: [],
+            kind: .index, raw: indexRaw, recordCount: 0, firstWall: now, lastWall: now, sessions: [],
             compressor: compressor)
-        try writeBlock(header: indexHeader, stored: indexStored, records: 0)
+        try writeBlock(header: indexHeader, stored: indexStored ?? indexRaw, records: 0)
         var trailer: [UInt8] = []
         trailer.appendLE(indexOffset)
-        trailer.appendLE(UInt64(indexHeader.encodedLength + indexStored.count))
-        let (trailerHeader, trailerStored) = BlockBuilder.makeBlock(
+        trailer.appendLE(UInt64(indexHeader.encodedLength + indexHeader.storedLength))
+        let (trailerHeader, _) = BlockBuilder.makeBlock(
             kind: .trailer, raw: trailer, recordCount: 0, firstWall: now, lastWall: now, sessions: [], compressor: nil)
-        try writeBlock(header: trailerHeader, stored: trailerStored, records: 0)
+        try writeBlock(header: trailerHeader, stored: trailer, records: 0)
         if configuration.syncOnClose && fsync(fd) != 0 {
             throw RecordFormatError(.io, "fsync failed: \(SystemFile.errnoText(errno))", path: path)
         }

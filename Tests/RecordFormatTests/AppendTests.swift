@@ -98,3 +98,74 @@ struct AppendTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == text)
     }
 }
+
+@Suite("Recording from other threads")
+struct BackgroundRecorderTests {
+    @Test("records submitted from several threads all reach the file, per session in order")
+    func concurrentSubmit() async throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("bg.rec").path
+        let recorder = try BackgroundRecorder(path: path)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let session = recorder.allocateSession()
+                    recorder.submit(Record(session: session, timeMicros: 0, body: .open(SessionOpen(startWallMicros: 1))))
+                    for i in 0..<500 {
+                        recorder.submit(Record(session: session, timeMicros: UInt64(i), body: .frame(Frame(direction: .targetToClient, opcode: .binary, payload: [UInt8](repeating: UInt8(i & 0xFF), count: 64)))))
+                    }
+                    recorder.submit(Record(session: session, timeMicros: 500, body: .close(SessionClose(closedBy: .client))))
+                }
+            }
+        }
+        recorder.close()
+        let records = try RecordSource(path: path).readAll()
+        #expect(records.count == 4 * 502)
+        for session in UInt32(1)...4 {
+            let times = records.filter { $0.session == session }.map(\.timeMicros)
+            #expect(times.count == 502)
+            #expect(times == times.sorted())
+        }
+        #expect(try RecordVerifier.verify(path: path).hasIndex)
+    }
+
+    @Test("a full queue drops records, keeps memory bounded, and notes the gap in the file")
+    func boundedQueue() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("gap.rec").path
+        let events = EventLog()
+        // A tiny queue limit; submitting far faster than any disk write guarantees drops.
+        let recorder = try BackgroundRecorder(
+            path: path, configuration: .init(queueByteLimit: 64 << 10), onEvent: { events.add($0) })
+        let session = recorder.allocateSession()
+        recorder.submit(Record(session: session, timeMicros: 0, body: .open(SessionOpen(startWallMicros: 1))))
+        var accepted = 0
+        for i in 0..<20_000 {
+            if recorder.submit(Record(session: session, timeMicros: UInt64(i), body: .frame(Frame(direction: .targetToClient, opcode: .binary, payload: [UInt8](repeating: 7, count: 4096))))) {
+                accepted += 1
+            }
+        }
+        recorder.close()
+        #expect(accepted < 20_000)
+        let records = try RecordSource(path: path).readAll()
+        let frames = records.filter { if case .frame = $0.body { true } else { false } }
+        #expect(frames.count == accepted)
+        let gaps = records.compactMap { record -> String? in
+            if case .marker(let text) = record.body, text.hasPrefix("recording gap") { return text }
+            return nil
+        }
+        #expect(!gaps.isEmpty)
+        #expect(events.droppedTotal == 20_000 - accepted)
+    }
+}
+
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var dropped = 0
+    func add(_ event: BackgroundRecorder.Event) {
+        if case .dropped(let records, _) = event { lock.withLock { dropped += records } }
+    }
+    var droppedTotal: Int { lock.withLock { dropped } }
+}

@@ -61,18 +61,28 @@ def pytest_runtest_makereport(item, call):
             report.sections.append((f"log: {name}{where}", text or "(empty)"))
 
 
-@pytest.fixture(autouse=True)
-def _hard_timeout():
-    def expire(signum, frame):
-        raise TimeoutError(f"e2e test exceeded {TEST_TIMEOUT}s (E2E_TEST_TIMEOUT)")
+class E2ETimeout(BaseException):
+    """Not an Exception (nor an OSError like TimeoutError), so polling loops and
+    client libraries that catch those cannot swallow it."""
 
-    previous = signal.signal(signal.SIGALRM, expire)
+
+def _expire(signum, frame):
+    raise E2ETimeout(f"e2e test exceeded {TEST_TIMEOUT}s (E2E_TEST_TIMEOUT)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    # Armed for fixture setup and the test body; disarmed before teardown, so the
+    # cleanup of processes is never interrupted (it has its own bounded waits).
+    signal.signal(signal.SIGALRM, _expire)
     signal.alarm(TEST_TIMEOUT)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    signal.alarm(0)
+    yield
 
 
 @pytest.fixture

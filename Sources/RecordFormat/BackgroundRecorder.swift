@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Records from any thread without blocking it: records go into a bounded queue, a dedicated
+/// thread compresses and writes them. When the disk is slow or full and the queue is at its
+/// limit, new records are dropped (never queued without bound) and the gap is noted in the
+/// recording as a marker once the writer catches up.
+public final class BackgroundRecorder: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// Payload bytes the queue may hold before records are dropped. 32 MiB absorbs a few
+        /// seconds of a busy VNC session while bounding memory.
+        public var queueByteLimit: Int
+        /// How often the writer thread wakes to seal an old block when records stop coming.
+        public var tickNanos: UInt64
+        public var writer: RecordWriterConfiguration
+
+        public init(queueByteLimit: Int = 32 << 20, tickNanos: UInt64 = 100_000_000, writer: RecordWriterConfiguration = .init()) {
+            self.queueByteLimit = queueByteLimit
+            self.tickNanos = tickNanos
+            self.writer = writer
+        }
+    }
+
+    /// Something the owner should log.
+    public enum Event: Sendable {
+        /// The writer fell behind; records were dropped.
+        case dropped(records: Int, bytes: Int)
+        /// Writing a block failed (e.g. disk full); those records are lost, the file stays valid.
+        case writeFailed(RecordFormatError)
+    }
+
+    public let path: String
+    /// What opening the file found (appended run, torn tail cut).
+    public let appendReport: RecordFileWriter.AppendReport
+
+    private let writer: RecordFileWriter
+    private let configuration: Configuration
+    private let onEvent: @Sendable (Event) -> Void
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var queue: [Record] = []
+    private var queuedBytes = 0
+    private var droppedRecords = 0
+    private var droppedBytes = 0
+    private var nextSession: UInt32
+    private var closing = false
+    private var thread: pthread_t?
+
+    /// Opens (or appends to) `path` and starts the writer thread.
+    public init(
+        path: String, configuration: Configuration = .init(), onEvent: @escaping @Sendable (Event) -> Void = { _ in }
+    ) throws(RecordFormatError) {
+        self.path = path
+        self.configuration = configuration
+        self.onEvent = onEvent
+        self.writer = try RecordFileWriter(path: path, configuration: configuration.writer)
+        self.appendReport = writer.appendReport
+        self.nextSession = writer.allocateSession()
+        pthread_mutex_init(&mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(&condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+        let unmanaged = Unmanaged.passRetained(self)
+        var handle = pthread_t()
+        let status = pthread_create(
+            &handle, nil,
+            { context in
+                let recorder = Unmanaged<BackgroundRecorder>.fromOpaque(context!).takeRetainedValue()
+                recorder.writerLoop()
+                return nil
+            }, unmanaged.toOpaque())
+        guard status == 0 else {
+            unmanaged.release()
+            try? writer.close()
+            throw RecordFormatError(.io, "cannot start the recording thread: \(SystemFile.errnoText(status))", path: path)
+        }
+        thread = handle
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// A new session number (thread-safe; numbers continue those already in the file).
+    public func allocateSession() -> UInt32 {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        defer { nextSession &+= 1 }
+        return nextSession
+    }
+
+    /// Queues `record` without blocking; returns false when it was dropped because the queue is full.
+    @discardableResult
+    public func submit(_ record: Record) -> Bool {
+        let size: Int
+        if case .frame(let frame) = record.body { size = frame.payload.count + RecordCodec.headerLength } else { size = 256 }
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if closing { return false }
+        // Opens and closes are always kept (they are small and give sessions their shape).
+        let structural: Bool
+        switch record.body {
+        case .open, .close: structural = true
+        default: structural = false
+        }
+        if !structural && queuedBytes + size > configuration.queueByteLimit {
+            droppedRecords += 1
+            droppedBytes += size
+            return false
+        }
+        let wasEmpty = queue.isEmpty
+        queue.append(record)
+        queuedBytes += size
+        if wasEmpty { pthread_cond_signal(&condition) }
+        return true
+    }
+
+    /// Drains the queue, writes the index, syncs and closes the file, and stops the thread.
+    /// Blocks until done: call it off any event loop.
+    public func close() {
+        pthread_mutex_lock(&mutex)
+        let alreadyClosing = closing
+        closing = true
+        pthread_cond_signal(&condition)
+        pthread_mutex_unlock(&mutex)
+        if !alreadyClosing, let thread { pthread_join(thread, nil) }
+    }
+
+    private func writerLoop() {
+        var batch: [Record] = []
+        while true {
+            pthread_mutex_lock(&mutex)
+            if queue.isEmpty && !closing {
+                var deadline = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &deadline)
+                let nanos = UInt64(deadline.tv_nsec) + configuration.tickNanos
+                deadline.tv_sec += Int(nanos / 1_000_000_000)
+                deadline.tv_nsec = Int(nanos % 1_000_000_000)
+                pthread_cond_timedwait(&condition, &mutex, &deadline)
+            }
+            swap(&batch, &queue)
+            queuedBytes = 0
+            let dropped = (droppedRecords, droppedBytes)
+            droppedRecords = 0
+            droppedBytes = 0
+            let finish = closing && batch.isEmpty
+            pthread_mutex_unlock(&mutex)
+
+            if dropped.0 > 0 {
+                onEvent(.dropped(records: dropped.0, bytes: dropped.1))
+                let note = "recording gap: \(dropped.0) records (\(dropped.1) bytes) dropped because the writer fell behind"
+                write(Record(session: 0, timeMicros: UInt64(max(0, SystemRecordClock().wallMicros())), body: .marker(note)))
+            }
+            for record in batch { write(record) }
+            batch.removeAll(keepingCapacity: true)
+            do {
+                try writer.sealIfDue()
+            } catch {
+                onEvent(.writeFailed(error))
+            }
+            if finish { break }
+        }
+        do {
+            try writer.close()
+        } catch {
+            onEvent(.writeFailed(error))
+        }
+    }
+
+    private func write(_ record: Record) {
+        do {
+            try writer.append(record)
+        } catch {
+            onEvent(.writeFailed(error))
+        }
+    }
+}
