@@ -35,6 +35,17 @@ public struct Damage: Sendable, Equatable, CustomStringConvertible {
     /// Records known to be lost (from an intact block header), when known.
     public var recordsLost: Int?
     public var message: String
+    /// Sessions a corrupt block's (intact) header lists.
+    public var sessions: [UInt32]
+
+    public init(kind: Kind, offset: UInt64, length: UInt64, recordsLost: Int?, message: String, sessions: [UInt32] = []) {
+        self.kind = kind
+        self.offset = offset
+        self.length = length
+        self.recordsLost = recordsLost
+        self.message = message
+        self.sessions = sessions
+    }
 
     public var description: String {
         var text = "\(kind.rawValue) at byte \(offset) (\(length) bytes): \(message)"

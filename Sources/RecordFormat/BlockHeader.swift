@@ -65,6 +65,10 @@ public struct BlockHeader: Sendable, Equatable {
         case header(BlockHeader)
         /// Not a valid header at this position; `reason` says why.
         case invalid(String)
+        /// A valid header (its CRC checks out) of a kind or codec this reader does not know, as a
+        /// newer minor version may write: the block spans `totalLength` bytes and is skipped.
+        /// `recordsLost` is set when its records cannot be read (unknown codec of a records block).
+        case unknown(totalLength: Int, recordsLost: Int?, reason: String)
     }
 
     /// Parses a header at the start of `bytes` (which must begin with the sync bytes).
@@ -81,19 +85,34 @@ public struct BlockHeader: Sendable, Equatable {
         guard stored == computed else {
             return .invalid("block header CRC-32 mismatch (stored \(hex32(stored)), computed \(hex32(computed)))")
         }
-        guard let kind = Kind(rawValue: bytes[4]) else { return .invalid("unknown block kind \(bytes[4])") }
-        guard let codec = Codec(rawValue: bytes[5]) else { return .invalid("unknown block codec \(bytes[5])") }
         let sessionCount = Int(loadLE(bytes, 40, as: UInt16.self))
         guard fixedLength - 4 + 4 * sessionCount == length - 4 else {
             return .invalid("block header lists \(sessionCount) sessions but is \(length) bytes long")
         }
         let storedLength = Int(loadLE(bytes, 8, as: UInt32.self))
         let rawLength = Int(loadLE(bytes, 12, as: UInt32.self))
-        guard rawLength <= maximumRawLength else {
-            return .invalid("block declares \(rawLength) uncompressed bytes, over the \(maximumRawLength) limit")
+        let recordCount = Int(loadLE(bytes, 16, as: UInt32.self))
+        guard rawLength <= maximumRawLength, storedLength <= maximumRawLength else {
+            return .invalid("block declares \(max(rawLength, storedLength)) bytes, over the \(maximumRawLength) limit")
+        }
+        guard let kind = Kind(rawValue: bytes[4]) else {
+            return .unknown(
+                totalLength: length + storedLength, recordsLost: nil,
+                reason: "block kind \(bytes[4]) is unknown to this reader (skipped)")
+        }
+        guard let codec = Codec(rawValue: bytes[5]) else {
+            return .unknown(
+                totalLength: length + storedLength, recordsLost: kind == .records ? recordCount : nil,
+                reason: "block codec \(bytes[5]) is unknown to this reader; use a newer wsrecord-inspect")
         }
         if codec == .stored && storedLength != rawLength {
             return .invalid("stored block declares \(storedLength) stored but \(rawLength) raw bytes")
+        }
+        if codec == .deflate && storedLength >= rawLength {
+            return .invalid("deflated block is not smaller than its \(rawLength) raw bytes")
+        }
+        guard kind != .records || recordCount <= rawLength / RecordCodec.headerLength else {
+            return .invalid("block declares \(recordCount) records in only \(rawLength) bytes")
         }
         var sessions: [UInt32] = []
         sessions.reserveCapacity(sessionCount)
@@ -101,7 +120,7 @@ public struct BlockHeader: Sendable, Equatable {
         return .header(
             BlockHeader(
                 kind: kind, codec: codec, storedLength: storedLength, rawLength: rawLength,
-                recordCount: Int(loadLE(bytes, 16, as: UInt32.self)),
+                recordCount: recordCount,
                 firstWallMicros: loadLE(bytes, 20, as: Int64.self),
                 lastWallMicros: loadLE(bytes, 28, as: Int64.self),
                 payloadCRC: loadLE(bytes, 36, as: UInt32.self),

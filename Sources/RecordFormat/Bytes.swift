@@ -5,14 +5,9 @@ extension Array where Element == UInt8 {
         Swift.withUnsafeBytes(of: &v) { self.append(contentsOf: $0) }
     }
 
-    /// Appends a UTF-8 string with a u16 length prefix, cut at a character boundary below 65,536 bytes.
-    mutating func appendShortString(_ string: String) {
-        var utf8 = Array(string.utf8)
-        if utf8.count > Int(UInt16.max) {
-            var end = Int(UInt16.max)
-            while end > 0 && (utf8[end] & 0xC0) == 0x80 { end -= 1 }
-            utf8 = Array(utf8[..<end])
-        }
+    /// Appends a UTF-8 string with a u16 length prefix, cut at a character boundary to `limit` bytes.
+    mutating func appendShortString(_ string: String, limit: Int = Int(UInt16.max)) {
+        let utf8 = utf8Prefix(string, limit: Swift.min(limit, Int(UInt16.max)))
         appendLE(UInt16(utf8.count))
         append(contentsOf: utf8)
     }
@@ -65,4 +60,13 @@ struct ByteCursor {
 
 @inline(__always) func loadLE<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, _ offset: Int, as: T.Type) -> T {
     T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+}
+
+/// The UTF-8 bytes of `string`, cut at a character boundary so there are at most `limit`.
+func utf8Prefix(_ string: String, limit: Int) -> [UInt8] {
+    let utf8 = Array(string.utf8)
+    guard utf8.count > limit else { return utf8 }
+    var end = limit
+    while end > 0 && (utf8[end] & 0xC0) == 0x80 { end -= 1 }
+    return Array(utf8[..<end])
 }

@@ -35,8 +35,8 @@ public struct FileHeader: Sendable, Equatable {
         out.appendLE(UInt16(0))  // header length, patched below
         out.appendLE(UInt16(0))  // flags, none defined
         out.appendLE(createdWallMicros)
-        out.appendShortString(producerName)
-        out.appendShortString(producerVersion)
+        out.appendShortString(producerName, limit: 1024)
+        out.appendShortString(producerVersion, limit: 1024)
         out.storeLE(UInt16(out.count + 4), at: 12)
         out.appendLE(out.withUnsafeBytes { crc32Of($0) })
         return out
@@ -57,7 +57,13 @@ public struct FileHeader: Sendable, Equatable {
         guard Self.magic.elementsEqual(bytes.prefix(8)) else { return .failure(notRecording(bytes)) }
         let major: UInt16 = loadLE(bytes, 8, as: UInt16.self)
         let minor: UInt16 = loadLE(bytes, 10, as: UInt16.self)
-        guard major == Self.currentMajor else {
+        let declared = Int(loadLE(bytes, 12, as: UInt16.self))
+        if declared >= minimumLength, bytes.count < declared { return .needMore(declared) }
+        let headerIntact =
+            declared >= minimumLength
+            && loadLE(bytes, declared - 4, as: UInt32.self)
+                == crc32Of(UnsafeRawBufferPointer(rebasing: bytes[0..<declared - 4]))
+        guard major == Self.currentMajor || !headerIntact else {
             return .failure(
                 .init(
                     .unsupportedVersion,

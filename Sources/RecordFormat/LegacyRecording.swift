@@ -185,7 +185,9 @@ public enum LegacyRecording {
             while i < text.count, text[i] >= 0x30, text[i] <= 0x39 {
                 let (m, overflow1) = millis.multipliedReportingOverflow(by: 10)
                 let (s, overflow2) = m.addingReportingOverflow(UInt64(text[i] - 0x30))
-                guard !overflow1, !overflow2 else { throw error("frame time is too large", at: offset + 1 + i) }
+                guard !overflow1, !overflow2, s <= UInt64.max / 1000 else {
+                    throw error("frame time is too large", at: offset + 1 + i)
+                }
                 millis = s
                 i += 1
             }

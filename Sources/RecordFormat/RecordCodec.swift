@@ -86,17 +86,17 @@ enum RecordCodec {
     static func encodeOpen(_ open: SessionOpen) -> [UInt8] {
         var out: [UInt8] = []
         field(OpenTag.startWall.rawValue, le(open.startWallMicros), &out)
-        field(OpenTag.client.rawValue, Array(open.clientAddress.utf8), &out)
-        field(OpenTag.listen.rawValue, Array(open.listenAddress.utf8), &out)
+        field(OpenTag.client.rawValue, utf8Prefix(open.clientAddress, limit: Int(UInt16.max)), &out)
+        field(OpenTag.listen.rawValue, utf8Prefix(open.listenAddress, limit: Int(UInt16.max)), &out)
         let targetValue: String
         switch open.target {
         case .hostPort(let s), .unixSocket(let s), .token(let s): targetValue = s
         case .unknown: targetValue = ""
         }
-        field(OpenTag.target.rawValue, [open.target.kindByte] + Array(targetValue.utf8), &out)
-        field(OpenTag.path.rawValue, Array(open.requestPath.utf8), &out)
+        field(OpenTag.target.rawValue, [open.target.kindByte] + utf8Prefix(targetValue, limit: Int(UInt16.max) - 1), &out)
+        field(OpenTag.path.rawValue, utf8Prefix(open.requestPath, limit: Int(UInt16.max)), &out)
         if let subprotocol = open.subprotocol {
-            field(OpenTag.subprotocol.rawValue, Array(subprotocol.utf8), &out)
+            field(OpenTag.subprotocol.rawValue, utf8Prefix(subprotocol, limit: Int(UInt16.max)), &out)
         }
         field(OpenTag.tls.rawValue, [open.tls ? 1 : 0], &out)
         return out
@@ -106,7 +106,7 @@ enum RecordCodec {
         var out: [UInt8] = []
         field(CloseTag.closedBy.rawValue, [close.closedBy.rawValue], &out)
         if let code = close.code { field(CloseTag.code.rawValue, le(code), &out) }
-        field(CloseTag.reason.rawValue, Array(close.reason.utf8), &out)
+        field(CloseTag.reason.rawValue, utf8Prefix(close.reason, limit: Int(UInt16.max)), &out)
         field(CloseTag.framesClientToTarget.rawValue, le(close.clientToTarget.frames), &out)
         field(CloseTag.bytesClientToTarget.rawValue, le(close.clientToTarget.bytes), &out)
         field(CloseTag.framesTargetToClient.rawValue, le(close.targetToClient.frames), &out)

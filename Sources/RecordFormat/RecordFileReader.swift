@@ -130,7 +130,8 @@ public final class RecordFileReader {
     public func hasValidIndex() throws(RecordFormatError) -> Bool { try indexFromTrailer() != nil }
 
     private func readBlock(at offset: UInt64, length: Int) throws(RecordFormatError) -> DecodedBlock? {
-        guard length > 0, offset + UInt64(length) <= fileSize, length <= BlockHeader.maximumRawLength + 1 << 20 else {
+        let (end, overflow) = offset.addingReportingOverflow(UInt64(length))
+        guard length > 0, !overflow, end <= fileSize, length <= BlockHeader.maximumRawLength + 1 << 20 else {
             return nil
         }
         var bytes = [UInt8](repeating: 0, count: length)

@@ -30,6 +30,8 @@ public final class RecordFileWriter {
     }
 
     public private(set) var appendReport: AppendReport
+    /// Largest encoded record a block can take (a frame payload of just under 1 GiB).
+    public static let maximumRecordSize = BlockHeader.maximumRawLength - 4096
     /// Records dropped because their block could not be written.
     public private(set) var recordsLost = 0
     /// File size: where the next block goes.
@@ -148,6 +150,12 @@ public final class RecordFileWriter {
                 sessionFirstTimes: firsts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         }
         scan.damages = reader.damages
+        // A complete block whose payload is damaged stays (its bytes are kept, never cut), and
+        // the sessions its header lists are not numbered again.
+        for damage in reader.damages where damage.kind == .corruptBlock {
+            scan.goodEnd = max(scan.goodEnd, damage.offset + damage.length)
+            scan.maxSession = max(scan.maxSession, damage.sessions.max() ?? 0)
+        }
         return scan
     }
 
@@ -169,6 +177,12 @@ public final class RecordFileWriter {
     ///   still valid up to the previous block and the writer can go on.
     public func append(_ record: Record) throws(RecordFormatError) {
         guard !closed else { throw RecordFormatError(.invalidArgument, "writer is closed", path: path) }
+        guard RecordCodec.encodedSize(record) <= Self.maximumRecordSize else {
+            throw RecordFormatError(
+                .invalidArgument,
+                "a record of \(RecordCodec.encodedSize(record)) bytes is over the \(Self.maximumRecordSize)-byte limit",
+                path: path)
+        }
         let wall: Int64
         switch record.body {
         case .open(let open):

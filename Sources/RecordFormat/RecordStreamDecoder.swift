@@ -86,6 +86,9 @@ public struct RecordStreamDecoder {
                 if let garbage = takeGarbage() { return .damage(garbage) }
                 start += length
                 return .damage(damage)
+            case .skip(let length):
+                if let garbage = takeGarbage() { return .damage(garbage) }
+                start += length
             }
         }
     }
@@ -146,6 +149,8 @@ public struct RecordStreamDecoder {
         case notABlock
         case block(DecodedBlock, Int)
         case corrupt(Damage, Int)
+        /// A block of a kind this reader does not know: skipped without a word.
+        case skip(Int)
     }
 
     private func parseBlock(_ bytes: UnsafeRawBufferPointer) -> Step {
@@ -153,6 +158,14 @@ public struct RecordStreamDecoder {
         switch BlockHeader.parse(bytes) {
         case .needMore: return .needMore
         case .invalid: return .notABlock
+        case .unknown(let total, let lost, let reason):
+            guard bytes.count >= total else { return .needMore }
+            if let lost {
+                return .corrupt(
+                    Damage(kind: .corruptBlock, offset: consumedOffset, length: UInt64(total), recordsLost: lost, message: reason),
+                    total)
+            }
+            return .skip(total)
         case .header(let h): header = h
         }
         let total = header.encodedLength + header.storedLength
@@ -163,7 +176,8 @@ public struct RecordStreamDecoder {
             .corrupt(
                 Damage(
                     kind: .corruptBlock, offset: offset, length: UInt64(total),
-                    recordsLost: header.kind == .records ? header.recordCount : nil, message: message), total)
+                    recordsLost: header.kind == .records ? header.recordCount : nil, message: message,
+                    sessions: header.sessions), total)
         }
         let crc = crc32Of(stored)
         guard crc == header.payloadCRC else {

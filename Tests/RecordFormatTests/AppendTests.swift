@@ -72,6 +72,20 @@ struct AppendTests {
         #expect(try RecordVerifier.verify(path: path).isClean)
     }
 
+    @Test("a record too large for any block is refused and the file stays valid")
+    func oversizeRecord() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("big.rec").path
+        let writer = try RecordFileWriter(path: path, clock: ManualClock())
+        try writer.append(sampleRecords()[0])
+        let huge = Record(session: 1, timeMicros: 1, body: .frame(Frame(direction: .targetToClient, opcode: .binary, payload: [UInt8](repeating: 0, count: RecordFileWriter.maximumRecordSize))))
+        let error = #expect(throws: RecordFormatError.self) { try writer.append(huge) }
+        #expect(error?.code == .invalidArgument)
+        try writer.close()
+        #expect(try RecordSource(path: path).readAll() == [sampleRecords()[0]])
+    }
+
     @Test("a file torn inside its own header starts over")
     func tornHeader() throws {
         let dir = try makeTemporaryDirectory()

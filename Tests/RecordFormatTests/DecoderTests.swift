@@ -135,4 +135,50 @@ struct DecoderTests {
         #expect(result.records.isEmpty)
         #expect(result.damages.count == 1)
     }
+
+    /// A block header with any kind and codec bytes, its CRC made valid.
+    static func forgedBlock(kind: UInt8, codec: UInt8, payload: [UInt8], recordCount: UInt32 = 0) -> [UInt8] {
+        var header: [UInt8] = BlockHeader.sync + [kind, codec]
+        header.appendLE(UInt16(BlockHeader.fixedLength))
+        header.appendLE(UInt32(payload.count))
+        header.appendLE(UInt32(payload.count))
+        header.appendLE(recordCount)
+        header.appendLE(Int64(0))
+        header.appendLE(Int64(0))
+        header.appendLE(recordCRC32(payload))
+        header.appendLE(UInt16(0))
+        header.appendLE(UInt16(0))
+        header.appendLE(recordCRC32(header))
+        return header + payload
+    }
+
+    @Test("a block of a kind from a newer minor version is skipped silently; an unknown codec is reported")
+    func unknownKindsAndCodecs() throws {
+        let bytes = try Self.smallFile()
+        let full = try decodeAll(bytes, chunk: bytes.count)
+        let at = Int(full.blocks[2].offset)
+        let future = Self.forgedBlock(kind: 9, codec: 0, payload: Array("WSBK inside the payload".utf8))
+        let withFuture = Array(bytes[..<at]) + future + Array(bytes[at...])
+        for chunk in [1, 4096] {
+            let result = try decodeAll(withFuture, chunk: chunk)
+            #expect(result.records == sampleRecords())
+            #expect(result.damages.isEmpty)
+        }
+        let newCodec = Self.forgedBlock(kind: 1, codec: 7, payload: [UInt8](repeating: 1, count: 40), recordCount: 2)
+        let result = try decodeAll(Array(bytes[..<at]) + newCodec + Array(bytes[at...]), chunk: 4096)
+        #expect(result.records == sampleRecords())
+        #expect(result.damages.count == 1)
+        #expect(result.damages.first?.recordsLost == 2)
+        #expect(result.damages.first?.message.contains("codec 7") == true)
+    }
+
+    @Test("a record count the block cannot hold is refused, not allocated")
+    func impossibleRecordCount() throws {
+        let bytes = try Self.smallFile()
+        let headerEnd = Int(try decodeAll(bytes, chunk: bytes.count).blocks[0].offset)
+        let forged = Self.forgedBlock(kind: 1, codec: 0, payload: [UInt8](repeating: 0, count: 40), recordCount: .max)
+        let result = try decodeAll(Array(bytes[..<headerEnd]) + forged, chunk: 4096)
+        #expect(result.records.isEmpty)
+        #expect(result.damages.count == 1)
+    }
 }

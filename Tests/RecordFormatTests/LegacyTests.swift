@@ -86,5 +86,7 @@ struct LegacyTests {
         let noBrace = Array("var VNC_frame_data = [\n'12{ok',\n".utf8)
         #expect(throws: RecordFormatError.self) { try LegacyRecording.parse(noBrace) }
         #expect(throws: RecordFormatError.self) { try LegacyRecording.parse(Array("hello".utf8)) }
+        let hugeTime = Array("var VNC_frame_data = [\n'{18446744073709552{x',\n".utf8)
+        #expect(throws: RecordFormatError.self) { try LegacyRecording.parse(hugeTime) }
     }
 }

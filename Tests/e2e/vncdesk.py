@@ -191,7 +191,7 @@ class VncDesk:
             with open(log, "ab") as out:
                 proc = subprocess.Popen(
                     ["Xvfb", "-displayfd", str(write_fd), "-screen", "0",
-                     f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp"],
+                     f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp", "-noreset"],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                     pass_fds=(write_fd,), start_new_session=True,
                 )
