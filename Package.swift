@@ -20,6 +20,8 @@ let package = Package(
         ),
         // The session record format: codecs, writer, reader, legacy interop. No sockets.
         .target(name: "RecordFormat", dependencies: ["CZlib"]),
+        // RFB (VNC) message parsing for redaction and RFB-aware comparisons. No sockets.
+        .target(name: "RFB"),
         .executableTarget(
             name: "wsrecord-inspect",
             dependencies: [
@@ -28,6 +30,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat"], exclude: ["Golden"]),
+        .testTarget(name: "RFBTests", dependencies: ["RFB", "RecordFormat"]),
         // Test tool: a writer that runs until killed (crash and disk-full tests). Not a product.
         .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat"], path: "Tests/RecordStressWriter"),
     ]
