@@ -158,18 +158,7 @@ public final class RecordFileReader {
     public static func scanIndex(path: String) throws(RecordFormatError) -> RecordIndex {
         let reader = try RecordFileReader(path: path)
         var index = RecordIndex()
-        while let block = try reader.nextBlock() {
-            guard case .records(let records) = block.content else { continue }
-            var firsts: [UInt32: UInt64] = [:]
-            for record in records where record.session != 0 && firsts[record.session] == nil {
-                firsts[record.session] = record.timeMicros
-            }
-            index.add(
-                block: .init(
-                    offset: block.offset, firstWallMicros: block.header.firstWallMicros,
-                    lastWallMicros: block.header.lastWallMicros, recordCount: block.header.recordCount),
-                sessionFirstTimes: firsts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-        }
+        while let block = try reader.nextBlock() { index.add(block) }
         return index
     }
 }

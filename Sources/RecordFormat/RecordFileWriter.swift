@@ -138,16 +138,7 @@ public final class RecordFileWriter {
         while let block = try reader.nextBlock() {
             scan.goodEnd = block.offset + UInt64(block.totalLength)
             scan.maxSession = max(scan.maxSession, block.header.sessions.max() ?? 0)
-            guard case .records(let records) = block.content else { continue }
-            var firsts: [UInt32: UInt64] = [:]
-            for record in records where record.session != 0 && firsts[record.session] == nil {
-                firsts[record.session] = record.timeMicros
-            }
-            scan.index.add(
-                block: .init(
-                    offset: block.offset, firstWallMicros: block.header.firstWallMicros,
-                    lastWallMicros: block.header.lastWallMicros, recordCount: block.header.recordCount),
-                sessionFirstTimes: firsts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            scan.index.add(block)
         }
         scan.damages = reader.damages
         // A complete block whose payload is damaged stays (its bytes are kept, never cut), and

@@ -32,6 +32,20 @@ public struct RecordIndex: Sendable, Equatable {
         }
     }
 
+    /// Adds a records block read back from a file (other kinds are not indexed).
+    mutating func add(_ block: DecodedBlock) {
+        guard case .records(let records) = block.content else { return }
+        var firsts: [UInt32: UInt64] = [:]
+        for record in records where record.session != 0 && firsts[record.session] == nil {
+            firsts[record.session] = record.timeMicros
+        }
+        add(
+            block: .init(
+                offset: block.offset, firstWallMicros: block.header.firstWallMicros,
+                lastWallMicros: block.header.lastWallMicros, recordCount: block.header.recordCount),
+            sessionFirstTimes: firsts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
     /// Offset of the block from which reading finds the first record of `session` at or after `time`.
     public func blockOffset(session: UInt32, atTime time: UInt64) -> UInt64? {
         guard let entries = sessions[session], !entries.isEmpty else { return nil }

@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vncdesk import VncDesk, pick_free_port, stop_tree  # noqa: E402
+from vncdesk import REPO, VncDesk, pick_free_port, stop_tree  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # Hard cap per test (setup + call + teardown of its fixtures), so a hung browser
@@ -148,30 +145,6 @@ def start_process(request, tmp_path):
     yield start
     while procs:
         stop_tree(procs.pop())
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> int | None:
-    """SIGTERM `proc` (and its children) now, e.g. so a recorder flushes; returns its exit code."""
-    stop_tree(proc, grace=grace)
-    return proc.returncode
-
-
-def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 10.0,
-                  host: str = "127.0.0.1") -> None:
-    """Poll until something accepts TCP connections on host:port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            log = getattr(proc, "log_path", None)
-            text = Path(log).read_text(errors="replace") if log else ""
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening "
-                               f"on {host}:{port}\n{text}")
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, stop_process, wait_for_port
+from vncdesk import REPO, stop_process, wait_for_port
 
 NOVNC_DIR = Path("/usr/share/novnc")
 CONNECT_TIMEOUT = 20.0

@@ -106,6 +106,9 @@ public struct RecordDumpFormatter: Sendable {
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 
+    /// `text` as a JSON string literal, quotes included.
+    public static func jsonQuoted(_ text: String) -> String { TextEncoding.jsonString(text) }
+
     /// A JSON object for a damage report line.
     public static func jsonDamage(_ damage: Damage, path: String) -> String {
         var text = "{\"damage\":\(TextEncoding.jsonString(damage.kind.rawValue)),\"file\":\(TextEncoding.jsonString(path))"

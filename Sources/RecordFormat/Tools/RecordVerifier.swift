@@ -27,30 +27,20 @@ public enum RecordVerifier {
         report.fileSize = reader.fileSize
         var scanned = RecordIndex()
         var lastIndex: (offset: UInt64, index: RecordIndex)?
-        var lastTrailer: (offset: UInt64, indexOffset: UInt64)?
         while let block = try reader.nextBlock() {
             report.blocks += 1
             if block.header.codec == .stored { report.storedBlocks += 1 } else { report.deflatedBlocks += 1 }
+            scanned.add(block)
             switch block.content {
             case .records(let records):
                 report.records += records.count
-                var firsts: [UInt32: UInt64] = [:]
                 for record in records {
-                    if record.session != 0 {
-                        report.sessions.insert(record.session)
-                        if firsts[record.session] == nil { firsts[record.session] = record.timeMicros }
-                    }
+                    if record.session != 0 { report.sessions.insert(record.session) }
                     if case .frame(let frame) = record.body { report.payloadBytes += UInt64(frame.payload.count) }
                 }
-                scanned.add(
-                    block: .init(
-                        offset: block.offset, firstWallMicros: block.header.firstWallMicros,
-                        lastWallMicros: block.header.lastWallMicros, recordCount: block.header.recordCount),
-                    sessionFirstTimes: firsts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             case .index(let index):
                 lastIndex = (block.offset, index)
             case .trailer(let indexOffset, _):
-                lastTrailer = (block.offset, indexOffset)
                 if block.offset + UInt64(block.totalLength) == reader.fileSize {
                     if let lastIndex, lastIndex.offset == indexOffset {
                         if lastIndex.index == scanned {
@@ -65,7 +55,6 @@ public enum RecordVerifier {
                 }
             }
         }
-        _ = lastTrailer
         report.damages = reader.damages
         return report
     }
