@@ -121,3 +121,91 @@ struct InspectCLITests {
         #expect(try run(inspect, ["convert", "--session", "2", multi, dir.appendingPathComponent("m.js").path]).status == 0)
     }
 }
+
+@Suite("Exported legacy files load the way noVNC's playback page loads them")
+struct LegacyPlaybackTests {
+    /// noVNC's playback page includes the file as a script and reads `VNC_frame_data`: it stops at
+    /// 'EOF', takes `fromClient` from the first character, the time up to the second `{`, and each
+    /// byte from `charCodeAt`. This replays that in Node on our export.
+    @Test("node evaluates the export and decodes every target→client frame, time and byte")
+    func nodeLoadsExport() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rec = dir.appendingPathComponent("kinds.rec").path
+        try writeRecording(sampleRecords(), to: rec)
+        let js = dir.appendingPathComponent("kinds.js").path
+        let inspect = try builtExecutable("wsrecord-inspect")
+        #expect(try run(inspect, ["convert", "--session", "1", rec, js]).status == 0)
+        let script = """
+            const fs = require('fs');
+            const text = fs.readFileSync(process.argv[1], 'utf8');
+            const VNC_frame_data = new Function(text + '; return VNC_frame_data;')();
+            const out = [];
+            for (const frame of VNC_frame_data) {
+              if (frame === 'EOF') break;
+              if (frame[0] === '}') { out.push({client: true}); continue; }
+              const dataIdx = frame.indexOf('{', 1) + 1;
+              const time = parseInt(frame.slice(1, dataIdx - 1));
+              const bytes = [];
+              for (let i = dataIdx; i < frame.length; i++) bytes.push(frame.charCodeAt(i));
+              out.push({client: false, time, bytes});
+            }
+            console.log(JSON.stringify(out));
+            """
+        let node = try #require(
+            ["/usr/bin/node", "/usr/local/bin/node"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "node is installed by scripts/install-deps")
+        let result = try run(node, ["-e", script, js])
+        #expect(result.status == 0, "node: \(result.stderr)")
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        let expected = sampleRecords().filter { $0.session == 1 }.compactMap { record -> (Bool, UInt64, [UInt8])? in
+            guard case .frame(let frame) = record.body, !frame.opcode.isControl else { return nil }
+            return (frame.direction == .clientToTarget, record.timeMicros / 1000, frame.payload)
+        }
+        #expect(decoded.count == expected.count)
+        for (got, want) in zip(decoded, expected) {
+            #expect((got["client"] as? Bool) == want.0)
+            if !want.0 {
+                #expect((got["time"] as? Int).map(UInt64.init) == want.1)
+                #expect((got["bytes"] as? [Int])?.map(UInt8.init) == want.2)
+            }
+        }
+    }
+}
+
+@Suite("Readers never crash on bad input")
+struct BadInputTests {
+    @Test("mangled recordings and random files get exit 0, 2 or 3 and a message, never a crash")
+    func mangledFiles() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inspect = try builtExecutable("wsrecord-inspect")
+        var configuration = RecordWriterConfiguration()
+        configuration.blockSizeBound = 128
+        let good = try writeRecording(sampleRecords(), to: dir.appendingPathComponent("good.rec").path, configuration: configuration)
+        let legacy = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixturePath("websockify-0.10-session.legacy"))))
+        var rng = SystemRandomNumberGenerator()
+        for trial in 0..<60 {
+            var bytes: [UInt8]
+            switch trial % 3 {
+            case 0:
+                bytes = trial % 2 == 0 ? good : legacy
+                for _ in 0..<Int.random(in: 1...20, using: &rng) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                }
+            case 1:
+                bytes = Array((trial % 2 == 0 ? good : legacy).prefix(Int.random(in: 0...good.count, using: &rng)))
+                bytes += (0..<Int.random(in: 0...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            default:
+                bytes = (0..<Int.random(in: 0...2000, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            }
+            let path = dir.appendingPathComponent("m\(trial).rec").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            for command in [["verify", path], ["dump", "--json", path]] {
+                let result = try run(inspect, command)
+                #expect(result.exited && [0, 2, 3].contains(result.status), "\(command) on trial \(trial): status \(result.status)")
+                if result.status != 0 { #expect(result.stderr.contains(path) || result.stdout.contains(path) || result.stderr.contains("m\(trial).rec")) }
+            }
+        }
+    }
+}

@@ -38,6 +38,8 @@ struct TestFailure: Error, CustomStringConvertible {
 
 struct ProcessResult {
     var status: Int32
+    /// False when the process died of a signal (a crash).
+    var exited: Bool
     var stdout: String
     var stderr: String
     var stdoutBytes: Data
@@ -58,7 +60,7 @@ func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        status: process.terminationStatus, exited: process.terminationReason == .exit, stdout: String(decoding: outData, as: UTF8.self),
         stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
 }
 

@@ -170,13 +170,14 @@ class VncDesk:
         self.logdir.mkdir(parents=True, exist_ok=True)
         self._start_xvfb()
         env = dict(os.environ, DISPLAY=self.display)
-        # bash in workdir; PS1 kept short so screenshots are easy to read.
-        env["PS1"] = "$ "
+        # bash in workdir; PS1 kept short so screenshots are easy to read; its history
+        # stays in workdir instead of the user's ~/.bash_history.
+        xterm_env = dict(env, PS1="$ ", HISTFILE=str(self.workdir / ".bash_history"))
         xterm = self._spawn(
             "xterm",
             ["xterm", "-geometry", "132x45+0+0", "-fa", "Monospace", "-fs", "11",
              "-e", "bash", "--noprofile", "--norc", "-i"],
-            env=env,
+            env=xterm_env,
             cwd=self.workdir,
         )
         self._focus_xterm(env, xterm)
