@@ -35,6 +35,30 @@ public struct RFBClientStreamParser: Sendable {
 
     public init() {}
 
+    /// What the client bytes received but not yet part of a complete message will be.
+    public enum Partial: Sendable, Equatable {
+        case protocolVersion
+        case securityChoice
+        case vncAuthResponse
+        case clientInit
+        /// The start of a normal message of this type.
+        case message(type: UInt8)
+    }
+
+    /// The kind of the incomplete client message at the end of what was fed, if any (nil when
+    /// every byte belongs to a complete message, or while waiting for the server, or when lost).
+    public var partial: Partial? {
+        guard !client.isEmpty else { return nil }
+        switch clientStep {
+        case .version: return .protocolVersion
+        case .securityChoice: return .securityChoice
+        case .authResponse: return .vncAuthResponse
+        case .clientInit: return .clientInit
+        case .messages: return .message(type: client[0])
+        case .waitServerSecurity, .lost: return nil
+        }
+    }
+
     /// Feeds bytes the server sent to the client; returns client messages that this made complete.
     public mutating func feedServer(_ bytes: some Collection<UInt8>) -> [Parsed] {
         guard serverStep < 2 else { return [] }

@@ -74,6 +74,11 @@ struct RFBClientStreamParserTests {
             .keyEvent(down: true, keysym: 0x61), .pointerEvent(buttons: 0, x: 10, y: 20),
         ])
         #expect(out[1].offset == 12 && out[1].length == 16)
+        #expect(parser.partial == nil)
+        #expect(parser.feedClient([4, 0, 0]).isEmpty)
+        #expect(parser.partial == .message(type: 4))
+        #expect(parser.feedClient([0, 0, 0, 0, 0x61]).map(\.message) == [.keyEvent(down: false, keysym: 0x61)])
+        #expect(parser.partial == nil)
     }
 
     @Test("RFB 3.8 with VNC authentication chosen by the client")
