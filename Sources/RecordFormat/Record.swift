@@ -141,10 +141,13 @@ public struct SessionOpen: Sendable, Equatable {
     public var subprotocol: String?
     /// True when the client connected over TLS (`wss://`).
     public var tls: Bool
+    /// Where this session was copied from (`FILE#N`), set by tools that cut and join recordings.
+    public var origin: String?
 
     public init(
         startWallMicros: Int64, clientAddress: String = "", listenAddress: String = "",
-        target: SessionTarget = .unknown, requestPath: String = "", subprotocol: String? = nil, tls: Bool = false
+        target: SessionTarget = .unknown, requestPath: String = "", subprotocol: String? = nil, tls: Bool = false,
+        origin: String? = nil
     ) {
         self.startWallMicros = startWallMicros
         self.clientAddress = clientAddress
@@ -153,6 +156,7 @@ public struct SessionOpen: Sendable, Equatable {
         self.requestPath = requestPath
         self.subprotocol = subprotocol
         self.tls = tls
+        self.origin = origin
     }
 }
 

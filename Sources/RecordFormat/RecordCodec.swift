@@ -17,7 +17,7 @@ enum RecordCodec {
     }
 
     enum OpenTag: UInt8 {
-        case startWall = 1, client = 2, listen = 3, target = 4, path = 5, subprotocol = 6, tls = 7
+        case startWall = 1, client = 2, listen = 3, target = 4, path = 5, subprotocol = 6, tls = 7, origin = 8
     }
 
     enum CloseTag: UInt8 {
@@ -99,6 +99,7 @@ enum RecordCodec {
             field(OpenTag.subprotocol.rawValue, utf8Prefix(subprotocol, limit: Int(UInt16.max)), &out)
         }
         field(OpenTag.tls.rawValue, [open.tls ? 1 : 0], &out)
+        if let origin = open.origin { field(OpenTag.origin.rawValue, utf8Prefix(origin, limit: Int(UInt16.max)), &out) }
         return out
     }
 
@@ -211,6 +212,7 @@ enum RecordCodec {
             case .path: open.requestPath = string(value)
             case .subprotocol: open.subprotocol = string(value)
             case .tls: open.tls = value.first.map { $0 != 0 } ?? false
+            case .origin: open.origin = string(value)
             case nil: break
             }
         }

@@ -101,6 +101,9 @@ public final class RecordFileReader {
         return record
     }
 
+    /// File bytes read so far (for progress reports).
+    public var bytesRead: UInt64 { readOffset }
+
     /// Continues reading at `offset`, which must be the start of a block (e.g. from the index).
     public func seek(toBlockAt offset: UInt64) {
         decoder = RecordStreamDecoder(path: path, startOffset: offset, header: header)

@@ -49,15 +49,19 @@ public final class RecordFileWriter {
 
     /// Opens `path` for recording, creating it or appending a new run to an existing recording.
     /// A torn tail is cut back to the last good block first (see ``appendReport``).
+    /// - Parameters:
+    ///   - createNew: refuse to open a file that already exists (for tool outputs).
+    ///   - header: the header for a new file (default: now, and the configured producer).
     public init(
-        path: String, configuration: RecordWriterConfiguration = .init(), clock: any RecordClock = SystemRecordClock()
+        path: String, configuration: RecordWriterConfiguration = .init(), clock: any RecordClock = SystemRecordClock(),
+        createNew: Bool = false, header: FileHeader? = nil
     ) throws(RecordFormatError) {
         self.path = path
         self.configuration = configuration
         self.clock = clock
         self.builder = BlockBuilder(capacity: configuration.blockSizeBound + 4096)
         self.compressor = configuration.compress ? BlockCompressor(level: configuration.compressionLevel) : nil
-        let fd = try SystemFile.open(path, flags: O_RDWR | O_CREAT)
+        let fd = try SystemFile.open(path, flags: O_RDWR | O_CREAT | (createNew ? O_EXCL : 0))
         self.fd = fd
         do throws(RecordFormatError) {
             var size = try SystemFile.size(fd, path: path)
@@ -76,10 +80,10 @@ public final class RecordFileWriter {
                 size = 0
             }
             if size == 0 {
-                let header = FileHeader(
-                    createdWallMicros: clock.wallMicros(), producerName: configuration.producerName,
-                    producerVersion: configuration.producerVersion
-                ).encoded()
+                let header = (header
+                    ?? FileHeader(
+                        createdWallMicros: clock.wallMicros(), producerName: configuration.producerName,
+                        producerVersion: configuration.producerVersion)).encoded()
                 if let code = header.withUnsafeBytes({ SystemFile.write(fd, $0, at: 0) }) {
                     throw RecordFormatError(.io, "cannot write file header: \(SystemFile.errnoText(code))", path: path)
                 }
@@ -218,6 +222,18 @@ public final class RecordFileWriter {
                 recordCount: header.recordCount),
             sessionFirstTimes: sessions)
         if configuration.syncEveryBlock { fdatasync(fd) }
+    }
+
+    /// Appends bytes of a block exactly as they were (e.g. a damaged block kept by `repair`).
+    /// Seals the open block first so the order of the file is kept.
+    public func appendVerbatimBlock(_ bytes: [UInt8]) throws(RecordFormatError) {
+        try seal()
+        let start = endOffset
+        if let code = bytes.withUnsafeBytes({ SystemFile.write(fd, $0, at: start) }) {
+            _ = ftruncate(fd, off_t(start))
+            throw RecordFormatError(.io, "write failed: \(SystemFile.errnoText(code))", path: path, offset: start)
+        }
+        endOffset = start + UInt64(bytes.count)
     }
 
     private func writeBlock(header: BlockHeader, stored: [UInt8], records: Int) throws(RecordFormatError) {

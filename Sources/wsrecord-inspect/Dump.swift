@@ -19,13 +19,24 @@ struct Dump: ParsableCommand {
     @Flag(help: "With --json: include payload_b64.")
     var payload = false
 
+    @Flag(help: "After each frame line, a full hex dump of its payload.")
+    var hex = false
+
+    @OptionGroup var filtering: FilterOptions
+
     func run() throws {
+        let filter = try filtering.filter()
         let source = try RecordSource(path: file)
         let formatter = RecordDumpFormatter(includePayload: payload)
         var out = Output()
+        let progress = Progress(label: "dump", total: source.fileSize, enabled: !json)
         while let record = try source.nextRecord() {
+            progress.update(source.bytesRead)
+            guard filter.accepts(record) else { continue }
             out.line(json ? formatter.jsonLine(record) : formatter.textLine(record))
+            if hex && !json { for line in formatter.hexLines(record) { out.line(line) } }
         }
+        progress.finish()
         out.flush()
         let damages = source.damages
         guard damages.isEmpty else {

@@ -109,6 +109,34 @@ public struct RecordDumpFormatter: Sendable {
     /// `text` as a JSON string literal, quotes included.
     public static func jsonQuoted(_ text: String) -> String { TextEncoding.jsonString(text) }
 
+    /// A full hex dump of a frame's payload: offset, 16 bytes in hex, printable characters.
+    public func hexLines(_ record: Record) -> [String] {
+        guard case .frame(let frame) = record.body, !frame.payload.isEmpty else { return [] }
+        let digits = Array("0123456789abcdef".utf8)
+        var lines: [String] = []
+        lines.reserveCapacity(frame.payload.count / 16 + 1)
+        var offset = 0
+        while offset < frame.payload.count {
+            let row = frame.payload[offset..<min(offset + 16, frame.payload.count)]
+            var line: [UInt8] = Array("      ".utf8)
+            let position = String(offset, radix: 16)
+            line += Array((String(repeating: "0", count: max(0, 8 - position.count)) + position).utf8)
+            line += [0x20, 0x20]
+            for (i, byte) in row.enumerated() {
+                line += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)], 0x20]
+                if i == 7 { line.append(0x20) }
+            }
+            let missing = 16 - row.count
+            line += [UInt8](repeating: 0x20, count: missing * 3 + (row.count <= 8 ? 1 : 0))
+            line += [0x20, 0x7C]
+            line += row.map { (0x20...0x7E).contains($0) ? $0 : 0x2E }
+            line.append(0x7C)
+            lines.append(String(decoding: line, as: UTF8.self))
+            offset += 16
+        }
+        return lines
+    }
+
     /// A JSON object for a damage report line.
     public static func jsonDamage(_ damage: Damage, path: String) -> String {
         var text = "{\"damage\":\(TextEncoding.jsonString(damage.kind.rawValue)),\"file\":\(TextEncoding.jsonString(path))"

@@ -18,6 +18,8 @@ public final class RecordSource {
     public let format: Format
     /// The file header (native files only).
     public let header: FileHeader?
+    /// Size of the file in bytes.
+    public let fileSize: UInt64
 
     private let native: RecordFileReader?
     private var legacyRecords: [Record] = []
@@ -41,6 +43,7 @@ public final class RecordSource {
             var bytes = [UInt8](repeating: 0, count: Int(size))
             let got = try SystemFile.read(fd, into: &bytes, at: 0, path: path)
             let parsed = try LegacyRecording.parse(Array(bytes.prefix(got)), path: path)
+            self.fileSize = size
             self.format = .legacy
             self.header = nil
             self.native = nil
@@ -49,11 +52,15 @@ public final class RecordSource {
         } else {
             close(fd)
             let reader = try RecordFileReader(path: path)
+            self.fileSize = reader.fileSize
             self.format = .native
             self.header = reader.header
             self.native = reader
         }
     }
+
+    /// File bytes read so far (for progress reports).
+    public var bytesRead: UInt64 { native?.bytesRead ?? fileSize }
 
     /// Damage found so far (a torn tail, corrupt blocks, a cut-off legacy line).
     public var damages: [Damage] { native?.damages ?? legacyDamages }
