@@ -22,15 +22,18 @@ let package = Package(
         .target(name: "RecordFormat", dependencies: ["CZlib"]),
         // RFB (VNC) message parsing for redaction and RFB-aware comparisons. No sockets.
         .target(name: "RFB"),
+        // Tools over recordings that need more than the format (diff, RFB-aware comparisons).
+        .target(name: "RecordTools", dependencies: ["RecordFormat", "RFB"]),
         .executableTarget(
             name: "wsrecord-inspect",
             dependencies: [
-                "RecordFormat",
+                "RecordFormat", "RecordTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat"], exclude: ["Golden"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "RecordFormat"]),
+        .testTarget(name: "RecordToolsTests", dependencies: ["RecordTools", "RecordFormat"]),
         // Test tool: a writer that runs until killed (crash and disk-full tests). Not a product.
         .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat"], path: "Tests/RecordStressWriter"),
     ]

@@ -17,7 +17,7 @@ struct WSRecordInspect: ParsableCommand {
             or has corrupt blocks (everything readable is still processed).
             """,
         version: RecordFormatVersion.producerVersion,
-        subcommands: [Verify.self, Dump.self, Convert.self, Extract.self, Slice.self, Cat.self, Repair.self]
+        subcommands: [Verify.self, Dump.self, Diff.self, Convert.self, Extract.self, Slice.self, Cat.self, Repair.self]
     )
 
     /// Like ParsableCommand.main, but usage errors exit with status 2 and recording errors are
