@@ -61,6 +61,7 @@ let package = Package(
                 "Proxy",
                 "websockify",
                 "RecordFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
