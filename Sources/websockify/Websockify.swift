@@ -112,7 +112,7 @@ struct Websockify: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "websockify")
-        if traffic { print(TrafficTap.legend) }
+        if traffic { FileLogHandler.Sink.standardOutput.writeRaw(TrafficTap.legend) }
         let server = ProxyServer(configuration: configuration, logger: logger)
         do {
             try await server.run()

@@ -233,6 +233,16 @@ struct ClientFrameStateMachineTests {
         #expect(bytes(forward) == Array("hello".utf8))
     }
 
+    @Test("whitespace in base64 text is ignored")
+    func base64Whitespace() {
+        let actions = run([clientFrame(opcode: 1, payload: Array("aGVs\r\nbG8=\n".utf8))], mode: .base64)
+        guard case .data(_, true, _, let forward?) = actions.first else {
+            Issue.record("unexpected actions \(actions)")
+            return
+        }
+        #expect(bytes(forward) == Array("hello".utf8))
+    }
+
     @Test("invalid base64 fails with 1007")
     func invalidBase64() {
         #expect(failCode(run([clientFrame(opcode: 1, payload: Array("@@@".utf8))], mode: .base64)) == 1007)

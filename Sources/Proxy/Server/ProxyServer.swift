@@ -89,6 +89,8 @@ public final class ProxyServer: Sendable {
                 }
             }
 
+        // Before binding: once the port accepts, a signal must already mean "shut down cleanly".
+        let signalSources = handleSignals ? installSignalHandlers() : []
         let host = configuration.listenHost ?? (configuration.preferIPv6 ? "::" : "0.0.0.0")
         let address = host.contains(":") ? "[\(host)]:\(configuration.listenPort)" : "\(host):\(configuration.listenPort)"
         let serverChannel: any Channel
@@ -96,6 +98,7 @@ public final class ProxyServer: Sendable {
             let socketAddress = try Self.resolve(host: host, port: configuration.listenPort, preferIPv6: configuration.preferIPv6)
             serverChannel = try await bootstrap.bind(to: socketAddress).get()
         } catch {
+            for source in signalSources { source.cancel() }
             try? await group.shutdownGracefully()
             throw ProxyError.bindFailed(address: address, underlying: error)
         }
@@ -105,7 +108,6 @@ public final class ProxyServer: Sendable {
             "listening on \(serverChannel.localAddress.map(describe) ?? address), proxying to \(configuration.target.sessionTarget.displayString)"
         )
 
-        let signalSources = handleSignals ? installSignalHandlers() : []
         let timers = scheduleTimers(context: context, serverChannel: serverChannel)
 
         let reason = try await stopPromise.futureResult.get()
