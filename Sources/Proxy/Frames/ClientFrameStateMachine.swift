@@ -266,8 +266,9 @@ public struct ClientFrameStateMachine {
     /// Decodes base64, skipping ASCII whitespace (line-oriented clients end messages with newlines,
     /// which websockify's decoder also ignores).
     private static func decodeBase64(_ string: String) -> [UInt8]? {
-        let compact = string.utf8.contains(where: { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
-            ? String(string.filter { !" \n\r\t".contains($0) }) : string
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        let compact = string.utf8.contains(where: isSpace)
+            ? String(decoding: string.utf8.filter { !isSpace($0) }, as: UTF8.self) : string
         guard let data = Data(base64Encoded: compact) else { return nil }
         return [UInt8](data)
     }
