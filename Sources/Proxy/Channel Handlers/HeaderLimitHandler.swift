@@ -29,7 +29,8 @@ final class HeaderLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
                 + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
             var out = context.channel.allocator.buffer(capacity: response.utf8.count)
             out.writeString(response)
-            context.writeAndFlush(NIOAny(out)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(out)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 }

@@ -219,8 +219,9 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         closeTimer?.cancel()
         heartbeat?.cancel()
         target?.close(promise: nil)
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            context.close(promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
         }
     }
 
@@ -261,14 +262,14 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private func connectTarget(context: ChannelHandlerContext) {
         let configuration = server.configuration
         let loop = context.eventLoop
-        let relay = TargetRelayHandler(session: NIOLoopBound(self, eventLoop: loop))
+        let boundSession = NIOLoopBound(self, eventLoop: loop)
         var bootstrap = ClientBootstrap(group: loop)
             .channelOption(ChannelOptions.autoRead, value: false)
             .channelOption(ChannelOptions.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(relay)
+                    try channel.pipeline.syncOperations.addHandler(TargetRelayHandler(session: boundSession))
                 }
             }
         let future: EventLoopFuture<any Channel>
