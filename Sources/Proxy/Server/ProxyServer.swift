@@ -44,6 +44,16 @@ public final class ProxyServer: Sendable {
         self.stopPromise = group.next().makePromise(of: StopReason.self)
     }
 
+    private let started = NIOLockedValueBox(false)
+
+    deinit {
+        // A server that never ran still owns a promise and threads: release both.
+        if !started.withLockedValue({ $0 }) {
+            stopPromise.succeed(.requested)
+            group.shutdownGracefully { _ in }
+        }
+    }
+
     /// The port actually listened on, once ``run()`` has bound.
     public var localPort: Int? { boundPort.withLockedValue { $0 } }
 
@@ -55,6 +65,8 @@ public final class ProxyServer: Sendable {
     /// Runs until stopped; returns why.
     @discardableResult
     public func run() async throws -> StopReason {
+        precondition(!started.withLockedValue { $0 }, "ProxyServer.run() may only be called once")
+        started.withLockedValue { $0 = true }
         let limit = Self.raiseFileLimit()
         if let limit {
             // Each session holds two descriptors; keep a few for the listener, logs and stdio.
@@ -99,6 +111,8 @@ public final class ProxyServer: Sendable {
             serverChannel = try await bootstrap.bind(to: socketAddress).get()
         } catch {
             for source in signalSources { source.cancel() }
+            // NIO traps on a promise that is never completed.
+            stopPromise.succeed(.requested)
             try? await group.shutdownGracefully()
             throw ProxyError.bindFailed(address: address, underlying: error)
         }
