@@ -60,6 +60,9 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private var heartbeat: RepeatedTask?
     private var closeTimer: Scheduled<Void>?
     private var finished = false
+    /// True while ``processInbound(context:)`` runs: a write to the target can close it synchronously,
+    /// and the resulting close must not parse the same bytes again.
+    private var processing = false
     private var logger: Logger
 
     init(server: ServerContext, info: Info) {
@@ -123,8 +126,10 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     // MARK: Relaying
 
     private func processInbound(context: ChannelHandlerContext) {
-        guard var buffer = inbound else { return }
+        guard !processing, var buffer = inbound else { return }
+        processing = true
         defer {
+            processing = false
             if buffer.readableBytes == 0 {
                 inbound = nil
             } else {
