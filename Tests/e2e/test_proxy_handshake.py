@@ -91,3 +91,10 @@ def test_silent_client_is_dropped_after_handshake_timeout(proxy):
         assert s.recv(1) == b""
     elapsed = time.monotonic() - start
     assert 9.0 <= elapsed <= 13.0, elapsed
+
+
+def test_refusal_does_not_wait_for_a_declared_body(proxy):
+    start = time.monotonic()
+    status, _, _ = http_request(proxy.port, upgrade_request(method="POST", extra="Content-Length: 1000\r\n"), timeout=5)
+    assert status == 405
+    assert time.monotonic() - start < 2

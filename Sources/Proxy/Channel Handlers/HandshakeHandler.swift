@@ -42,7 +42,14 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard !done else { return }
         switch unwrapInboundIn(data) {
         case .head(let h):
-            head = h
+            // Refusals are answered at once (a body that never comes must not delay them);
+            // an upgrade waits for the request's end so the parser can be removed cleanly.
+            if case .reject = HandshakeDecision.decide(h) {
+                done = true
+                respond(context: context, head: h)
+            } else {
+                head = h
+            }
         case .body:
             break
         case .end:
