@@ -311,3 +311,92 @@ def test_verbose_traffic_details_and_log_file(target):
     finally:
         p.stop()
         os.unlink(log_path)
+
+
+def test_fast_client_slow_target_keeps_memory_bounded():
+    """The client floods, the target never reads: the proxy must stop reading the client."""
+    release = threading.Event()
+
+    def stall(conn, target):
+        release.wait(30)
+        discard_all(conn)
+
+    def discard_all(conn):
+        while conn.recv(1 << 20):
+            pass
+
+    t = TcpTarget(stall)
+    p = Proxy([f"127.0.0.1:{t.port}"])
+    try:
+        c = RawClient(p.port)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        baseline = p.rss_kib()
+        sent = {"bytes": 0}
+        frame_payload = b"\x00" * 65536
+
+        def flood():
+            try:
+                while not release.is_set():
+                    c.send_frame(2, frame_payload, key=b"\0\0\0\0")
+                    sent["bytes"] += len(frame_payload)
+            except OSError:
+                pass
+        c.sock.settimeout(None)
+        th = threading.Thread(target=flood, daemon=True)
+        th.start()
+        time.sleep(3)
+        first = sent["bytes"]
+        time.sleep(2)
+        assert sent["bytes"] - first < 4 << 20, "the client kept sending while the target was not reading"
+        assert p.rss_kib() - baseline < 16 * 1024
+        release.set()
+        c.sock.shutdown(socket.SHUT_RDWR)
+        th.join(5)
+        c.close()
+    finally:
+        release.set()
+        p.stop()
+        t.close()
+
+
+def test_ipv6_target_in_brackets():
+    server = socket.socket(socket.AF_INET6)
+    try:
+        server.bind(("::1", 0))
+    except OSError:
+        server.close()
+        pytest.fail("this machine has no IPv6 loopback (::1); the IPv6 target test needs it")
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(conn.recv(100)[::-1])
+    threading.Thread(target=serve, daemon=True).start()
+    p = Proxy([f"[::1]:{port}"])
+    try:
+        c = RawClient(p.port)
+        c.send_frame(2, b"v6!")
+        assert c.read_frame() == (True, 2, b"!6v")
+        c.close()
+    finally:
+        p.stop()
+        server.close()
+
+
+def test_many_concurrent_sessions(proxy):
+    async def one(i):
+        async with websockets.connect(proxy.url()) as ws:
+            for j in range(20):
+                msg = f"{i}:{j}".encode() * 50
+                await ws.send(msg)
+                got = b""
+                while len(got) < len(msg):
+                    got += await ws.recv()
+                assert got == msg
+
+    async def go():
+        await asyncio.gather(*(one(i) for i in range(100)))
+    asyncio.run(go())
+    wait_until(lambda: proxy.log_text().count("closed by client, code 1000") == 100, what="100 close log lines")
