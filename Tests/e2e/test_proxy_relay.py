@@ -400,3 +400,61 @@ def test_many_concurrent_sessions(proxy):
         await asyncio.gather(*(one(i) for i in range(100)))
     asyncio.run(go())
     wait_until(lambda: proxy.log_text().count("closed by client, code 1000") == 100, what="100 close log lines")
+
+
+def collecting_target():
+    def collect(conn, target):
+        data = b""
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        target.collected = data
+        target.eof_seen.set()
+    return TcpTarget(collect)
+
+
+def test_data_then_close_frame_in_one_write_reaches_target():
+    t = collecting_target()
+    p = Proxy([f"127.0.0.1:{t.port}"])
+    try:
+        c = RawClient(p.port)
+        c.send_frame(2, b"x" * 1000)  # make sure the target is connected first
+        key = b"\x01\x02\x03\x04"
+        payload = b"last words" * 10000
+        import struct
+        from proxyutil import mask_bytes
+        data = struct.pack("!BBQ", 0x82, 0x80 | 127, len(payload)) + key + mask_bytes(payload, key)
+        close = bytes([0x88, 0x82]) + key + mask_bytes((1000).to_bytes(2, "big"), key)
+        c.sock.sendall(data + close)
+        assert c.read_until_close()[0] == 1000
+        assert t.eof_seen.wait(5)
+        assert t.collected == b"x" * 1000 + payload
+        c.close()
+    finally:
+        p.stop()
+        t.close()
+
+
+def test_frames_are_delivered_even_if_client_leaves_at_once():
+    """Like `echo hi | websocat -E`: request and frame in one write, then EOF (usually before the
+    target connection is up)."""
+    t = collecting_target()
+    p = Proxy([f"127.0.0.1:{t.port}"])
+    try:
+        from proxyutil import upgrade_request, mask_bytes
+        key = b"\x05\x06\x07\x08"
+        frame = bytes([0x82, 0x80 | 5]) + key + mask_bytes(b"hello", key)
+        with socket.create_connection(("127.0.0.1", p.port)) as s:
+            s.sendall(upgrade_request() + frame)
+            s.shutdown(socket.SHUT_WR)
+            # Read the answer so closing sends FIN, not RST (unread data makes the kernel reset).
+            s.settimeout(5)
+            while s.recv(4096):
+                pass
+        assert t.eof_seen.wait(5)
+        assert t.collected == b"hello"
+    finally:
+        p.stop()
+        t.close()

@@ -107,21 +107,19 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             clientAddress: context.channel.remoteAddress.map(describe) ?? "?",
             listenAddress: context.channel.localAddress.map(describe) ?? "?",
             requestPath: head.uri, subprotocol: subprotocol, mode: mode)
-        let session = WebSocketSessionHandler(server: server, info: sessionInfo)
         do {
             let sync = context.pipeline.syncOperations
+            let limiter = try sync.handler(type: HeaderLimitHandler.self)
+            let session = WebSocketSessionHandler(
+                server: server, info: sessionInfo, initialBytes: limiter.takeHeldBytes())
             // Relaying paces reads itself from here on (see WebSocketSessionHandler).
             try context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
             try sync.addHandler(session, position: .after(self))
             sync.removeHandler(context: context, promise: nil)
-            let encoder = try sync.context(name: Self.encoderName)
-            sync.removeHandler(context: encoder, promise: nil)
-            if let limit = try? sync.context(name: Self.limitName) {
-                sync.removeHandler(context: limit, promise: nil)
-            }
-            // Removing the decoder forwards any bytes that followed the request to the session.
-            let decoder = try sync.context(name: Self.decoderName)
-            sync.removeHandler(context: decoder, promise: nil)
+            sync.removeHandler(context: try sync.context(name: Self.encoderName), promise: nil)
+            sync.removeHandler(context: try sync.context(name: Self.limitName), promise: nil)
+            // The parser saw only the request head, so it has nothing left to forward.
+            sync.removeHandler(context: try sync.context(name: Self.decoderName), promise: nil)
         } catch {
             server.logger.error("\(sessionInfo.clientAddress): cannot set up the WebSocket pipeline: \(error)")
             context.close(promise: nil)

@@ -63,11 +63,15 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     /// True while ``processInbound(context:)`` runs: a write to the target can close it synchronously,
     /// and the resulting close must not parse the same bytes again.
     private var processing = false
+    /// The client closed while the target was still connecting, leaving frames to deliver.
+    private var clientGone = false
     private var logger: Logger
 
-    init(server: ServerContext, info: Info) {
+    /// - Parameter initialBytes: what the client sent right after its request.
+    init(server: ServerContext, info: Info, initialBytes: ByteBuffer? = nil) {
         self.server = server
         self.info = info
+        self.inbound = initialBytes
         self.machine = ClientFrameStateMachine(
             maxMessageSize: server.configuration.maxMessageSize, mode: info.mode)
         self.logger = server.logger
@@ -111,8 +115,14 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if closer == .unknown { closer = .client }
+        if state == .connecting, let inbound, inbound.readableBytes > 0 {
+            // The client sent frames and left before the target was up: deliver them once it is.
+            clientGone = true
+            context.fireChannelInactive()
+            return
+        }
         state = .closed
-        target?.close(promise: nil)
+        closeTarget()
         finish()
         context.fireChannelInactive()
     }
@@ -223,7 +233,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         state = .closed
         closeTimer?.cancel()
         heartbeat?.cancel()
-        target?.close(promise: nil)
+        closeTarget()
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             channel.close(promise: nil)
@@ -240,7 +250,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         context.flush()
         state = .closing
         heartbeat?.cancel()
-        target?.close(promise: nil)
+        closeTarget()
         let channel = context.channel
         closeTimer = context.eventLoop.scheduleTask(in: server.configuration.closeHandshakeTimeout) {
             channel.close(promise: nil)
@@ -248,6 +258,18 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         // Pending client bytes may already hold its close frame.
         processInbound(context: context)
         if state == .closing { context.read() }
+    }
+
+    /// Closes the target connection once what was written to it has been sent (bounded by the
+    /// close-handshake timeout, for a target that stopped reading).
+    private func closeTarget() {
+        guard let target, target.isActive else { return }
+        let timeout = server.configuration.closeHandshakeTimeout
+        let fallback = target.eventLoop.scheduleTask(in: timeout) { target.close(promise: nil) }
+        target.writeAndFlush(target.allocator.buffer(capacity: 0)).whenComplete { _ in
+            fallback.cancel()
+            target.close(promise: nil)
+        }
     }
 
     /// Server shutdown: close with 1001.
@@ -313,6 +335,13 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         logger.info(
             "session \(id) open: client \(info.clientAddress) -> target \(server.configuration.target.sessionTarget.displayString), path \(info.requestPath), protocol \(info.subprotocol ?? "none")"
         )
+        if clientGone {
+            processInbound(context: context)
+            state = .closed
+            closeTarget()
+            finish()
+            return
+        }
         if let interval = server.configuration.heartbeatInterval {
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
@@ -330,6 +359,11 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         guard state == .connecting else { return }
         let target = server.configuration.target.sessionTarget.displayString
         logger.error("session \(id): cannot connect to target \(target): \(error)")
+        if clientGone {
+            state = .closed
+            finish()
+            return
+        }
         closer = .proxy
         closeCode = CloseCode.internalError
         closeReason = "target unreachable"

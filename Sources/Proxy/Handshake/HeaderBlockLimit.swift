@@ -6,8 +6,9 @@ public struct HeaderBlockLimit {
     public enum Verdict: Equatable {
         /// Still inside the header block and within the limit.
         case withinLimit
-        /// The header block ended within the limit; stop watching.
-        case complete
+        /// The header block ended within the limit, after `bytesUsed` bytes of this feed; the rest
+        /// of the feed follows the request.
+        case complete(bytesUsed: Int)
         /// More than `limit` bytes without the end of the header block.
         case exceeded
     }
@@ -22,10 +23,12 @@ public struct HeaderBlockLimit {
 
     /// Accounts for the next bytes read.
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> Verdict where Bytes.Element == UInt8 {
+        var used = 0
         for byte in bytes {
             seen += 1
+            used += 1
             tail = tail << 8 | UInt32(byte)
-            if tail == 0x0D0A_0D0A { return .complete }
+            if tail == 0x0D0A_0D0A { return .complete(bytesUsed: used) }
             if seen > limit { return .exceeded }
         }
         return .withinLimit
