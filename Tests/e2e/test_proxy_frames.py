@@ -171,3 +171,23 @@ def over_max_by_fragments(proxy):
     code, _ = c.read_until_close()
     assert code == 1009
     c.close()
+
+
+def test_close_code_survives_unread_bytes_behind_a_bad_frame(proxy):
+    """The proxy fails at the header but the client keeps sending: the close frame must still arrive
+    (closing with unread input would reset the connection and could destroy it)."""
+    import threading
+    c = RawClient(proxy.port)
+    junk = b"\x00" * (2 << 20)
+
+    def send():
+        try:
+            c.send_frame(2, junk, mask=False)
+        except OSError:
+            pass
+    th = threading.Thread(target=send, daemon=True)
+    th.start()
+    code, _ = c.read_until_close()
+    assert code == 1002
+    th.join(10)
+    c.close()

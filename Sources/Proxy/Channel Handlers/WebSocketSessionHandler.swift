@@ -34,6 +34,10 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         case open
         /// The proxy sent a close frame and waits for the client's (or the timer).
         case closing
+        /// The close frame is out: our side of TCP is shut once it is sent, and incoming bytes are
+        /// read and dropped until the client closes too (or a timer), so the close frame isn't lost
+        /// to a reset caused by unread data (RFC 6455 §7.1.1).
+        case draining
         /// Done; the channel is closing or closed.
         case closed
     }
@@ -137,6 +141,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
 
     private func processInbound(context: ChannelHandlerContext) {
         guard !processing, var buffer = inbound else { return }
+        inbound = nil  // keep `buffer` uniquely referenced, so discarding read bytes doesn't copy
         processing = true
         defer {
             processing = false
@@ -202,6 +207,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         case .closing:
             // Only the client's close frame matters now; keep reading to find it.
             context.read()
+        case .draining:
+            context.read()
         case .connecting, .closed:
             break
         }
@@ -228,16 +235,26 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         if payload.readableBytes > 0 { context.write(wrapOutboundOut(payload), promise: nil) }
     }
 
-    /// Flushes what was written, then closes both sides.
+    /// Flushes what was written (the close frame last), closes the target, shuts our sending side
+    /// and drains the client until it closes (bounded by the close-handshake timeout).
     private func closeNow(context: ChannelHandlerContext) {
-        state = .closed
+        state = .draining
         closeTimer?.cancel()
         heartbeat?.cancel()
         closeTarget()
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { result in
+            switch result {
+            case .success:
+                channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+            case .failure:
+                channel.close(promise: nil)
+            }
+        }
+        closeTimer = context.eventLoop.scheduleTask(in: server.configuration.closeHandshakeTimeout) {
             channel.close(promise: nil)
         }
+        context.read()
     }
 
     /// Sends a close frame and waits for the client's answer for a bounded time (RFC 6455 §7.1.2).
@@ -279,7 +296,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         case .open, .connecting:
             closer = .proxy
             startClosing(context: context, code: CloseCode.goingAway, reason: "server shutting down")
-        case .closing, .closed:
+        case .closing, .draining, .closed:
             break
         }
     }
