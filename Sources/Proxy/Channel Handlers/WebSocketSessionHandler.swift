@@ -182,13 +182,16 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
                 return
             case .fail(let code, let reason):
                 logger.info("client \(info.clientAddress) broke the protocol: \(reason); closing with \(code)")
-                if closer == .unknown || state != .closing {
+                // Only one close frame per connection (RFC 6455 §5.5.1): if ours is already out,
+                // just stop waiting for the answer.
+                if state != .closing {
                     closer = .proxy
                     closeCode = code
                     closeReason = reason
+                    let payload = ServerFrameEncoder.closePayload(
+                        code: code, reason: reason, allocator: context.channel.allocator)
+                    send(context: context, opcode: .close, payload: payload)
                 }
-                let payload = ServerFrameEncoder.closePayload(code: code, reason: reason, allocator: context.channel.allocator)
-                send(context: context, opcode: .close, payload: payload)
                 closeNow(context: context)
                 return
             }
