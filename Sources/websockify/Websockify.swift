@@ -4,7 +4,7 @@ import NIOCore
 import Proxy
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `websockify`: maps websockify 0.13's command line onto ``ProxyConfiguration`` and runs.
@@ -45,7 +45,8 @@ struct Websockify: AsyncParsableCommand {
 
     @Option(
         name: .customLong("idle-timeout"),
-        help: ArgumentHelp("server exits after TIMEOUT seconds if there are no active connections", valueName: "IDLE_TIMEOUT"))
+        help: ArgumentHelp(
+            "server exits after TIMEOUT seconds if there are no active connections", valueName: "IDLE_TIMEOUT"))
     var idleTimeout: Double?
 
     @Option(help: ArgumentHelp("send a ping to the client every INTERVAL seconds", valueName: "INTERVAL"))
@@ -72,7 +73,8 @@ struct Websockify: AsyncParsableCommand {
         case (nil, let path?):
             target = .unixSocket(path: path)
         case (_?, _?):
-            throw ProxyError.invalidAddress(self.target!, why: "give either target_addr:target_port or --unix-target, not both")
+            throw ProxyError.invalidAddress(
+                self.target!, why: "give either target_addr:target_port or --unix-target, not both")
         case (nil, nil):
             throw ProxyError.invalidAddress(source, why: "target_addr:target_port or --unix-target is required")
         }

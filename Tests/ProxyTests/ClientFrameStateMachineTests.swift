@@ -112,7 +112,9 @@ struct ClientFrameStateMachineTests {
         #expect(actions == [.close(code: nil, reason: "", payload: ByteBuffer())])
     }
 
-    @Test("valid close codes pass", arguments: [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999] as [UInt16])
+    @Test(
+        "valid close codes pass",
+        arguments: [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999] as [UInt16])
     func validCloseCodes(code: UInt16) {
         let actions = run([clientFrame(opcode: 8, payload: closePayload(code))])
         guard case .close(let got, _, _) = actions.first else {
@@ -122,7 +124,9 @@ struct ClientFrameStateMachineTests {
         #expect(got == code)
     }
 
-    @Test("invalid close codes fail with 1002", arguments: [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] as [UInt16])
+    @Test(
+        "invalid close codes fail with 1002",
+        arguments: [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] as [UInt16])
     func invalidCloseCodes(code: UInt16) {
         #expect(failCode(run([clientFrame(opcode: 8, payload: closePayload(code))])) == 1002)
     }
@@ -207,7 +211,8 @@ struct ClientFrameStateMachineTests {
         #expect(failCode(run([clientFrame(opcode: 1, payload: [0x41, 0xFF])], mode: .base64)) == 1007)
         // A valid 2-byte character split across fragments is fine in binary mode...
         let split = run(
-            [clientFrame(opcode: 1, payload: [0xC3], fin: false), clientFrame(opcode: 0, payload: [0xA9])], mode: .binary)
+            [clientFrame(opcode: 1, payload: [0xC3], fin: false), clientFrame(opcode: 0, payload: [0xA9])],
+            mode: .binary)
         #expect(failCode(split) == nil)
         guard case .data(_, true, _, let forward?) = split.last else {
             Issue.record("expected the whole text forwarded at the end, got \(split)")

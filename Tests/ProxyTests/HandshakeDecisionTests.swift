@@ -1,5 +1,5 @@
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 import Proxy
 import Testing
 
@@ -47,7 +47,9 @@ struct HandshakeDecisionTests {
         if case .accept = decision {} else { Issue.record("expected accept, got \(decision)") }
     }
 
-    @Test("missing or invalid key gives 400", arguments: [nil, "", "short", "dGhlIHNhbXBsZSBub25jZQ", "!!!!!!!!!!!!!!!!!!!!!!=="] as [String?])
+    @Test(
+        "missing or invalid key gives 400",
+        arguments: [nil, "", "short", "dGhlIHNhbXBsZSBub25jZQ", "!!!!!!!!!!!!!!!!!!!!!!=="] as [String?])
     func badKey(key: String?) {
         #expect(status(HandshakeDecision.decide(request(key: key))) == .badRequest)
     }
@@ -89,7 +91,8 @@ struct HandshakeDecisionTests {
             (["base64", "binary"], "binary"), (["foo", "base64"], "base64"),
         ] as [([String], String)])
     func subprotocol(offered: [String], expected: String) {
-        guard case .accept(let headers, let proto, let mode) = HandshakeDecision.decide(request(protocols: offered)) else {
+        guard case .accept(let headers, let proto, let mode) = HandshakeDecision.decide(request(protocols: offered))
+        else {
             Issue.record("expected accept for \(offered)")
             return
         }
@@ -100,7 +103,8 @@ struct HandshakeDecisionTests {
 
     @Test("only unknown subprotocols get 400 naming the supported ones")
     func unknownSubprotocol() {
-        guard case .reject(let status, _, let message) = HandshakeDecision.decide(request(protocols: ["chat", "mqtt"])) else {
+        guard case .reject(let status, _, let message) = HandshakeDecision.decide(request(protocols: ["chat", "mqtt"]))
+        else {
             Issue.record("expected reject")
             return
         }

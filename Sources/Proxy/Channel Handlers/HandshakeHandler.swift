@@ -81,7 +81,9 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func reject(context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, message: String) {
+    private func reject(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, message: String
+    ) {
         var all = headers
         let body = message + "\n"
         all.add(name: "Content-Type", value: "text/plain; charset=utf-8")
@@ -89,7 +91,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         all.add(name: "Connection", value: "close")
         var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
         buffer.writeString(body)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: all))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: all))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }

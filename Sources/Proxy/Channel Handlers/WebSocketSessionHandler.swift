@@ -4,9 +4,9 @@ import NIOPosix
 import RecordFormat
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// One proxied session, on the client's channel after the handshake: parses client frames with
@@ -175,7 +175,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
                     closer = .client
                     closeCode = code
                     closeReason = reason
-                    let echo = ServerFrameEncoder.closePayload(code: code, reason: "", allocator: context.channel.allocator)
+                    let echo = ServerFrameEncoder.closePayload(
+                        code: code, reason: "", allocator: context.channel.allocator)
                     send(context: context, opcode: .close, payload: echo)
                     closeNow(context: context)
                 }
@@ -233,7 +234,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     /// target-to-client.
     private func send(context: ChannelHandlerContext, opcode: Opcode, payload: ByteBuffer) {
         note(.targetToClient, opcode, true, payload)
-        let header = ServerFrameEncoder.header(opcode: opcode, length: payload.readableBytes, allocator: context.channel.allocator)
+        let header = ServerFrameEncoder.header(
+            opcode: opcode, length: payload.readableBytes, allocator: context.channel.allocator)
         context.write(wrapOutboundOut(header), promise: nil)
         if payload.readableBytes > 0 { context.write(wrapOutboundOut(payload), promise: nil) }
     }

@@ -43,7 +43,9 @@ public enum AddressParsing {
     }
 
     private static func checkedPort(_ port: Int, in text: String) throws -> Int {
-        guard (0...65535).contains(port) else { throw ProxyError.invalidAddress(text, why: "port out of range 0-65535") }
+        guard (0...65535).contains(port) else {
+            throw ProxyError.invalidAddress(text, why: "port out of range 0-65535")
+        }
         return port
     }
 }

@@ -2,9 +2,9 @@ import NIOCore
 import RecordFormat
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The payload encoding negotiated with the client (the `Sec-WebSocket-Protocol`).
@@ -267,7 +267,8 @@ public struct ClientFrameStateMachine {
     /// which websockify's decoder also ignores).
     private static func decodeBase64(_ string: String) -> [UInt8]? {
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-        let compact = string.utf8.contains(where: isSpace)
+        let compact =
+            string.utf8.contains(where: isSpace)
             ? String(decoding: string.utf8.filter { !isSpace($0) }, as: UTF8.self) : string
         guard let data = Data(base64Encoded: compact) else { return nil }
         return [UInt8](data)

@@ -1,9 +1,9 @@
 import NIOHTTP1
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// What to answer to an HTTP request on the WebSocket port, decided without I/O (RFC 6455 §4.2).
@@ -31,7 +31,8 @@ public enum HandshakeDecision: Equatable {
                 return .reject(status: .notFound, headers: [:], message: "This is a WebSocket proxy; no page here.")
             }
             return .reject(
-                status: .methodNotAllowed, headers: ["Allow": "GET"], message: "Only WebSocket upgrades (GET) are served.")
+                status: .methodNotAllowed, headers: ["Allow": "GET"],
+                message: "Only WebSocket upgrades (GET) are served.")
         }
         guard head.method == .GET else {
             return .reject(

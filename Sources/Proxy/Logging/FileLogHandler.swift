@@ -2,15 +2,15 @@ import Logging
 import NIOConcurrencyHelpers
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A swift-log handler appending one line per message to a file (`--log-file`) or a standard stream.
@@ -47,7 +47,9 @@ public struct FileLogHandler: LogHandler {
                 var bytes = Array(text.utf8)
                 var offset = 0
                 while offset < bytes.count {
-                    let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                    let n = bytes.withUnsafeMutableBytes {
+                        Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset)
+                    }
                     if n < 0 {
                         if errno == EINTR { continue }
                         return
@@ -85,7 +87,8 @@ public struct FileLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let extra = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
+        let extra =
+            merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
         let now = Date()
         let stamp = now.formatted(.iso8601)
         sink.write("\(stamp) \(event.level) \(label):\(extra) \(event.message)\n")

@@ -7,9 +7,9 @@ import NIOPosix
 import RecordFormat
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The WebSocket-to-TCP proxy: listens, upgrades, relays, and shuts down cleanly.
@@ -104,10 +104,12 @@ public final class ProxyServer: Sendable {
         // Before binding: once the port accepts, a signal must already mean "shut down cleanly".
         let signalSources = handleSignals ? installSignalHandlers() : []
         let host = configuration.listenHost ?? (configuration.preferIPv6 ? "::" : "0.0.0.0")
-        let address = host.contains(":") ? "[\(host)]:\(configuration.listenPort)" : "\(host):\(configuration.listenPort)"
+        let address =
+            host.contains(":") ? "[\(host)]:\(configuration.listenPort)" : "\(host):\(configuration.listenPort)"
         let serverChannel: any Channel
         do {
-            let socketAddress = try Self.resolve(host: host, port: configuration.listenPort, preferIPv6: configuration.preferIPv6)
+            let socketAddress = try Self.resolve(
+                host: host, port: configuration.listenPort, preferIPv6: configuration.preferIPv6)
             serverChannel = try await bootstrap.bind(to: socketAddress).get()
         } catch {
             for source in signalSources { source.cancel() }
@@ -224,7 +226,9 @@ public final class ProxyServer: Sendable {
             }
             node = current.pointee.ai_next
         }
-        let ordered = candidates.filter { ($0.protocol == .inet6) == preferIPv6 } + candidates.filter { ($0.protocol == .inet6) != preferIPv6 }
+        let ordered =
+            candidates.filter { ($0.protocol == .inet6) == preferIPv6 }
+            + candidates.filter { ($0.protocol == .inet6) != preferIPv6 }
         guard let chosen = ordered.first else { throw ProxyError.invalidAddress(host, why: "no IPv4 or IPv6 address") }
         return chosen
     }

@@ -3,9 +3,9 @@ import NIOCore
 import RecordFormat
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `--traffic`: prints a marker per frame like websockify (`}` client frame received, `>` sent to
