@@ -458,3 +458,21 @@ def test_frames_are_delivered_even_if_client_leaves_at_once():
     finally:
         p.stop()
         t.close()
+
+
+def test_timeout_with_a_session_stops_listening_and_exits_when_it_ends(target):
+    p = Proxy([f"127.0.0.1:{target.port}"], extra=["--timeout=1"])
+    try:
+        c = RawClient(p.port)
+        time.sleep(1.5)
+        assert p.proc.poll() is None, "exited while a session was open"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", p.port), timeout=1).close()
+        c.send_frame(2, b"still relaying")
+        assert c.read_frame() == (True, 2, b"still relaying")
+        c.send_frame(8, (1000).to_bytes(2, "big"))
+        assert c.read_until_close()[0] == 1000
+        c.close()
+        assert p.proc.wait(timeout=10) == 0
+    finally:
+        p.stop()
