@@ -136,8 +136,13 @@ struct ProxyServerTests {
         try await group.shutdownGracefully()
     }
 
-    @Test("shutdown closes open sessions with 1001 before the hook runs")
-    func shutdownClosesSessions() async throws {
+    @Test(
+        "shutdown closes open sessions with 1001 before the hook runs, cutting those that don't answer in time",
+        arguments: [
+            (TimeAmount.milliseconds(200), TimeAmount.seconds(3)),  // the client's silence ends the session
+            (TimeAmount.seconds(10), TimeAmount.milliseconds(200)),  // the grace period ends it
+        ])
+    func shutdownClosesSessions(closeHandshakeTimeout: TimeAmount, grace: TimeAmount) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let echo = try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
@@ -150,7 +155,8 @@ struct ProxyServerTests {
         var configuration = ProxyConfiguration(
             listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: echoPort))
         configuration.sessionTapFactories = [{ (_: SessionContext) -> any SessionTap in tap }]
-        configuration.closeHandshakeTimeout = .milliseconds(200)
+        configuration.closeHandshakeTimeout = closeHandshakeTimeout
+        configuration.shutdownGracePeriod = grace
         configuration.shutdownHook = {
             let closed = tap.events.withLockedValue { if case .closed = $0.last { true } else { false } }
             closedBeforeHook.withLockedValue { $0 = closed }

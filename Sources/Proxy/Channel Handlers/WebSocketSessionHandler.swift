@@ -294,6 +294,12 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Server shutdown, grace period over: close both connections now.
+    func forceClose() {
+        target?.close(promise: nil)
+        context?.close(promise: nil)
+    }
+
     /// Server shutdown: close with 1001.
     func shutdown() {
         guard let context else { return }

@@ -138,6 +138,15 @@ public final class ProxyServer: Sendable {
         while context.sessionCount > 0, NIODeadline.now() < deadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
+        if context.sessionCount > 0 {
+            // Cut the rest, so that their taps are told before the shutdown hook runs.
+            logger.info("cutting \(context.sessionCount) session(s) that did not close in time")
+            context.forceCloseAllSessions()
+            let cutDeadline = NIODeadline.now() + .seconds(1)
+            while context.sessionCount > 0, NIODeadline.now() < cutDeadline {
+                try? await Task.sleep(nanoseconds: 10_000_000)
+            }
+        }
         if let hook = configuration.shutdownHook { await hook() }
         try? await group.shutdownGracefully()
         logger.info("stopped")

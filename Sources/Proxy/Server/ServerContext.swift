@@ -55,6 +55,16 @@ final class ServerContext: Sendable {
         state.withLockedValue { $0.sessions.isEmpty ? $0.lastActivity : nil }
     }
 
+    /// Cuts every session still open (after the shutdown grace period).
+    func forceCloseAllSessions() {
+        let all = state.withLockedValue { Array($0.sessions.values) }
+        for bound in all {
+            bound.eventLoop.execute {
+                bound.value.forceClose()
+            }
+        }
+    }
+
     /// Asks every open session to close with 1001 (going away).
     func closeAllSessions() {
         let all = state.withLockedValue { Array($0.sessions.values) }
