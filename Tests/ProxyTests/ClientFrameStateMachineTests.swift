@@ -267,3 +267,65 @@ struct ClientFrameStateMachineTests {
         #expect(machine.next(&buffer) == .needMoreData)
     }
 }
+
+@Suite("Client frame state machine on arbitrary input")
+struct ClientFrameStateMachineFuzzTests {
+    /// A small deterministic generator (SplitMix64), so failures reproduce.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func actions(_ input: [UInt8], chunks: [Int], mode: PayloadMode) -> [ClientFrameStateMachine.Action] {
+        var machine = ClientFrameStateMachine(maxMessageSize: 4096, mode: mode)
+        var buffer = ByteBuffer()
+        var out: [ClientFrameStateMachine.Action] = []
+        var offset = 0
+        for size in chunks + [input.count] where offset < input.count {
+            let end = min(input.count, offset + size)
+            buffer.writeBytes(input[offset..<end])
+            offset = end
+            while true {
+                let action = machine.next(&buffer)
+                if action == .needMoreData { break }
+                out.append(action)
+            }
+        }
+        return out
+    }
+
+    @Test("random streams of valid and broken frames give the same actions however they are split")
+    func splitInvariance() {
+        var rng = SplitMix(state: 42)
+        for round in 0..<200 {
+            // Mostly well-formed frames with random flags, opcodes and lengths, sometimes raw noise.
+            var input: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                if Int.random(in: 0..<10, using: &rng) == 0 {
+                    input += (0..<Int.random(in: 1...20, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng)
+                    }
+                    continue
+                }
+                let opcode = [0, 1, 2, 8, 9, 10, 3][Int.random(in: 0..<7, using: &rng)]
+                let length = [0, 1, 2, 125, 126, 300, 70000][Int.random(in: 0..<7, using: &rng)]
+                let payload = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let frame = clientFrame(
+                    opcode: UInt8(opcode), payload: payload, fin: Bool.random(using: &rng),
+                    rsv: Int.random(in: 0..<8, using: &rng) == 0 ? 1 : 0,
+                    masked: Int.random(in: 0..<12, using: &rng) != 0)
+                input += bytes(frame)
+            }
+            let mode: PayloadMode = round % 2 == 0 ? .binary : .base64
+            let whole = actions(input, chunks: [input.count], mode: mode)
+            let chunks = (0..<50).map { _ in Int.random(in: 1...200, using: &rng) }
+            #expect(actions(input, chunks: chunks, mode: mode) == whole, "round \(round)")
+            #expect(actions(input, chunks: Array(repeating: 1, count: min(input.count, 400)), mode: mode) == whole)
+        }
+    }
+}
