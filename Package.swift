@@ -6,9 +6,13 @@ let package = Package(
     products: [
         .executable(name: "wsrecord-inspect", targets: ["wsrecord-inspect"]),
         .library(name: "RecordFormat", targets: ["RecordFormat"]),
+        .library(name: "Proxy", targets: ["Proxy"]),
+        .executable(name: "websockify", targets: ["websockify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // System zlib (Debian: zlib1g-dev); used for block compression and CRC-32.
@@ -36,6 +40,43 @@ let package = Package(
         .testTarget(name: "RecordToolsTests", dependencies: ["RecordTools", "RecordFormat"]),
         // Test tool: a writer that runs until killed (crash and disk-full tests). Not a product.
         .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat"], path: "Tests/RecordStressWriter"),
+        // The WebSocket-to-TCP proxy: listener, handshake, frame validation, relay, session hook.
+        .target(
+            name: "Proxy",
+            dependencies: [
+                "RecordFormat", "RFB",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "websockify",
+            dependencies: [
+                "Proxy",
+                "RecordFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ProxyTests",
+            dependencies: [
+                "Proxy",
+                "websockify",
+                "RecordFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
     ]
 )
 

@@ -1,0 +1,63 @@
+import NIOCore
+import NIOHTTP1
+
+/// Sits before the HTTP parser during the handshake. It answers 431 to header blocks over the limit,
+/// so an endless header never reaches (or grows) the parser's buffer, and it passes the parser only
+/// the request head: bytes after it (frames a client sends right behind its request) are held here
+/// for the session, because NIO removes a parser only in a later loop tick, and an EOF read in
+/// between would make the parser drop them.
+final class HeaderLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private var limit: HeaderBlockLimit
+    private var refused = false
+    private var headComplete = false
+    /// Bytes that followed the request head.
+    private var held: ByteBuffer?
+
+    init(limit: Int) { self.limit = HeaderBlockLimit(limit: limit) }
+
+    /// Hands over the bytes that followed the request head.
+    func takeHeldBytes() -> ByteBuffer? {
+        defer { held = nil }
+        return held
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
+        var buffer = unwrapInboundIn(data)
+        if headComplete {
+            hold(&buffer)
+            return
+        }
+        switch limit.feed(buffer.readableBytesView) {
+        case .withinLimit:
+            context.fireChannelRead(data)
+        case .complete(let used):
+            headComplete = true
+            let head = buffer.readSlice(length: used)!
+            hold(&buffer)
+            context.fireChannelRead(wrapInboundOut(head))
+        case .exceeded:
+            refused = true
+            let body = "Request header block larger than \(limit.limit) bytes.\n"
+            let response =
+                "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            var out = context.channel.allocator.buffer(capacity: response.utf8.count)
+            out.writeString(response)
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(out)).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    private func hold(_ buffer: inout ByteBuffer) {
+        guard buffer.readableBytes > 0 else { return }
+        if held == nil {
+            held = buffer
+        } else {
+            held!.writeBuffer(&buffer)
+        }
+    }
+}

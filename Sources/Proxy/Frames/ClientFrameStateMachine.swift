@@ -1,0 +1,276 @@
+import NIOCore
+import RecordFormat
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The payload encoding negotiated with the client (the `Sec-WebSocket-Protocol`).
+public enum PayloadMode: String, Sendable, Equatable, CaseIterable {
+    /// Binary frames carry target bytes as they are (`binary`, or no subprotocol at all).
+    case binary
+    /// Text frames carry target bytes in base64 (`base64`).
+    case base64
+}
+
+/// Parses and validates the frames a WebSocket client sends (RFC 6455 §5), with no I/O.
+///
+/// Feed it the bytes read from the client with ``next(_:)``; each call consumes at most one frame
+/// and returns what the handler must do. Every "fail the WebSocket connection" case of the RFC maps
+/// to ``Action/fail(code:reason:)``, decided from the frame header before any payload is buffered,
+/// so a declared 1 TiB length is refused without allocating.
+public struct ClientFrameStateMachine {
+    /// What the handler must do next.
+    public enum Action: Equatable {
+        /// Not a whole frame yet: read more bytes.
+        case needMoreData
+        /// A data frame arrived (already unmasked). `forward` is what goes to the target now, if
+        /// anything: text messages in base64 mode are forwarded, decoded, when their last frame arrives.
+        case data(opcode: Opcode, isFinal: Bool, payload: ByteBuffer, forward: ByteBuffer?)
+        /// A ping arrived: answer with a pong carrying `payload` (RFC 6455 §5.5.2).
+        case ping(payload: ByteBuffer)
+        /// A pong arrived; nothing to answer.
+        case pong(payload: ByteBuffer)
+        /// The client started the closing handshake; echo `code` (nil: echo an empty close) and close.
+        case close(code: UInt16?, reason: String, payload: ByteBuffer)
+        /// Fail the connection: send a close frame with `code` and close TCP (RFC 6455 §7.1.7).
+        case fail(code: UInt16, reason: String)
+    }
+
+    private enum State {
+        /// Between frames.
+        case header
+        /// A header was parsed; waiting for `length` payload bytes.
+        case payload(FrameHeader)
+        /// A close was received or the connection failed: nothing more is parsed.
+        case closed
+    }
+
+    /// A parsed frame header.
+    struct FrameHeader: Equatable {
+        var fin: Bool
+        var rsv: UInt8
+        var opcode: Opcode
+        var maskKey: (UInt8, UInt8, UInt8, UInt8)?
+        var length: Int
+
+        static func == (a: FrameHeader, b: FrameHeader) -> Bool {
+            a.fin == b.fin && a.rsv == b.rsv && a.opcode == b.opcode && a.length == b.length
+                && a.maskKey.map { [$0.0, $0.1, $0.2, $0.3] } == b.maskKey.map { [$0.0, $0.1, $0.2, $0.3] }
+        }
+    }
+
+    /// The largest message (all fragments together) accepted; larger ones fail with 1009.
+    public let maxMessageSize: Int
+    /// How target bytes are carried; decides whether text frames are decoded from base64.
+    public let mode: PayloadMode
+    private let allocator: ByteBufferAllocator
+    private var state: State = .header
+    /// The opcode of the data message in progress (text or binary), nil between messages.
+    private var messageOpcode: Opcode?
+    /// Bytes of the data message in progress so far.
+    private var messageLength = 0
+    /// Fragments of a text message collected until its last frame (text is validated whole).
+    private var textMessage: ByteBuffer?
+
+    public init(maxMessageSize: Int, mode: PayloadMode, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        self.maxMessageSize = maxMessageSize
+        self.mode = mode
+        self.allocator = allocator
+    }
+
+    /// True once a close frame was received or the connection failed.
+    public var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
+    /// Consumes at most one frame from `buffer` and says what to do.
+    public mutating func next(_ buffer: inout ByteBuffer) -> Action {
+        switch state {
+        case .closed:
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return .needMoreData
+        case .header:
+            guard let header = Self.parseHeader(&buffer) else { return .needMoreData }
+            switch header {
+            case .failure(let failure):
+                return fail(failure.code, failure.reason)
+            case .success(let header):
+                if let failure = validate(header) {
+                    return fail(failure.code, failure.reason)
+                }
+                state = .payload(header)
+                return next(&buffer)
+            }
+        case .payload(let header):
+            guard buffer.readableBytes >= header.length, let key = header.maskKey else { return .needMoreData }
+            let payload = buffer.readUnmaskedBuffer(length: header.length, key: key, allocator: allocator)!
+            state = .header
+            return frameComplete(header, payload)
+        }
+    }
+
+    private struct Failure: Error {
+        var code: UInt16
+        var reason: String
+    }
+
+    private mutating func fail(_ code: UInt16, _ reason: String) -> Action {
+        state = .closed
+        textMessage = nil
+        return .fail(code: code, reason: reason)
+    }
+
+    /// Reads a frame header if all of it is there; leaves `buffer` untouched otherwise.
+    private static func parseHeader(_ buffer: inout ByteBuffer) -> Result<FrameHeader, Failure>? {
+        var view = buffer
+        guard let b0 = view.readInteger(as: UInt8.self), let b1 = view.readInteger(as: UInt8.self) else { return nil }
+        let masked = b1 & 0x80 != 0
+        var length: UInt64 = UInt64(b1 & 0x7F)
+        if length == 126 {
+            guard let l = view.readInteger(as: UInt16.self) else { return nil }
+            length = UInt64(l)
+        } else if length == 127 {
+            guard let l = view.readInteger(as: UInt64.self) else { return nil }
+            // RFC 6455 §5.2: the most significant bit MUST be 0.
+            if l & (1 << 63) != 0 {
+                buffer = view
+                return .failure(Failure(code: CloseCode.protocolError, reason: "64-bit length with top bit set"))
+            }
+            length = l
+        }
+        var key: (UInt8, UInt8, UInt8, UInt8)?
+        if masked {
+            guard let k = view.readBytes(length: 4) else { return nil }
+            key = (k[0], k[1], k[2], k[3])
+        }
+        buffer = view
+        let header = FrameHeader(
+            fin: b0 & 0x80 != 0, rsv: (b0 >> 4) & 0x7, opcode: Opcode(rawValue: b0 & 0x0F), maskKey: key,
+            length: length > UInt64(Int.max) ? Int.max : Int(length))
+        return .success(header)
+    }
+
+    /// The header-level checks of RFC 6455 §5.1–§5.5, in the order a reader meets them.
+    private mutating func validate(_ header: FrameHeader) -> Failure? {
+        if header.maskKey == nil {
+            return Failure(code: CloseCode.protocolError, reason: "client frame not masked")
+        }
+        if header.rsv != 0 {
+            return Failure(code: CloseCode.protocolError, reason: "reserved bits set without an extension")
+        }
+        switch header.opcode {
+        case .close, .ping, .pong:
+            if !header.fin {
+                return Failure(code: CloseCode.protocolError, reason: "fragmented control frame")
+            }
+            if header.length > 125 {
+                return Failure(code: CloseCode.protocolError, reason: "control frame over 125 bytes")
+            }
+            if header.opcode == .close && header.length == 1 {
+                return Failure(code: CloseCode.protocolError, reason: "close frame with 1-byte payload")
+            }
+        case .continuation:
+            guard messageOpcode != nil else {
+                return Failure(code: CloseCode.protocolError, reason: "continuation frame without a message")
+            }
+            if header.length > maxMessageSize - messageLength {
+                return Failure(code: CloseCode.messageTooBig, reason: "message over \(maxMessageSize) bytes")
+            }
+        case .text, .binary:
+            if messageOpcode != nil {
+                return Failure(code: CloseCode.protocolError, reason: "new message inside a fragmented one")
+            }
+            if header.length > maxMessageSize {
+                return Failure(code: CloseCode.messageTooBig, reason: "message over \(maxMessageSize) bytes")
+            }
+        default:
+            return Failure(code: CloseCode.protocolError, reason: "reserved opcode \(header.opcode.rawValue)")
+        }
+        return nil
+    }
+
+    private mutating func frameComplete(_ header: FrameHeader, _ payload: ByteBuffer) -> Action {
+        switch header.opcode {
+        case .ping:
+            return .ping(payload: payload)
+        case .pong:
+            return .pong(payload: payload)
+        case .close:
+            return closeReceived(payload)
+        default:
+            let opcode = header.opcode == .continuation ? messageOpcode! : header.opcode
+            if header.fin {
+                messageOpcode = nil
+                messageLength = 0
+            } else {
+                messageOpcode = opcode
+                messageLength += header.length
+            }
+            guard opcode == .text else {
+                return .data(opcode: header.opcode, isFinal: header.fin, payload: payload, forward: payload)
+            }
+            // Text is validated (and in base64 mode decoded) once the whole message is there.
+            var text = textMessage ?? allocator.buffer(capacity: payload.readableBytes)
+            var copy = payload
+            text.writeBuffer(&copy)
+            guard header.fin else {
+                textMessage = text
+                return .data(opcode: header.opcode, isFinal: false, payload: payload, forward: nil)
+            }
+            textMessage = nil
+            guard let string = Self.validUTF8(text) else {
+                return fail(CloseCode.invalidPayload, "invalid UTF-8 in text message")
+            }
+            switch mode {
+            case .binary:
+                var bytes = allocator.buffer(capacity: string.utf8.count)
+                bytes.writeString(string)
+                return .data(opcode: header.opcode, isFinal: true, payload: payload, forward: bytes)
+            case .base64:
+                guard let decoded = Self.decodeBase64(string) else {
+                    return fail(CloseCode.invalidPayload, "invalid base64 in text message")
+                }
+                var bytes = allocator.buffer(capacity: decoded.count)
+                bytes.writeBytes(decoded)
+                return .data(opcode: header.opcode, isFinal: true, payload: payload, forward: bytes)
+            }
+        }
+    }
+
+    private mutating func closeReceived(_ payload: ByteBuffer) -> Action {
+        state = .closed
+        textMessage = nil
+        var view = payload
+        guard let code = view.readInteger(as: UInt16.self) else {
+            return .close(code: nil, reason: "", payload: payload)
+        }
+        guard CloseCode.isValidOnWire(code) else {
+            return .fail(code: CloseCode.protocolError, reason: "invalid close code \(code)")
+        }
+        guard let reason = Self.validUTF8(view) else {
+            return .fail(code: CloseCode.invalidPayload, reason: "invalid UTF-8 in close reason")
+        }
+        return .close(code: code, reason: reason, payload: payload)
+    }
+
+    /// The readable bytes as a string, or nil when they are not valid UTF-8 (`readString` would
+    /// silently repair them).
+    static func validUTF8(_ buffer: ByteBuffer) -> String? {
+        buffer.withUnsafeReadableBytes { String(validating: $0, as: UTF8.self) }
+    }
+
+    /// Decodes base64, skipping ASCII whitespace (line-oriented clients end messages with newlines,
+    /// which websockify's decoder also ignores).
+    private static func decodeBase64(_ string: String) -> [UInt8]? {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        let compact =
+            string.utf8.contains(where: isSpace)
+            ? String(decoding: string.utf8.filter { !isSpace($0) }, as: UTF8.self) : string
+        guard let data = Data(base64Encoded: compact) else { return nil }
+        return [UInt8](data)
+    }
+}

@@ -1,0 +1,244 @@
+import Dispatch
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import RecordFormat
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The WebSocket-to-TCP proxy: listens, upgrades, relays, and shuts down cleanly.
+///
+/// ``run()`` returns once the server stopped: on SIGTERM/SIGINT (when ``handleSignals`` is on),
+/// after the first session with `runOnce`, or when `timeout`/`idleTimeout` expire. Sessions still
+/// open are closed with 1001, then the configuration's shutdown hook runs.
+public final class ProxyServer: Sendable {
+    /// Why the server stopped.
+    public enum StopReason: Sendable, Equatable {
+        case signal(Int32)
+        case runOnce
+        case timeout
+        case idleTimeout
+        case requested
+    }
+
+    public let configuration: ProxyConfiguration
+    private let logger: Logger
+    private let stopPromise: EventLoopPromise<StopReason>
+    private let group: MultiThreadedEventLoopGroup
+    private let boundPort = NIOLockedValueBox<Int?>(nil)
+    private let draining = NIOLockedValueBox(false)
+    /// Install SIGTERM/SIGINT handlers in ``run()``.
+    public let handleSignals: Bool
+
+    public init(configuration: ProxyConfiguration, logger: Logger, handleSignals: Bool = true) {
+        self.configuration = configuration
+        self.logger = logger
+        self.handleSignals = handleSignals
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        self.stopPromise = group.next().makePromise(of: StopReason.self)
+    }
+
+    private let started = NIOLockedValueBox(false)
+
+    deinit {
+        // A server that never ran still owns a promise and threads: release both.
+        if !started.withLockedValue({ $0 }) {
+            stopPromise.succeed(.requested)
+            group.shutdownGracefully { _ in }
+        }
+    }
+
+    /// The port actually listened on, once ``run()`` has bound.
+    public var localPort: Int? { boundPort.withLockedValue { $0 } }
+
+    /// Asks the server to stop as on SIGTERM.
+    public func stop(_ reason: StopReason = .requested) {
+        stopPromise.succeed(reason)
+    }
+
+    /// Runs until stopped; returns why.
+    @discardableResult
+    public func run() async throws -> StopReason {
+        precondition(!started.withLockedValue { $0 }, "ProxyServer.run() may only be called once")
+        started.withLockedValue { $0 = true }
+        let limit = Self.raiseFileLimit()
+        if let limit {
+            // Each session holds two descriptors; keep a few for the listener, logs and stdio.
+            logger.info("open-file limit \(limit): room for about \(max(0, (Int(limit) - 16) / 2)) concurrent sessions")
+        }
+        let context = ServerContext(configuration: configuration, logger: logger) { [self] remaining in
+            if configuration.runOnce {
+                stop(.runOnce)
+            } else if remaining == 0, draining.withLockedValue({ $0 }) {
+                stop(.timeout)
+            }
+        }
+        let maxHeader = configuration.maxHeaderBlockSize
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard !context.acceptingStopped else {
+                        throw ChannelError.ioOnClosedChannel
+                    }
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(HeaderLimitHandler(limit: maxHeader), name: HandshakeHandler.limitName)
+                    try sync.addHandler(
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
+                        name: HandshakeHandler.decoderName)
+                    try sync.addHandler(HTTPResponseEncoder(), name: HandshakeHandler.encoderName)
+                    try sync.addHandler(HandshakeHandler(server: context))
+                }
+            }
+
+        // Before binding: once the port accepts, a signal must already mean "shut down cleanly".
+        let signalSources = handleSignals ? installSignalHandlers() : []
+        let host = configuration.listenHost ?? (configuration.preferIPv6 ? "::" : "0.0.0.0")
+        let address =
+            host.contains(":") ? "[\(host)]:\(configuration.listenPort)" : "\(host):\(configuration.listenPort)"
+        let serverChannel: any Channel
+        do {
+            let socketAddress = try Self.resolve(
+                host: host, port: configuration.listenPort, preferIPv6: configuration.preferIPv6)
+            serverChannel = try await bootstrap.bind(to: socketAddress).get()
+        } catch {
+            for source in signalSources { source.cancel() }
+            // NIO traps on a promise that is never completed.
+            stopPromise.succeed(.requested)
+            try? await group.shutdownGracefully()
+            throw ProxyError.bindFailed(address: address, underlying: error)
+        }
+        let port = serverChannel.localAddress?.port ?? configuration.listenPort
+        boundPort.withLockedValue { $0 = port }
+        logger.info(
+            "listening on \(serverChannel.localAddress.map(describe) ?? address), proxying to \(configuration.target.sessionTarget.displayString)"
+        )
+
+        let timers = scheduleTimers(context: context, serverChannel: serverChannel)
+
+        let reason = try await stopPromise.futureResult.get()
+        for source in signalSources { source.cancel() }
+        for timer in timers { timer.cancel() }
+        logger.info("stopping (\(reason)): closing listener and \(context.sessionCount) session(s)")
+        context.stopAccepting()
+        try? await serverChannel.close()
+        context.closeAllSessions()
+        // Give sessions time to finish their close handshakes.
+        let deadline = NIODeadline.now() + configuration.shutdownGracePeriod
+        while context.sessionCount > 0, NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        if context.sessionCount > 0 {
+            // Cut the rest, so that their taps are told before the shutdown hook runs.
+            logger.info("cutting \(context.sessionCount) session(s) that did not close in time")
+            context.forceCloseAllSessions()
+            let cutDeadline = NIODeadline.now() + .seconds(1)
+            while context.sessionCount > 0, NIODeadline.now() < cutDeadline {
+                try? await Task.sleep(nanoseconds: 10_000_000)
+            }
+        }
+        if let hook = configuration.shutdownHook { await hook() }
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+        return reason
+    }
+
+    private func scheduleTimers(context: ServerContext, serverChannel: any Channel) -> [RepeatedTask] {
+        var tasks: [RepeatedTask] = []
+        let loop = group.next()
+        if let timeout = configuration.timeout {
+            let task = loop.scheduleRepeatedTask(initialDelay: timeout, delay: .hours(24 * 365)) { [self] task in
+                task.cancel()
+                logger.info("listener exit due to --timeout")
+                if context.sessionCount == 0 {
+                    stop(.timeout)
+                } else {
+                    draining.withLockedValue { $0 = true }
+                    context.stopAccepting()
+                    serverChannel.close(promise: nil)
+                }
+            }
+            tasks.append(task)
+        }
+        if let idle = configuration.idleTimeout {
+            let step = TimeAmount.nanoseconds(max(min(idle.nanoseconds / 4, 1_000_000_000), 10_000_000))
+            let task = loop.scheduleRepeatedTask(initialDelay: step, delay: step) { [self] _ in
+                if let since = context.idleSince, NIODeadline.now() - since >= idle {
+                    logger.info("exiting due to --idle-timeout: no session for \(idle.nanoseconds / 1_000_000_000) s")
+                    stop(.idleTimeout)
+                }
+            }
+            tasks.append(task)
+        }
+        return tasks
+    }
+
+    private func installSignalHandlers() -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in stop(.signal(number)) }
+            source.resume()
+            return source
+        }
+    }
+
+    /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit in force.
+    static func raiseFileLimit() -> UInt64? {
+        var limits = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0 else { return nil }
+        if limits.rlim_cur < limits.rlim_max {
+            var raised = limits
+            raised.rlim_cur = limits.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { return UInt64(raised.rlim_cur) }
+        }
+        return UInt64(limits.rlim_cur)
+    }
+
+    /// Resolves the listen address, taking an IPv6 result first when `preferIPv6`.
+    static func resolve(host: String, port: Int, preferIPv6: Bool) throws -> SocketAddress {
+        if let literal = try? SocketAddress(ipAddress: host, port: port) { return literal }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else {
+            throw ProxyError.invalidAddress(host, why: "cannot resolve host name")
+        }
+        defer { freeaddrinfo(first) }
+        var candidates: [SocketAddress] = []
+        var node: UnsafeMutablePointer<addrinfo>? = first
+        while let current = node {
+            if let address = current.pointee.ai_addr {
+                switch current.pointee.ai_family {
+                case AF_INET:
+                    address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                        candidates.append(SocketAddress($0.pointee, host: host))
+                    }
+                case AF_INET6:
+                    address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                        candidates.append(SocketAddress($0.pointee, host: host))
+                    }
+                default:
+                    break
+                }
+            }
+            node = current.pointee.ai_next
+        }
+        let ordered =
+            candidates.filter { ($0.protocol == .inet6) == preferIPv6 }
+            + candidates.filter { ($0.protocol == .inet6) != preferIPv6 }
+        guard let chosen = ordered.first else { throw ProxyError.invalidAddress(host, why: "no IPv4 or IPv6 address") }
+        return chosen
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import NIOCore
+import RFB
+import RecordFormat
+
+/// What `--record-redact` keeps out of recordings.
+public struct RecordingRedaction: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// The client's VNC authentication response (RFC 6143 §7.2.2).
+    public static let auth = RecordingRedaction(rawValue: 1)
+    /// RFB KeyEvent messages: what was typed (RFC 6143 §7.5.4).
+    public static let keys = RecordingRedaction(rawValue: 2)
+}
+
+/// Records one session into a ``BackgroundRecorder``: cheap on the event loop (one payload copy
+/// and a queue push per frame), with the file work on the recorder's thread.
+///
+/// With redaction on, the client's bytes are followed as RFB so that frames carrying a VNC
+/// authentication response or a KeyEvent — even partly — are stored as same-length filler
+/// flagged as redacted. If the RFB stream cannot be followed (an unknown security type or
+/// message), every later client data frame is redacted: when in doubt, leave it out.
+final class RecordingTap: SessionTap {
+    private let recorder: BackgroundRecorder
+    private let redaction: RecordingRedaction
+    private let clock: any RecordClock
+    private var session: UInt32 = 0
+    private var startNanos: UInt64 = 0
+    private var rfb = RFBClientStreamParser()
+    /// Whether frames carry the TCP bytes as base64 text (the `base64` subprotocol).
+    private var base64 = false
+
+    init(recorder: BackgroundRecorder, redaction: RecordingRedaction, clock: any RecordClock = SystemRecordClock()) {
+        self.recorder = recorder
+        self.redaction = redaction
+        self.clock = clock
+    }
+
+    private var now: UInt64 { (clock.monotonicNanos() &- startNanos) / 1000 }
+
+    func opened(_ open: SessionOpen) {
+        base64 = open.subprotocol == "base64"
+        session = recorder.allocateSession()
+        startNanos = clock.monotonicNanos()
+        recorder.submit(Record(session: session, timeMicros: 0, body: .open(open)))
+    }
+
+    func frame(_ direction: Direction, opcode: Opcode, isFinal: Bool, payload: ByteBuffer) {
+        let time = now
+        var frame = Frame(
+            direction: direction, opcode: opcode, payload: Array(payload.readableBytesView), isFinal: isFinal)
+        if !redaction.isEmpty && !opcode.isControl && mustRedact(frame) { frame = frame.redacted() }
+        recorder.submit(Record(session: session, timeMicros: time, body: .frame(frame)))
+    }
+
+    func closed(_ close: SessionClose) {
+        recorder.submit(Record(session: session, timeMicros: now, body: .close(close)))
+    }
+
+    /// Follows the RFB stream through this frame and says whether it holds anything to redact.
+    private func mustRedact(_ frame: Frame) -> Bool {
+        let bytes = base64 ? Self.decodeBase64(frame.payload) : frame.payload
+        if frame.direction == .targetToClient {
+            _ = rfb.feedServer(bytes)
+            return false
+        }
+        let complete = rfb.feedClient(bytes)
+        if case .lost = rfb.state { return true }
+        let sensitive = complete.contains { isSensitive($0.message) }
+        return sensitive || rfb.partial.map(isSensitive) == true
+    }
+
+    private static func decodeBase64(_ text: [UInt8]) -> [UInt8] {
+        let compact = text.filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+        return Data(base64Encoded: Data(compact)).map { [UInt8]($0) } ?? []
+    }
+
+    private func isSensitive(_ message: RFBClientMessage) -> Bool {
+        switch message {
+        case .vncAuthResponse: redaction.contains(.auth)
+        case .keyEvent: redaction.contains(.keys)
+        default: false
+        }
+    }
+
+    private func isSensitive(_ partial: RFBClientStreamParser.Partial) -> Bool {
+        switch partial {
+        case .vncAuthResponse: redaction.contains(.auth)
+        case .message(type: 4): redaction.contains(.keys)
+        default: false
+        }
+    }
+}
+
+/// Recording for the proxy: one ``BackgroundRecorder`` for the process, a ``RecordingTap`` per session.
+public final class SessionRecording: Sendable {
+    public let recorder: BackgroundRecorder
+    public let redaction: RecordingRedaction
+
+    /// The file `--record=FILE` writes: FILE, with `.rec` added unless it already ends in `.rec`.
+    public static func recordPath(_ file: String) -> String {
+        file.hasSuffix(".rec") ? file : file + ".rec"
+    }
+
+    /// Opens (or appends to) the recording; `onEvent` hears about dropped records and write failures.
+    public init(
+        file: String, redaction: RecordingRedaction,
+        onEvent: @escaping @Sendable (BackgroundRecorder.Event) -> Void
+    ) throws(RecordFormatError) {
+        self.recorder = try BackgroundRecorder(path: Self.recordPath(file), onEvent: onEvent)
+        self.redaction = redaction
+    }
+
+    /// A factory for ``ProxyConfiguration/sessionTapFactories``.
+    public var tapFactory: SessionTapFactory {
+        { [recorder, redaction] _ in RecordingTap(recorder: recorder, redaction: redaction) }
+    }
+
+    /// Drains the queue and closes the file (index, fsync) on a thread of its own.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { [recorder] in
+                recorder.close()
+                continuation.resume()
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import Proxy
+import RecordFormat
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `websockify`: maps websockify 0.13's command line onto ``ProxyConfiguration`` and runs.
+@main
+struct Websockify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "websockify",
+        abstract: "WebSocket-to-TCP proxy, compatible with websockify 0.13.",
+        usage: """
+            websockify [options] [source_addr:]source_port target_addr:target_port
+            websockify [options] --unix-target=FILE [source_addr:]source_port
+            """
+    )
+
+    @Argument(help: "Listen address: [source_addr:]source_port (IPv6 in brackets).")
+    var source: String
+
+    @Argument(help: "Target address: target_addr:target_port (IPv6 in brackets).")
+    var target: String?
+
+    @Option(name: .customLong("unix-target"), help: ArgumentHelp("connect to unix socket target", valueName: "FILE"))
+    var unixTarget: String?
+
+    @Flag(name: [.customShort("6"), .customLong("prefer-ipv6")], help: "prefer IPv6 when resolving source_addr")
+    var preferIPv6 = false
+
+    @Flag(name: .shortAndLong, help: "verbose messages")
+    var verbose = false
+
+    @Flag(help: "per frame traffic")
+    var traffic = false
+
+    @Flag(name: .customLong("run-once"), help: "handle a single WebSocket connection and exit")
+    var runOnce = false
+
+    @Option(help: ArgumentHelp("after TIMEOUT seconds exit when not connected", valueName: "TIMEOUT"))
+    var timeout: Double?
+
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp(
+            "server exits after TIMEOUT seconds if there are no active connections", valueName: "IDLE_TIMEOUT"))
+    var idleTimeout: Double?
+
+    @Option(help: ArgumentHelp("send a ping to the client every INTERVAL seconds", valueName: "INTERVAL"))
+    var heartbeat: Double?
+
+    @Option(name: .customLong("log-file"), help: ArgumentHelp("File where logs will be saved", valueName: "FILE"))
+    var logFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "record sessions to FILE.rec (FILE itself when it ends in .rec); a restart appends",
+            valueName: "FILE"))
+    var record: String?
+
+    @Option(
+        name: .customLong("record-redact"),
+        help: ArgumentHelp(
+            "keep out of recordings: auth (VNC authentication response), keys (RFB key events); comma-separated",
+            valueName: "WHAT"))
+    var recordRedact: String?
+
+    func validate() throws {
+        do {
+            _ = try makeConfiguration()
+        } catch let error as ProxyError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// The proxy configuration these flags describe.
+    func makeConfiguration() throws -> ProxyConfiguration {
+        let listen = try AddressParsing.listen(source)
+        let target: ProxyConfiguration.Target
+        switch (self.target, unixTarget) {
+        case (let address?, nil):
+            target = try AddressParsing.target(address)
+        case (nil, let path?):
+            target = .unixSocket(path: path)
+        case (_?, _?):
+            throw ProxyError.invalidAddress(
+                self.target!, why: "give either target_addr:target_port or --unix-target, not both")
+        case (nil, nil):
+            throw ProxyError.invalidAddress(source, why: "target_addr:target_port or --unix-target is required")
+        }
+        if recordRedact != nil && record == nil {
+            throw ProxyError.invalidAddress(recordRedact!, why: "--record-redact needs --record")
+        }
+        _ = try redaction()
+        for (name, value) in [("--timeout", timeout), ("--idle-timeout", idleTimeout), ("--heartbeat", heartbeat)] {
+            if let value, !(value >= 0) || !value.isFinite {
+                throw ProxyError.invalidAddress("\(value)", why: "\(name) must be a non-negative number of seconds")
+            }
+        }
+        var configuration = ProxyConfiguration(
+            listenHost: listen.host, listenPort: listen.port, preferIPv6: preferIPv6, target: target)
+        configuration.runOnce = runOnce
+        // websockify treats 0 as "off" for all three.
+        configuration.timeout = Self.seconds(timeout)
+        configuration.idleTimeout = Self.seconds(idleTimeout)
+        configuration.heartbeatInterval = Self.seconds(heartbeat)
+        if traffic {
+            let verbose = self.verbose
+            configuration.sessionTapFactories.append { context in
+                TrafficTap(sessionID: context.sessionID, verbose: verbose)
+            }
+        }
+        return configuration
+    }
+
+    /// The parts of `--record-redact`.
+    func redaction() throws -> RecordingRedaction {
+        var result: RecordingRedaction = []
+        for part in (recordRedact ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) })
+        where !part.isEmpty {
+            switch part {
+            case "auth": result.insert(.auth)
+            case "keys": result.insert(.keys)
+            default: throw ProxyError.invalidAddress(part, why: "--record-redact takes auth and/or keys")
+            }
+        }
+        return result
+    }
+
+    static func seconds(_ value: Double?) -> TimeAmount? {
+        guard let value, value > 0 else { return nil }
+        return .nanoseconds(Int64(value * 1e9))
+    }
+
+    func run() async throws {
+        var configuration = try makeConfiguration()
+        let sink = try logFile.map { try FileLogHandler.Sink(path: $0) } ?? .standardError
+        let level: Logger.Level = verbose ? .debug : .info
+        LoggingSystem.bootstrap { label in
+            var handler = FileLogHandler(label: label, sink: sink)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "websockify")
+        if traffic { FileLogHandler.Sink.standardOutput.writeRaw(TrafficTap.legend) }
+        if let record {
+            let recording: SessionRecording
+            do {
+                recording = try SessionRecording(file: record, redaction: try redaction()) { event in
+                    switch event {
+                    case .dropped(records: let records, bytes: let bytes):
+                        logger.warning("recording fell behind: dropped \(records) records (\(bytes) bytes); the gap is marked in the file")
+                    case .writeFailed(let error):
+                        logger.error("recording: \(error)")
+                    }
+                }
+            } catch {
+                logger.error("cannot record: \(error)")
+                throw ExitCode.failure
+            }
+            let report = recording.recorder.appendReport
+            if report.appended {
+                logger.info("recording to \(recording.recorder.path), appending after session \(report.lastExistingSession)")
+            } else {
+                logger.info("recording to \(recording.recorder.path)")
+            }
+            if let at = report.truncatedAt {
+                logger.warning("recording: cut a torn tail of \(report.truncatedBytes) bytes at byte \(at) of \(recording.recorder.path)")
+            }
+            configuration.sessionTapFactories.append(recording.tapFactory)
+            let previous = configuration.shutdownHook
+            configuration.shutdownHook = {
+                await previous?()
+                await recording.close()
+            }
+        }
+        let server = ProxyServer(configuration: configuration, logger: logger)
+        do {
+            try await server.run()
+        } catch let error as ProxyError {
+            logger.error("\(error.message)")
+            throw ExitCode.failure
+        }
+    }
+
+    /// Like `AsyncParsableCommand.main()`, but argument errors exit with 2 as websockify's optparse does.
+    static func main() async {
+        let command: Websockify
+        do {
+            command = try parse()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileLogHandler.Sink.standardError.writeRaw(fullMessage(for: error) + "\n")
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+        do {
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

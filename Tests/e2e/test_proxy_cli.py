@@ -1,0 +1,72 @@
+"""Command line: websockify 0.13's argument errors exit 2 with usage; listen address forms."""
+
+import socket
+import subprocess
+
+import pytest
+
+from proxyutil import RawClient, TcpTarget, free_port, target, wait_until, websockify_bin  # noqa: F401
+
+
+@pytest.mark.parametrize("args", [
+    ["6080"],
+    ["6080", "localhost"],
+    ["6080", "localhost:port"],
+    ["99999", "localhost:5900"],
+    ["--bogus", "6080", "localhost:5900"],
+    ["--unix-target=/tmp/x.sock", "6080", "localhost:5900"],
+])
+def test_argument_errors_print_usage_and_exit_2(args):
+    out = subprocess.run([websockify_bin(), *args], capture_output=True, timeout=10)
+    assert out.returncode == 2, out
+    assert b"Usage: websockify" in out.stderr
+
+
+def test_help_exits_0_and_lists_options():
+    out = subprocess.run([websockify_bin(), "--help"], capture_output=True, timeout=10)
+    assert out.returncode == 0
+    for option in [b"--unix-target", b"--prefer-ipv6", b"--verbose", b"--traffic", b"--run-once", b"--timeout",
+                   b"--idle-timeout", b"--heartbeat", b"--log-file"]:
+        assert option in out.stdout
+
+
+def test_port_in_use_fails_with_clear_message(target):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        out = subprocess.run([websockify_bin(), f"127.0.0.1:{port}", f"127.0.0.1:{target.port}"],
+                             capture_output=True, timeout=10)
+    assert out.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}".encode() in out.stderr
+
+
+def ipv6_loopback_available():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def test_bracketed_ipv6_listen_address(target):
+    if not ipv6_loopback_available():
+        pytest.fail("this machine has no IPv6 loopback (::1); the IPv6 listen test needs it")
+    port = free_port()
+    proc = subprocess.Popen([websockify_bin(), f"[::1]:{port}", f"127.0.0.1:{target.port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        def up():
+            try:
+                socket.create_connection(("::1", port), timeout=0.2).close()
+                return True
+            except OSError:
+                return proc.poll() is not None and (_ for _ in ()).throw(AssertionError(proc.stderr.read()))
+        wait_until(up, what="websockify on [::1]")
+        with socket.create_connection(("::1", port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(100).startswith(b"HTTP/1.1 404")
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0

@@ -1,0 +1,193 @@
+"""Frames: relaying with real clients, control frames, and every fail-the-connection case."""
+
+import asyncio
+import base64
+
+import pytest
+import websockets
+
+from proxyutil import Proxy, RawClient, TcpTarget, discard, proxy, target  # noqa: F401
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_binary_echo_with_websockets(proxy):
+    async def go():
+        async with websockets.connect(proxy.url(), subprotocols=["binary"], max_size=None) as ws:
+            assert ws.subprotocol == "binary"
+            payloads = [b"x", bytes(range(256)) * 300, b"\x00" * 70000]
+            for p in payloads:
+                await ws.send(p)
+                got = b""
+                while len(got) < len(p):
+                    got += await ws.recv()
+                assert got == p
+    run(go())
+
+
+def test_base64_text_both_ways_with_websockets(proxy):
+    async def go():
+        async with websockets.connect(proxy.url(), subprotocols=["base64"]) as ws:
+            assert ws.subprotocol == "base64"
+            await ws.send(base64.b64encode(b"hello \xff\x00 world").decode())
+            reply = await ws.recv()
+            assert isinstance(reply, str)
+            assert base64.b64decode(reply) == b"hello \xff\x00 world"
+    run(go())
+
+
+def test_fragmented_message_is_relayed_in_order(proxy):
+    async def go():
+        async with websockets.connect(proxy.url()) as ws:
+            await ws.send([b"one-", b"two-", b"three"])  # one message in three frames
+            got = b""
+            while len(got) < 13:
+                got += await ws.recv()
+            assert got == b"one-two-three"
+    run(go())
+
+
+def test_fragments_with_interleaved_ping_raw(proxy):
+    c = RawClient(proxy.port)
+    c.send_frame(2, b"ab", fin=False)
+    c.send_frame(9, b"p1")
+    c.send_frame(0, b"cd", fin=True)
+    seen, pong = b"", None
+    while len(seen) < 4 or pong is None:
+        fin, op, payload = c.read_frame()
+        if op == 10:
+            pong = payload
+        else:
+            seen += payload
+    assert seen == b"abcd" and pong == b"p1"
+    c.close()
+
+
+def test_ping_gets_pong_with_same_payload(proxy):
+    c = RawClient(proxy.port)
+    c.send_frame(9, b"are you there?")
+    assert c.read_frame() == (True, 10, b"are you there?")
+    c.close()
+
+
+def test_ping_with_websockets_library(proxy):
+    async def go():
+        async with websockets.connect(proxy.url()) as ws:
+            latency = await asyncio.wait_for(await ws.ping(b"abc"), 5)
+            assert latency >= 0
+    run(go())
+
+
+@pytest.mark.parametrize("code", [1000, 1001, 3000, 4999])
+def test_close_handshake_echoes_code(proxy, target, code):
+    c = RawClient(proxy.port)
+    c.send_frame(8, code.to_bytes(2, "big") + b"done")
+    assert c.read_until_close()[0] == code
+    assert c.expect_eof() == b""
+    c.close()
+
+
+def test_close_with_websockets_is_clean(proxy):
+    async def go():
+        ws = await websockets.connect(proxy.url())
+        await ws.close(code=1000, reason="bye")
+        assert ws.close_code == 1000
+    run(go())
+
+
+FAIL_CASES = {
+    "unmasked": (dict(opcode=2, payload=b"abc", mask=False), 1002),
+    "rsv1": (dict(opcode=2, payload=b"abc", rsv=4), 1002),
+    "rsv3": (dict(opcode=2, payload=b"abc", rsv=1), 1002),
+    "reserved-data-opcode": (dict(opcode=3, payload=b"abc"), 1002),
+    "reserved-control-opcode": (dict(opcode=0xB, payload=b"abc"), 1002),
+    "long-ping": (dict(opcode=9, payload=b"x" * 126), 1002),
+    "fragmented-ping": (dict(opcode=9, payload=b"x", fin=False), 1002),
+    "continuation-without-start": (dict(opcode=0, payload=b"abc"), 1002),
+    "close-code-1005": (dict(opcode=8, payload=(1005).to_bytes(2, "big")), 1002),
+    "close-code-999": (dict(opcode=8, payload=(999).to_bytes(2, "big")), 1002),
+    "close-code-2000": (dict(opcode=8, payload=(2000).to_bytes(2, "big")), 1002),
+    "close-one-byte": (dict(opcode=8, payload=b"\x03"), 1002),
+    "top-bit-length": (dict(opcode=2, declared_length=1 << 63), 1002),
+    "over-max-declared": (dict(opcode=2, declared_length=(64 << 20) + 1), 1009),
+    "one-tib-declared": (dict(opcode=2, declared_length=1 << 40), 1009),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAIL_CASES))
+def test_protocol_violations_get_close_code_then_eof(proxy, target, case):
+    kwargs, expected = FAIL_CASES[case]
+    c = RawClient(proxy.port)
+    c.send_frame(**kwargs)
+    code, _ = c.read_until_close()
+    assert code == expected
+    assert c.expect_eof() == b""
+    c.close()
+
+
+def test_new_message_inside_fragmented_one_is_1002(proxy):
+    c = RawClient(proxy.port)
+    c.send_frame(2, b"a", fin=False)
+    c.send_frame(2, b"b")
+    assert c.read_until_close()[0] == 1002
+    c.close()
+
+
+def test_invalid_utf8_text_in_base64_mode_is_1007(proxy):
+    c = RawClient(proxy.port, protocols=["base64"])
+    c.send_frame(1, b"QUJD\xff")
+    assert c.read_until_close()[0] == 1007
+    c.close()
+
+
+def test_one_tib_declared_length_does_not_allocate(proxy):
+    before = proxy.rss_kib()
+    c = RawClient(proxy.port)
+    c.send_frame(2, declared_length=1 << 40)
+    c.sock.sendall(b"\x00" * 65536)  # some payload: it must be discarded, not buffered
+    assert c.read_until_close()[0] == 1009
+    c.close()
+    assert proxy.rss_kib() - before < 32 * 1024
+
+
+def test_message_just_over_max_by_fragments_is_1009():
+    sink = TcpTarget(discard)
+    proxy = Proxy([f"127.0.0.1:{sink.port}"])
+    try:
+        over_max_by_fragments(proxy)
+    finally:
+        proxy.stop()
+        sink.close()
+
+
+def over_max_by_fragments(proxy):
+    c = RawClient(proxy.port, timeout=30)
+    chunk = b"\x00" * (16 << 20)
+    for _ in range(4):  # 64 MiB exactly: allowed so far
+        c.send_frame(0 if _ else 2, chunk, fin=False, key=b"\0\0\0\0")
+    c.send_frame(0, b"\x00", fin=True)  # one byte more
+    code, _ = c.read_until_close()
+    assert code == 1009
+    c.close()
+
+
+def test_close_code_survives_unread_bytes_behind_a_bad_frame(proxy):
+    """The proxy fails at the header but the client keeps sending: the close frame must still arrive
+    (closing with unread input would reset the connection and could destroy it)."""
+    import threading
+    c = RawClient(proxy.port)
+    junk = b"\x00" * (2 << 20)
+
+    def send():
+        try:
+            c.send_frame(2, junk, mask=False)
+        except OSError:
+            pass
+    th = threading.Thread(target=send, daemon=True)
+    th.start()
+    code, _ = c.read_until_close()
+    assert code == 1002
+    th.join(10)
+    c.close()
