@@ -47,6 +47,7 @@ final class RecordingTap: SessionTap {
     }
 
     func frame(_ direction: Direction, opcode: Opcode, isFinal: Bool, payload: ByteBuffer) {
+        guard session != 0 else { return }
         let time = now
         var frame = Frame(
             direction: direction, opcode: opcode, payload: Array(payload.readableBytesView), isFinal: isFinal)
@@ -55,6 +56,8 @@ final class RecordingTap: SessionTap {
     }
 
     func closed(_ close: SessionClose) {
+        // A session whose target never connected was never opened: nothing to record.
+        guard session != 0 else { return }
         recorder.submit(Record(session: session, timeMicros: now, body: .close(close)))
     }
 
