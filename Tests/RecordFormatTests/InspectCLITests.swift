@@ -4,7 +4,7 @@ import Testing
 @testable import RecordFormat
 
 /// Compares `actual` with the golden file `name`; `UPDATE_GOLDEN=1` rewrites it on purpose.
-private func expectGolden(_ actual: String, _ name: String, file: StaticString = #filePath) throws {
+func expectGolden(_ actual: String, _ name: String, file: StaticString = #filePath) throws {
     let url = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent("Golden/\(name)")
     if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
         try actual.write(to: url, atomically: true, encoding: .utf8)

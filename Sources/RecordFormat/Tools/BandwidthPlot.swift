@@ -172,7 +172,9 @@ public struct BandwidthPlot: Sendable {
             let x = frame.x(marker.wallMicros)
             var text = marker.text
             if text.count > 40 { text = String(text.prefix(39)) + "…" }
-            let row = markerRows.place(from: x - 6, to: x + Double(text.count) * 6.2 + 8)
+            let textWidth = Double(text.count) * 6.2
+            let flip = x + 5 + textWidth > Double(width) - 4  // no room on the right: write it leftwards
+            let row = flip ? markerRows.place(from: x - textWidth - 8, to: x + 6) : markerRows.place(from: x - 6, to: x + textWidth + 8)
             let y = top + 14 + Double(row) * 14
             let tip = Self.dateTime(marker.wallMicros, withMillis: true) + " UTC: " + marker.text
             svg.raw("<g class=\"marker\"><title>\(SVGWriter.escape(tip))</title>")
@@ -180,11 +182,12 @@ public struct BandwidthPlot: Sendable {
                 "<line x1=\"\(n(x))\" y1=\"\(n(y - 4))\" x2=\"\(n(x))\" y2=\"\(n(bottom))\" stroke=\"\(Self.markerColor)\" "
                     + "stroke-width=\"1\" stroke-opacity=\"0.45\" stroke-dasharray=\"1 2\"/>")
             svg.raw(
-                "<path d=\"M\(n(x)) \(n(bottom))l-5 9h10z\" fill=\"\(Self.markerColor)\"/>")
+                "<path d=\"M\(n(x)) \(n(bottom))l-4 7h8z\" fill=\"\(Self.markerColor)\"/>")
             svg.raw("<circle cx=\"\(n(x))\" cy=\"\(n(y - 4))\" r=\"2.5\" fill=\"\(Self.markerColor)\"/>")
             svg.text(
-                text, x: x + 5, y: y,
-                attributes: "font-size=\"11\" fill=\"\(Self.markerColor)\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\"")
+                text, x: flip ? x - 5 : x + 5, y: y,
+                attributes: "font-size=\"11\" fill=\"\(Self.markerColor)\" stroke=\"#fff\" stroke-width=\"3\" "
+                    + "paint-order=\"stroke\" text-anchor=\"\(flip ? "end" : "start")\"")
             svg.raw("</g>")
         }
 
