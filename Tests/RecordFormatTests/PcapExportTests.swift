@@ -234,6 +234,8 @@ struct PcapExportTsharkTests {
         let decode = ["-d", "tcp.port==5900,vnc"]
         let versions = try tsharkFields(out, filter: "vnc.server_proto_ver || vnc.client_proto_ver", ["vnc.server_proto_ver", "vnc.client_proto_ver"], extra: decode)
         #expect(versions.map { $0.joined(separator: "|") } == ["003.008|", "|003.008"])
+        let security = try tsharkFields(out, filter: "vnc.client_security_type || vnc.auth_result", ["vnc.client_security_type", "vnc.auth_result"], extra: decode)
+        #expect(security.map { $0.joined(separator: "|") } == ["1|", "|0"], "security type None chosen, then accepted")
         let keys = try tsharkFields(out, filter: "vnc.key", ["vnc.key", "vnc.key_down"], extra: decode)
         // The fixture's client sent KeyEvent messages (type 4, 8 bytes) each in a frame of its own.
         let source = try RecordSource(path: fixture)
@@ -274,5 +276,22 @@ struct PcapExportTsharkTests {
         #expect(again.status == 2, "never overwrites")
         #expect(try run(inspect, ["export", rec, "-o", missing]).status == 2, "a format is required")
         #expect(try run(inspect, ["export", rec, "--pcapng", "-o", missing, "--side", "udp"]).status == 2)
+
+        // A torn file: everything readable is exported, with a warning and exit 3.
+        var configuration = RecordWriterConfiguration()
+        configuration.blockSizeBound = 64
+        let bytes = try writeRecording(sampleRecords(), to: dir.appendingPathComponent("whole.rec").path, configuration: configuration)
+        let blocks = try decodeAll(bytes, chunk: bytes.count).blocks
+        let torn = dir.appendingPathComponent("torn.rec").path
+        try Data(bytes.prefix(Int(blocks[4].offset) + 10)).write(to: URL(fileURLWithPath: torn))
+        let tornOut = dir.appendingPathComponent("torn.pcapng").path
+        let damaged = try run(inspect, ["export", torn, "--pcapng", "-o", tornOut])
+        #expect(damaged.status == 3)
+        #expect(damaged.stderr.contains("truncated at byte \(blocks[4].offset)"))
+        let readableFrames = try decodeAll(Array(bytes.prefix(Int(blocks[4].offset))), chunk: bytes.count).records.filter {
+            if case .frame = $0.body { return true }
+            return false
+        }
+        #expect(try tsharkFields(tornOut, filter: "websocket", ["websocket.opcode"]).count == readableFrames.count)
     }
 }
