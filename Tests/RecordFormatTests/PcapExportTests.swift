@@ -176,6 +176,10 @@ struct PcapExportTsharkTests {
             let proxyPort = "6080"
             #expect((frame.direction == .clientToTarget ? row[10] : row[9]) == proxyPort, "session \(session)")
         }
+        // The redacted frame's packets (one per side) say that their zeros are filler.
+        let comments = try tsharkFields(out, filter: "frame.comment", ["frame.comment", "tcp.dstport"])
+        #expect(comments.map { $0[1] } == ["6080", "5900"])
+        #expect(comments.allSatisfy { $0[0].hasPrefix("redacted: the 8 payload bytes are filler") })
         // Text split over two frames is reassembled by tshark into the recorded bytes.
         #expect(rows.contains { $0[5].hasPrefix("héllo") })
         // The HTTP upgrade carries the recorded path and subprotocol.

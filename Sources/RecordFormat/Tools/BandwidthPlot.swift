@@ -8,6 +8,8 @@ public struct BandwidthPlot: Sendable {
     public var minimumBins = 50
     /// At most this many bins on long recordings (bins get longer than 1 s).
     public var maximumBins = 1000
+    /// Beyond this many sessions, start and end lines are drawn without number labels.
+    public var maximumSessionLabels = 60
 
     public init() {}
 
@@ -87,6 +89,7 @@ public struct BandwidthPlot: Sendable {
         if startsKnown && low > 86_400_000_000 {
             subtitle += ", from " + Self.dateTime(low, withMillis: false) + " UTC"
         }
+        if stats.sessions.count > maximumSessionLabels { subtitle += "; hover over a session line for its number" }
         svg.text(subtitle, x: left, y: 50, attributes: "font-size=\"12\" fill=\"#555\"")
         legend(&svg, x: right - 330, y: 22)
 
@@ -139,6 +142,8 @@ public struct BandwidthPlot: Sendable {
 
         // Session starts and ends, labelled with the session number above the plot.
         var labels = LabelRows(rowCount: 3)
+        // With many sessions the labels would pile up: then only the lines (and their tooltips).
+        let labelSessions = stats.sessions.count <= maximumSessionLabels
         for session in stats.sessions {
             let events: [(Int64, Bool)] =
                 [(session.wallMicros(session.firstTimeMicros), true)]
@@ -159,9 +164,11 @@ public struct BandwidthPlot: Sendable {
                     "<g class=\"session-\(isStart ? "start" : "end")\"><title>\(SVGWriter.escape(tip))</title>"
                         + "<line x1=\"\(n(x))\" y1=\"\(n(labelY - 9))\" x2=\"\(n(x))\" y2=\"\(n(bottom))\" stroke=\"\(color)\" "
                         + "stroke-width=\"1\" stroke-dasharray=\"\(isStart ? "5 3" : "2 3")\"/>")
-                svg.text(
-                    label, x: isStart ? x + 2 : x - 2, y: labelY,
-                    attributes: "font-size=\"11\" font-weight=\"bold\" fill=\"\(color)\" text-anchor=\"\(isStart ? "start" : "end")\"")
+                if labelSessions {
+                    svg.text(
+                        label, x: isStart ? x + 2 : x - 2, y: labelY,
+                        attributes: "font-size=\"11\" font-weight=\"bold\" fill=\"\(color)\" text-anchor=\"\(isStart ? "start" : "end")\"")
+                }
                 svg.raw("</g>")
             }
         }

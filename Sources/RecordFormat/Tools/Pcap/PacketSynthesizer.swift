@@ -77,6 +77,12 @@ public struct PacketSynthesizer {
                 let bytes = rawBytes(of: frame, state: &state)
                 tcpPackets = state.tcp.send(bytes, from: fromClient ? .initiator : .responder, at: time)
             }
+            if frame.isRedacted {
+                // The format forbids presenting the filler as data (record-format.md §4.6): say so.
+                let note = "redacted: the \(frame.payload.count) payload bytes are filler, not recorded data"
+                websocketPackets = websocketPackets.map { Self.annotated($0, note) }
+                tcpPackets = tcpPackets.map { Self.annotated($0, note) }
+            }
             packets += fromClient ? websocketPackets + tcpPackets : tcpPackets + websocketPackets
         case .close(let close):
             switch close.closedBy {
@@ -90,6 +96,15 @@ public struct PacketSynthesizer {
         }
         sessions[record.session] = state
         return packets
+    }
+
+    /// `packet` with `note` as its comment when it carries data (not a bare acknowledgment).
+    private static func annotated(_ packet: SyntheticPacket, _ note: String) -> SyntheticPacket {
+        let headerLength = packet.data[0] >> 4 == 6 ? 40 : 20
+        guard packet.data.count > headerLength + TCPPacket.headerLength else { return packet }
+        var copy = packet
+        copy.comment = note
+        return copy
     }
 
     /// The bytes a data frame carried on the TCP side: the payload, or for the `base64`

@@ -21,7 +21,8 @@ public enum PcapngExporter {
             while let record = try source.nextRecord() {
                 if let session, record.session != session { continue }
                 for packet in synthesizer.packets(for: record) {
-                    buffer += Pcapng.enhancedPacket(timestampMicros: packet.timestampMicros, data: packet.data)
+                    buffer += Pcapng.enhancedPacket(
+                        timestampMicros: packet.timestampMicros, data: packet.data, comment: packet.comment)
                     packets += 1
                 }
                 if buffer.count >= 1 << 20 {

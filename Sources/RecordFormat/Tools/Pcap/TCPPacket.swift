@@ -101,6 +101,8 @@ public struct SyntheticPacket: Sendable, Equatable {
     public var timestampMicros: UInt64
     /// The IP packet, starting with its IPv4 or IPv6 header.
     public var data: [UInt8]
+    /// A packet comment for Wireshark (e.g. that the payload is redaction filler), or nil.
+    public var comment: String? = nil
 }
 
 /// Both ends of a synthesized TCP connection and their sequence numbers: a handshake, data
