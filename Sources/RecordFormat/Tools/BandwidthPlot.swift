@@ -120,8 +120,9 @@ public struct BandwidthPlot: Sendable {
             attributes: "font-size=\"12\" fill=\"#333\" text-anchor=\"middle\"")
 
         // Traffic: areas and step lines, the usually larger target→client first.
-        for (direction, bins, color) in [
-            (Direction.targetToClient, t2c, Self.targetColor), (Direction.clientToTarget, c2t, Self.clientColor),
+        // The lower line is thinner, so that where both directions carry the same the wider one shows around it.
+        for (direction, bins, color, lineWidth) in [
+            (Direction.targetToClient, t2c, Self.targetColor, "3.2"), (Direction.clientToTarget, c2t, Self.clientColor, "1.5"),
         ] {
             let name = direction == .clientToTarget ? "client → target" : "target → client"
             var line = ""
@@ -136,7 +137,7 @@ public struct BandwidthPlot: Sendable {
                 "<path class=\"area \(direction.senderName)\" d=\"\(area)\" fill=\"\(color)\" fill-opacity=\"0.18\" stroke=\"none\"/>")
             svg.raw(
                 "<path class=\"traffic \(direction.senderName)\" id=\"traffic-\(direction.senderName)\" d=\"\(line)\" "
-                    + "fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.6\" stroke-linejoin=\"round\">"
+                    + "fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(lineWidth)\" stroke-linejoin=\"round\">"
                     + "<title>\(SVGWriter.escape(name)): peak \(stats.peak(direction).bytes) bytes in 1 s</title></path>")
         }
 
