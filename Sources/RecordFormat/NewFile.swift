@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A file created for writing that must not exist yet (exports never overwrite), written in order.
@@ -20,7 +20,9 @@ public final class NewFile {
             let code = errno
             throw RecordFormatError(
                 code == EEXIST ? .invalidArgument : .io,
-                code == EEXIST ? "output exists; remove it or choose another name" : "cannot create: \(SystemFile.errnoText(code))",
+                code == EEXIST
+                    ? "output exists; remove it or choose another name"
+                    : "cannot create: \(SystemFile.errnoText(code))",
                 path: path)
         }
         self.fd = fd

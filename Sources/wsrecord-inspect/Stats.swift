@@ -23,7 +23,8 @@ struct Stats: ParsableCommand {
     func run() throws {
         let stats = try RecordStats.compute(path: file)
         if let plotPath {
-            let svg = BandwidthPlot().svg(stats, title: "Bandwidth of \(file.split(separator: "/").last.map(String.init) ?? file)")
+            let svg = BandwidthPlot().svg(
+                stats, title: "Bandwidth of \(file.split(separator: "/").last.map(String.init) ?? file)")
             try NewFile(path: plotPath).write(svg)
         }
         var out = Output()

@@ -16,7 +16,8 @@ func tshark(_ arguments: [String]) throws -> String {
 
 /// tshark's `-T fields` output as rows of tab-separated fields.
 func tsharkFields(_ file: String, filter: String, _ fields: [String], extra: [String] = []) throws -> [[String]] {
-    let output = try tshark(["-r", file, "-Y", filter, "-T", "fields", "-E", "occurrence=a"] + extra + fields.flatMap { ["-e", $0] })
+    let output = try tshark(
+        ["-r", file, "-Y", filter, "-T", "fields", "-E", "occurrence=a"] + extra + fields.flatMap { ["-e", $0] })
     return output.split(separator: "\n", omittingEmptySubsequences: true).map {
         $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
     }
@@ -45,7 +46,8 @@ struct PacketSynthesisTests {
     func checksums() {
         let a = IPEndpoint(address: [192, 0, 2, 1], port: 50_000)
         let b = IPEndpoint(address: [192, 0, 2, 2], port: 6080)
-        let packet = TCPPacket.make(from: a, to: b, sequence: 1, acknowledgment: 2, flags: [.ack, .psh], payload: [1, 2, 3], identification: 9)
+        let packet = TCPPacket.make(
+            from: a, to: b, sequence: 1, acknowledgment: 2, flags: [.ack, .psh], payload: [1, 2, 3], identification: 9)
         #expect(packet.count == 43)
         #expect(TCPPacket.internetChecksum(Array(packet.prefix(20))) == 0, "IPv4 header checksum")
         var pseudo = a.address + b.address + [0, 6, 0, 23]
@@ -79,7 +81,9 @@ struct PacketSynthesisTests {
         #expect(
             [unknown.client, unknown.proxyListen, unknown.proxyOutgoing, unknown.target].map(\.description)
                 == ["192.0.2.1:50000", "192.0.2.2:6080", "192.0.2.2:49152", "192.0.2.3:5900"])
-        let named = SessionOpen(startWallMicros: 0, clientAddress: "10.1.2.3:4000", listenAddress: "10.1.2.4:443", target: .hostPort("vnc.example:5901"))
+        let named = SessionOpen(
+            startWallMicros: 0, clientAddress: "10.1.2.3:4000", listenAddress: "10.1.2.4:443",
+            target: .hostPort("vnc.example:5901"))
         let resolved = PacketSynthesizer.endpoints(for: named, session: 7)
         #expect(resolved.proxyListen.description == "10.1.2.4:443")
         #expect(resolved.target.description == "192.0.2.3:5901", "a host name keeps its port")
@@ -93,9 +97,17 @@ struct PacketSynthesisTests {
         var synthesizer = PacketSynthesizer(configuration: .init(side: .tcp))
         let open = SessionOpen(startWallMicros: 1_000_000, clientAddress: "192.0.2.10:1234", subprotocol: "base64")
         _ = synthesizer.packets(for: Record(session: 1, timeMicros: 0, body: .open(open)))
-        let first = synthesizer.packets(for: Record(session: 1, timeMicros: 5, body: .frame(Frame(direction: .targetToClient, opcode: .text, payload: Array("UkZCIDAw".utf8), isFinal: false))))
+        let first = synthesizer.packets(
+            for: Record(
+                session: 1, timeMicros: 5,
+                body: .frame(
+                    Frame(direction: .targetToClient, opcode: .text, payload: Array("UkZCIDAw".utf8), isFinal: false))))
         #expect(first.isEmpty, "waits for the final fragment")
-        let packets = synthesizer.packets(for: Record(session: 1, timeMicros: 6, body: .frame(Frame(direction: .targetToClient, opcode: .continuation, payload: Array("My4wMDgK".utf8)))))
+        let packets = synthesizer.packets(
+            for: Record(
+                session: 1, timeMicros: 6,
+                body: .frame(Frame(direction: .targetToClient, opcode: .continuation, payload: Array("My4wMDgK".utf8))))
+        )
         #expect(packets.count == 2, "data and its acknowledgment")
         #expect(Array(packets[0].data.suffix(12)) == Array("RFB 003.008\n".utf8))
         #expect(packets[0].timestampMicros == 1_000_006)
@@ -124,7 +136,9 @@ struct PacketSynthesisTests {
             if type == 1 {
                 #expect(bytes[offset + 8] == 101 && bytes[offset + 9] == 0, "LINKTYPE_RAW")
             }
-            if type == 6, firstTimestamp == nil { firstTimestamp = UInt64(u32(offset + 12)) << 32 | UInt64(u32(offset + 16)) }
+            if type == 6, firstTimestamp == nil {
+                firstTimestamp = UInt64(u32(offset + 12)) << 32 | UInt64(u32(offset + 16))
+            }
             types.append(type)
             offset += length
         }
@@ -154,8 +168,12 @@ struct PcapExportTsharkTests {
         keepArtifact(out)
         let rows = try tsharkFields(
             out, filter: "websocket",
-            ["websocket.fin", "websocket.opcode", "websocket.mask", "websocket.payload_length", "data.data", "websocket.payload.text",
-             "websocket.payload.ping", "websocket.payload.pong", "websocket.payload.close.status_code", "tcp.srcport", "tcp.dstport"])
+            [
+                "websocket.fin", "websocket.opcode", "websocket.mask", "websocket.payload_length", "data.data",
+                "websocket.payload.text",
+                "websocket.payload.ping", "websocket.payload.pong", "websocket.payload.close.status_code",
+                "tcp.srcport", "tcp.dstport",
+            ])
         let frames = sampleRecords().compactMap { record -> (UInt32, Frame)? in
             if case .frame(let frame) = record.body { return (record.session, frame) }
             return nil
@@ -183,9 +201,12 @@ struct PcapExportTsharkTests {
         // Text split over two frames is reassembled by tshark into the recorded bytes.
         #expect(rows.contains { $0[5].hasPrefix("héllo") })
         // The HTTP upgrade carries the recorded path and subprotocol.
-        let http = try tsharkFields(out, filter: "http.request", ["http.request.uri", "http.upgrade", "http.sec_websocket_protocol"])
+        let http = try tsharkFields(
+            out, filter: "http.request", ["http.request.uri", "http.upgrade", "http.sec_websocket_protocol"])
         #expect(http.map { $0.joined(separator: " ") } == ["/websockify?token=a websocket binary", "/ websocket "])
-        let response = try tshark(["-r", out, "-Y", "http.response.code == 101", "-T", "fields", "-e", "http.response.code"])
+        let response = try tshark([
+            "-r", out, "-Y", "http.response.code == 101", "-T", "fields", "-e", "http.response.code",
+        ])
         #expect(response.split(separator: "\n").count == 2)
     }
 
@@ -197,7 +218,12 @@ struct PcapExportTsharkTests {
         var records = busyRecords()
         // One frame bigger than a segment: split into several packets.
         records.insert(
-            Record(session: 1, timeMicros: 5_000_000, body: .frame(Frame(direction: .targetToClient, opcode: .binary, payload: (0..<150_000).map { UInt8(truncatingIfNeeded: $0) }))),
+            Record(
+                session: 1, timeMicros: 5_000_000,
+                body: .frame(
+                    Frame(
+                        direction: .targetToClient, opcode: .binary,
+                        payload: (0..<150_000).map { UInt8(truncatingIfNeeded: $0) }))),
             at: records.firstIndex { $0.session == 1 && $0.timeMicros > 5_000_000 }!)
         try writeRecording(records, to: rec)
         let out = dir.appendingPathComponent("busy.pcapng").path
@@ -205,10 +231,12 @@ struct PcapExportTsharkTests {
         keepArtifact(out)
         let checks = ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE"]
         let all = try tsharkFields(out, filter: "ip", ["frame.number"], extra: checks)
-        let good = try tsharkFields(out, filter: "ip.checksum.status == 1 && tcp.checksum.status == 1", ["frame.number"], extra: checks)
+        let good = try tsharkFields(
+            out, filter: "ip.checksum.status == 1 && tcp.checksum.status == 1", ["frame.number"], extra: checks)
         #expect(all.count > 1000)
         #expect(good.count == all.count, "every IPv4 and TCP checksum verifies")
-        let suspicious = try tsharkFields(out, filter: "tcp.analysis.flags || _ws.malformed", ["frame.number", "_ws.expert.message"], extra: checks)
+        let suspicious = try tsharkFields(
+            out, filter: "tcp.analysis.flags || _ws.malformed", ["frame.number", "_ws.expert.message"], extra: checks)
         #expect(suspicious.isEmpty, "\(suspicious.prefix(5))")
         let handshakes = try tsharkFields(out, filter: "tcp.flags.syn == 1 && tcp.flags.ack == 0", ["tcp.stream"])
         #expect(handshakes.count == 6, "two connections per session")
@@ -217,7 +245,8 @@ struct PcapExportTsharkTests {
         let first = try tsharkFields(out, filter: "frame.number == 1", ["frame.time_epoch"])
         #expect(first.first?.first?.hasPrefix("1764000000.000000") == true)
         // The 150,000-byte frame: 150,010 wire bytes in three segments of at most 64,000, one WebSocket frame.
-        let big = try tsharkFields(out, filter: "websocket.payload_length_ext_64 == 150000", ["frame.number", "tcp.len"])
+        let big = try tsharkFields(
+            out, filter: "websocket.payload_length_ext_64 == 150000", ["frame.number", "tcp.len"])
         #expect(big.count == 1)
         #expect(big.first?.count == 2)
         let segments = try tsharkFields(out, filter: "websocket.payload_length_ext_64 == 150000", ["tcp.segment.count"])
@@ -236,20 +265,27 @@ struct PcapExportTsharkTests {
         keepArtifact(out)
         #expect(try tsharkFields(out, filter: "websocket || http", ["frame.number"]).isEmpty, "TCP side only")
         let decode = ["-d", "tcp.port==5900,vnc"]
-        let versions = try tsharkFields(out, filter: "vnc.server_proto_ver || vnc.client_proto_ver", ["vnc.server_proto_ver", "vnc.client_proto_ver"], extra: decode)
+        let versions = try tsharkFields(
+            out, filter: "vnc.server_proto_ver || vnc.client_proto_ver",
+            ["vnc.server_proto_ver", "vnc.client_proto_ver"], extra: decode)
         #expect(versions.map { $0.joined(separator: "|") } == ["003.008|", "|003.008"])
-        let security = try tsharkFields(out, filter: "vnc.client_security_type || vnc.auth_result", ["vnc.client_security_type", "vnc.auth_result"], extra: decode)
+        let security = try tsharkFields(
+            out, filter: "vnc.client_security_type || vnc.auth_result",
+            ["vnc.client_security_type", "vnc.auth_result"], extra: decode)
         #expect(security.map { $0.joined(separator: "|") } == ["1|", "|0"], "security type None chosen, then accepted")
         let keys = try tsharkFields(out, filter: "vnc.key", ["vnc.key", "vnc.key_down"], extra: decode)
         // The fixture's client sent KeyEvent messages (type 4, 8 bytes) each in a frame of its own.
         let source = try RecordSource(path: fixture)
         let keyEvents = try source.readAll().filter {
-            if case .frame(let frame) = $0.body { return frame.direction == .clientToTarget && frame.payload.count == 8 && frame.payload[0] == 4 }
+            if case .frame(let frame) = $0.body {
+                return frame.direction == .clientToTarget && frame.payload.count == 8 && frame.payload[0] == 4
+            }
             return false
         }
         #expect(!keyEvents.isEmpty)
         #expect(keys.count == keyEvents.count)
-        #expect(keys.filter { $0[1] == "1" }.count == keys.filter { $0[1] == "0" }.count, "every key pressed is released")
+        #expect(
+            keys.filter { $0[1] == "1" }.count == keys.filter { $0[1] == "0" }.count, "every key pressed is released")
         // Every payload byte is there, in order, on each side.
         let follow = try tshark(["-r", out, "-q", "-z", "follow,tcp,raw,0"])
         let recorded = try RecordSource(path: fixture).readAll()
@@ -268,8 +304,11 @@ struct PcapExportTsharkTests {
         let rec = dir.appendingPathComponent("kinds.rec").path
         try writeRecording(sampleRecords(), to: rec)
         let two = dir.appendingPathComponent("two.pcapng").path
-        #expect(try run(inspect, ["export", rec, "--pcapng", "-o", two, "--session", "2", "--side", "websocket"]).status == 0)
-        let streams = try tsharkFields(two, filter: "tcp.flags.syn == 1 && tcp.flags.ack == 0", ["ipv6.src", "tcp.dstport"])
+        #expect(
+            try run(inspect, ["export", rec, "--pcapng", "-o", two, "--session", "2", "--side", "websocket"]).status
+                == 0)
+        let streams = try tsharkFields(
+            two, filter: "tcp.flags.syn == 1 && tcp.flags.ack == 0", ["ipv6.src", "tcp.dstport"])
         #expect(streams.map { $0.joined(separator: " ") } == ["::1 6080"])
         let missing = dir.appendingPathComponent("missing.pcapng").path
         let refused = try run(inspect, ["export", rec, "--pcapng", "-o", missing, "--session", "9"])
@@ -284,7 +323,8 @@ struct PcapExportTsharkTests {
         // A torn file: everything readable is exported, with a warning and exit 3.
         var configuration = RecordWriterConfiguration()
         configuration.blockSizeBound = 64
-        let bytes = try writeRecording(sampleRecords(), to: dir.appendingPathComponent("whole.rec").path, configuration: configuration)
+        let bytes = try writeRecording(
+            sampleRecords(), to: dir.appendingPathComponent("whole.rec").path, configuration: configuration)
         let blocks = try decodeAll(bytes, chunk: bytes.count).blocks
         let torn = dir.appendingPathComponent("torn.rec").path
         try Data(bytes.prefix(Int(blocks[4].offset) + 10)).write(to: URL(fileURLWithPath: torn))
@@ -292,10 +332,11 @@ struct PcapExportTsharkTests {
         let damaged = try run(inspect, ["export", torn, "--pcapng", "-o", tornOut])
         #expect(damaged.status == 3)
         #expect(damaged.stderr.contains("truncated at byte \(blocks[4].offset)"))
-        let readableFrames = try decodeAll(Array(bytes.prefix(Int(blocks[4].offset))), chunk: bytes.count).records.filter {
-            if case .frame = $0.body { return true }
-            return false
-        }
+        let readableFrames = try decodeAll(Array(bytes.prefix(Int(blocks[4].offset))), chunk: bytes.count).records
+            .filter {
+                if case .frame = $0.body { return true }
+                return false
+            }
         #expect(try tsharkFields(tornOut, filter: "websocket", ["websocket.opcode"]).count == readableFrames.count)
     }
 }

@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-
 @testable import RecordFormat
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 @Suite("stats: per-session figures, compression, peak throughput")
 struct StatsTests {
@@ -45,7 +45,9 @@ struct StatsTests {
     func peakWindow() {
         let samples = [(0, 100), (999_999, 50), (1_000_000, 70), (1_500_000, 10), (1_999_999, 75), (2_999_999, 1)]
             .map { TrafficSample(wallMicros: Int64($0.0), bytes: $0.1) }
-        #expect(RecordStats.peak(of: samples, windowMicros: 1_000_000) == PeakThroughput(bytes: 155, windowStartWallMicros: 1_000_000))
+        #expect(
+            RecordStats.peak(of: samples, windowMicros: 1_000_000)
+                == PeakThroughput(bytes: 155, windowStartWallMicros: 1_000_000))
         #expect(RecordStats.peak(of: Array(samples.prefix(2)), windowMicros: 1_000_000).bytes == 150)
         #expect(RecordStats.peak(of: [], windowMicros: 1_000_000) == PeakThroughput())
     }
@@ -89,14 +91,18 @@ struct BandwidthPlotTests {
         final class Collector: NSObject, XMLParserDelegate {
             var elements: [(name: String, attributes: [String: String], text: String)] = []
             var stack: [Int] = []
-            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            func parser(
+                _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]
+            ) {
                 stack.append(elements.count)
                 elements.append((name, attributes, ""))
             }
             func parser(_ parser: XMLParser, foundCharacters string: String) {
                 if let last = stack.last { elements[last].text += string }
             }
-            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?)
+            {
                 stack.removeLast()
             }
         }
@@ -104,7 +110,8 @@ struct BandwidthPlotTests {
         let collector = Collector()
         parser.delegate = collector
         let ok = parser.parse()
-        #expect(ok, "SVG is not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?") at line \(parser.lineNumber)")
+        #expect(
+            ok, "SVG is not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?") at line \(parser.lineNumber)")
         return collector.elements
     }
 
@@ -123,10 +130,15 @@ struct BandwidthPlotTests {
             #expect((line.first?.attributes["d"]?.count ?? 0) > 100)
         }
         #expect(elements.filter { $0.name == "g" && $0.attributes["class"] == "session-start" }.count == 3)
-        #expect(elements.filter { $0.name == "g" && $0.attributes["class"] == "session-end" }.count == 2, "session 3 never closed")
+        #expect(
+            elements.filter { $0.name == "g" && $0.attributes["class"] == "session-end" }.count == 2,
+            "session 3 never closed")
         #expect(elements.filter { $0.name == "g" && $0.attributes["class"] == "marker" }.count == 2)
         let texts = elements.filter { $0.name == "text" }.map(\.text)
-        for label in ["▶1", "▶2", "▶3", "1◀", "2◀", "client → target", "target → client", "wall-clock time (UTC)", "Bandwidth of busy.rec <&>"] {
+        for label in [
+            "▶1", "▶2", "▶3", "1◀", "2◀", "client → target", "target → client", "wall-clock time (UTC)",
+            "Bandwidth of busy.rec <&>",
+        ] {
             #expect(texts.contains(label), "text \(label)")
         }
         #expect(texts.contains { $0.hasPrefix("bandwidth (") && $0.hasSuffix("B/s)") })
@@ -189,7 +201,10 @@ struct StatsCLITests {
         try expectGolden(json.stdout.replacingOccurrences(of: dir.path + "/", with: ""), "kinds-stats.json")
 
         let object = try #require(try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [String: Any])
-        for key in ["file", "format", "file_bytes", "records", "frames", "payload_bytes", "file_to_payload", "blocks", "peak_1s", "sessions", "markers", "damage"] {
+        for key in [
+            "file", "format", "file_bytes", "records", "frames", "payload_bytes", "file_to_payload", "blocks",
+            "peak_1s", "sessions", "markers", "damage",
+        ] {
             #expect(object[key] != nil, "key \(key)")
         }
         let sessions = try #require(object["sessions"] as? [[String: Any]])
@@ -207,7 +222,9 @@ struct StatsCLITests {
         let fixture = fixturePath("websockify-0.10-session.legacy")
         let result = try run(inspect, ["stats", fixture])
         #expect(result.status == 0)
-        try expectGolden(result.stdout.replacingOccurrences(of: fixture, with: "websockify-0.10-session.legacy"), "fixture-stats.txt")
+        try expectGolden(
+            result.stdout.replacingOccurrences(of: fixture, with: "websockify-0.10-session.legacy"), "fixture-stats.txt"
+        )
         let json = try run(inspect, ["stats", "--json", fixture])
         let object = try #require(try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [String: Any])
         #expect(object["blocks"] is NSNull)
@@ -225,7 +242,8 @@ struct StatsCLITests {
         let path = dir.appendingPathComponent("torn.rec").path
         var configuration = RecordWriterConfiguration()
         configuration.blockSizeBound = 64
-        let bytes = try writeRecording(sampleRecords(), to: dir.appendingPathComponent("whole.rec").path, configuration: configuration)
+        let bytes = try writeRecording(
+            sampleRecords(), to: dir.appendingPathComponent("whole.rec").path, configuration: configuration)
         let blocks = try decodeAll(bytes, chunk: bytes.count).blocks
         try Data(bytes.prefix(Int(blocks[4].offset) + 10)).write(to: URL(fileURLWithPath: path))
         let result = try run(inspect, ["stats", "--json", path])

@@ -78,7 +78,8 @@ public struct BandwidthPlot: Sendable {
         let right = Double(width) - 24
         let top = 118.0
         let bottom = Double(height) - 86
-        let frame = PlotFrame(left: left, right: right, top: top, bottom: bottom, start: start, end: end, valueTop: yAxis.top)
+        let frame = PlotFrame(
+            left: left, right: right, top: top, bottom: bottom, start: start, end: end, valueTop: yAxis.top)
 
         var svg = SVGWriter(width: width, height: height)
         svg.raw("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>")
@@ -103,7 +104,9 @@ public struct BandwidthPlot: Sendable {
         svg.raw("</g>")
         svg.text(
             "bandwidth (\(yAxis.unit))", x: 18, y: (top + bottom) / 2,
-            attributes: "font-size=\"12\" fill=\"#333\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(n((top + bottom) / 2)))\"")
+            attributes:
+                "font-size=\"12\" fill=\"#333\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(n((top + bottom) / 2)))\""
+        )
 
         // X axis.
         let timeAxis = TimeAxis(start: start, end: end, wallClock: startsKnown && low > 86_400_000_000)
@@ -122,7 +125,8 @@ public struct BandwidthPlot: Sendable {
         // Traffic: areas and step lines, the usually larger target→client first.
         // The lower line is thinner, so that where both directions carry the same the wider one shows around it.
         for (direction, bins, color, lineWidth) in [
-            (Direction.targetToClient, t2c, Self.targetColor, "3.2"), (Direction.clientToTarget, c2t, Self.clientColor, "1.5"),
+            (Direction.targetToClient, t2c, Self.targetColor, "3.2"),
+            (Direction.clientToTarget, c2t, Self.clientColor, "1.5"),
         ] {
             let name = direction == .clientToTarget ? "client → target" : "target → client"
             var line = ""
@@ -134,11 +138,13 @@ public struct BandwidthPlot: Sendable {
             }
             let area = "M\(n(left)) \(n(bottom))" + "L" + line.dropFirst() + "V\(n(bottom))Z"
             svg.raw(
-                "<path class=\"area \(direction.senderName)\" d=\"\(area)\" fill=\"\(color)\" fill-opacity=\"0.18\" stroke=\"none\"/>")
+                "<path class=\"area \(direction.senderName)\" d=\"\(area)\" fill=\"\(color)\" fill-opacity=\"0.18\" stroke=\"none\"/>"
+            )
             svg.raw(
                 "<path class=\"traffic \(direction.senderName)\" id=\"traffic-\(direction.senderName)\" d=\"\(line)\" "
                     + "fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(lineWidth)\" stroke-linejoin=\"round\">"
-                    + "<title>\(SVGWriter.escape(name)): peak \(stats.peak(direction).bytes) bytes in 1 s</title></path>")
+                    + "<title>\(SVGWriter.escape(name)): peak \(stats.peak(direction).bytes) bytes in 1 s</title></path>"
+            )
         }
 
         // Session starts and ends, labelled with the session number above the plot.
@@ -168,7 +174,9 @@ public struct BandwidthPlot: Sendable {
                 if labelSessions {
                     svg.text(
                         label, x: isStart ? x + 2 : x - 2, y: labelY,
-                        attributes: "font-size=\"11\" font-weight=\"bold\" fill=\"\(color)\" text-anchor=\"\(isStart ? "start" : "end")\"")
+                        attributes:
+                            "font-size=\"11\" font-weight=\"bold\" fill=\"\(color)\" text-anchor=\"\(isStart ? "start" : "end")\""
+                    )
                 }
                 svg.raw("</g>")
             }
@@ -182,7 +190,10 @@ public struct BandwidthPlot: Sendable {
             if text.count > 40 { text = String(text.prefix(39)) + "…" }
             let textWidth = Double(text.count) * 6.2
             let flip = x + 5 + textWidth > Double(width) - 4  // no room on the right: write it leftwards
-            let row = flip ? markerRows.place(from: x - textWidth - 8, to: x + 6) : markerRows.place(from: x - 6, to: x + textWidth + 8)
+            let row =
+                flip
+                ? markerRows.place(from: x - textWidth - 8, to: x + 6)
+                : markerRows.place(from: x - 6, to: x + textWidth + 8)
             let y = top + 14 + Double(row) * 14
             let tip = Self.dateTime(marker.wallMicros, withMillis: true) + " UTC: " + marker.text
             svg.raw("<g class=\"marker\"><title>\(SVGWriter.escape(tip))</title>")
@@ -201,7 +212,8 @@ public struct BandwidthPlot: Sendable {
 
         // Axis lines last, above the areas.
         svg.raw(
-            "<path d=\"M\(n(left)) \(n(top))V\(n(bottom))H\(n(right))\" fill=\"none\" stroke=\"#444\" stroke-width=\"1\"/>")
+            "<path d=\"M\(n(left)) \(n(top))V\(n(bottom))H\(n(right))\" fill=\"none\" stroke=\"#444\" stroke-width=\"1\"/>"
+        )
         if stats.frames == 0 {
             svg.text(
                 "no frames recorded", x: (left + right) / 2, y: (top + bottom) / 2,

@@ -7,7 +7,8 @@ public enum RecordStatsFormatter {
         var head = "\(stats.path): \(stats.format.rawValue) recording, \(stats.records) records, "
         head += plural(sessionCount, "session") + ", " + plural(stats.markers.count, "marker")
         lines.append(head)
-        var payload = "  payload: \(plural(Int(stats.frames), "frame")), \(stats.payloadBytes) bytes in \(stats.fileBytes) file bytes"
+        var payload =
+            "  payload: \(plural(Int(stats.frames), "frame")), \(stats.payloadBytes) bytes in \(stats.fileBytes) file bytes"
         if let permille = stats.fileToPayloadPermille {
             payload += " (file/payload \(decimal(permille, places: 3)))"
         }
@@ -40,7 +41,8 @@ public enum RecordStatsFormatter {
             for session in stats.sessions {
                 table.add([
                     String(session.session),
-                    session.startWallMicros == 0 ? "unknown" : TextEncoding.isoDate(wallMicros: session.startWallMicros),
+                    session.startWallMicros == 0
+                        ? "unknown" : TextEncoding.isoDate(wallMicros: session.startWallMicros),
                     TextEncoding.seconds(micros: session.durationMicros) + " s",
                     session.open.map { $0.clientAddress.isEmpty ? "-" : $0.clientAddress } ?? "-",
                     session.open?.target.displayString ?? "unknown",
@@ -76,11 +78,14 @@ public enum RecordStatsFormatter {
         ]
         if let blocks = stats.blocks {
             fields.append(
-                ("blocks", object([
-                    ("total", String(blocks.blocks)), ("stored", String(blocks.storedBlocks)),
-                    ("deflated", String(blocks.deflatedBlocks)), ("raw_bytes", String(blocks.rawBytes)),
-                    ("stored_bytes", String(blocks.storedBytes)),
-                ])))
+                (
+                    "blocks",
+                    object([
+                        ("total", String(blocks.blocks)), ("stored", String(blocks.storedBlocks)),
+                        ("deflated", String(blocks.deflatedBlocks)), ("raw_bytes", String(blocks.rawBytes)),
+                        ("stored_bytes", String(blocks.storedBytes)),
+                    ])
+                ))
         } else {
             fields.append(("blocks", "null"))
         }
@@ -88,17 +93,24 @@ public enum RecordStatsFormatter {
         for direction in Direction.allCases {
             let peak = stats.peak(direction)
             peaks.append(
-                (direction.senderName, object([
-                    ("bytes", String(peak.bytes)),
-                    ("window_start_us", peak.windowStartWallMicros.map { String($0) } ?? "null"),
-                ])))
+                (
+                    direction.senderName,
+                    object([
+                        ("bytes", String(peak.bytes)),
+                        ("window_start_us", peak.windowStartWallMicros.map { String($0) } ?? "null"),
+                    ])
+                ))
         }
         fields.append(("peak_1s", object(peaks)))
         let sessions = stats.sessions.map { session -> String in
             var entry: [(String, String)] = [
                 ("session", String(session.session)),
                 ("start_wall_us", String(session.startWallMicros)),
-                ("start", session.startWallMicros == 0 ? "null" : quoted(TextEncoding.isoDate(wallMicros: session.startWallMicros))),
+                (
+                    "start",
+                    session.startWallMicros == 0
+                        ? "null" : quoted(TextEncoding.isoDate(wallMicros: session.startWallMicros))
+                ),
                 ("duration_us", String(session.durationMicros)),
                 ("client", session.open.map { quoted($0.clientAddress) } ?? "null"),
                 ("listen", session.open.map { quoted($0.listenAddress) } ?? "null"),

@@ -17,7 +17,9 @@ public struct IPEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         if !isIPv6 { return address.map(String.init).joined(separator: ".") + ":\(port)" }
         var groups: [String] = []
-        for i in stride(from: 0, to: 16, by: 2) { groups.append(String(UInt16(address[i]) << 8 | UInt16(address[i + 1]), radix: 16)) }
+        for i in stride(from: 0, to: 16, by: 2) {
+            groups.append(String(UInt16(address[i]) << 8 | UInt16(address[i + 1]), radix: 16))
+        }
         return "[" + groups.joined(separator: ":") + "]:\(port)"
     }
 
@@ -54,7 +56,9 @@ public struct IPEndpoint: Sendable, Equatable, CustomStringConvertible {
         guard halves.count <= 2 else { return nil }
         func groups(_ part: String) -> [UInt16]? {
             if part.isEmpty { return [] }
-            let values = part.split(separator: ":", omittingEmptySubsequences: false).map { $0.count <= 4 ? UInt16($0, radix: 16) : nil }
+            let values = part.split(separator: ":", omittingEmptySubsequences: false).map {
+                $0.count <= 4 ? UInt16($0, radix: 16) : nil
+            }
             return values.contains(nil) ? nil : values.map { $0! }
         }
         guard let head = groups(halves[0]), let tail = halves.count == 2 ? groups(halves[1]) : [] else { return nil }

@@ -57,7 +57,11 @@ public struct PacketSynthesizer {
         var packets: [SyntheticPacket] = []
         if sessions[record.session] == nil {
             let open: SessionOpen
-            if case .open(let recorded) = record.body { open = recorded } else { open = SessionOpen(startWallMicros: 0) }
+            if case .open(let recorded) = record.body {
+                open = recorded
+            } else {
+                open = SessionOpen(startWallMicros: 0)
+            }
             packets += start(record.session, open, at: record.timeMicros)
         }
         guard var state = sessions[record.session] else { return packets }
@@ -87,11 +91,14 @@ public struct PacketSynthesizer {
         case .close(let close):
             switch close.closedBy {
             case .client:
-                packets += state.websocket.close(from: .initiator, at: time) + state.tcp.close(from: .initiator, at: time)
+                packets +=
+                    state.websocket.close(from: .initiator, at: time) + state.tcp.close(from: .initiator, at: time)
             case .target:
-                packets += state.tcp.close(from: .responder, at: time) + state.websocket.close(from: .responder, at: time)
+                packets +=
+                    state.tcp.close(from: .responder, at: time) + state.websocket.close(from: .responder, at: time)
             case .proxy, .unknown:
-                packets += state.websocket.close(from: .responder, at: time) + state.tcp.close(from: .initiator, at: time)
+                packets +=
+                    state.websocket.close(from: .responder, at: time) + state.tcp.close(from: .initiator, at: time)
             }
         }
         sessions[record.session] = state
@@ -127,10 +134,12 @@ public struct PacketSynthesizer {
             startWall: open.startWallMicros,
             websocket: TCPConnection(
                 initiator: endpoints.client, responder: endpoints.proxyListen,
-                initialSequences: (0x1000_0000 &+ seed, 0x5000_0000 &+ seed), maximumSegment: configuration.maximumSegment),
+                initialSequences: (0x1000_0000 &+ seed, 0x5000_0000 &+ seed),
+                maximumSegment: configuration.maximumSegment),
             tcp: TCPConnection(
                 initiator: endpoints.proxyOutgoing, responder: endpoints.target,
-                initialSequences: (0x2000_0000 &+ seed, 0x6000_0000 &+ seed), maximumSegment: configuration.maximumSegment),
+                initialSequences: (0x2000_0000 &+ seed, 0x6000_0000 &+ seed),
+                maximumSegment: configuration.maximumSegment),
             base64: open.subprotocol == "base64")
         let wall = UInt64(clamping: max(0, open.startWallMicros &+ Int64(clamping: time)))
         var packets: [SyntheticPacket] = []

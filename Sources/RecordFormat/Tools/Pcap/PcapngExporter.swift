@@ -34,7 +34,8 @@ public enum PcapngExporter {
                 throw RecordFormatError(.invalidArgument, "no session \(session) in the recording", path: input)
             }
             try file.write(buffer)
-            return Result(sessions: synthesizer.sessionsSeen, packets: packets, bytes: file.offset, damages: source.damages)
+            return Result(
+                sessions: synthesizer.sessionsSeen, packets: packets, bytes: file.offset, damages: source.damages)
         } catch {
             file.remove()
             throw error

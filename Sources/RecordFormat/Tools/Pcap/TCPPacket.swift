@@ -172,6 +172,8 @@ struct TCPConnection {
         guard isOpen, !finished[0], !finished[1] else { return [] }
         finished = [true, true]
         let other: Side = side == .initiator ? .responder : .initiator
-        return [packet(side, [.fin, .ack], [], time), packet(other, [.fin, .ack], [], time), packet(side, .ack, [], time)]
+        return [
+            packet(side, [.fin, .ack], [], time), packet(other, [.fin, .ack], [], time), packet(side, .ack, [], time),
+        ]
     }
 }
