@@ -19,7 +19,8 @@ struct Export: ParsableCommand {
     @Flag(help: "Write pcapng (the only export format so far).")
     var pcapng = false
 
-    @Option(name: .short, help: "The capture file to create; must not exist yet.")
+    @Option(
+        name: .short, help: ArgumentHelp("The capture file to create; must not exist yet.", valueName: "out.pcapng"))
     var output: String
 
     @Option(help: "Export only this session (default: all).")

@@ -17,7 +17,9 @@ struct Stats: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
-    @Option(name: .customLong("plot"), help: "Write an SVG plot of the bandwidth over time to this new file.")
+    @Option(
+        name: .customLong("plot"),
+        help: ArgumentHelp("Write an SVG plot of the bandwidth over time to this new file.", valueName: "out.svg"))
     var plotPath: String?
 
     func run() throws {

@@ -196,8 +196,10 @@ struct PcapExportTsharkTests {
         }
         // The redacted frame's packets (one per side) say that their zeros are filler.
         let comments = try tsharkFields(out, filter: "frame.comment", ["frame.comment", "tcp.dstport"])
-        #expect(comments.map { $0[1] } == ["6080", "5900"])
-        #expect(comments.allSatisfy { $0[0].hasPrefix("redacted: the 8 payload bytes are filler") })
+        #expect(comments.map { $0[1] } == ["6080", "5900", "6080"])
+        #expect(comments.prefix(2).allSatisfy { $0[0].hasPrefix("redacted: the 8 payload bytes are filler") })
+        // The marker is a comment on the next packet (session 1's close frame).
+        #expect(comments.last?[0] == "marker 2025-11-24T16:00:01.000000Z: operator note: ✓ checkpoint")
         // Text split over two frames is reassembled by tshark into the recorded bytes.
         #expect(rows.contains { $0[5].hasPrefix("héllo") })
         // The HTTP upgrade carries the recorded path and subprotocol.

@@ -43,6 +43,8 @@ public struct PacketSynthesizer {
 
     public let configuration: Configuration
     private var sessions: [UInt32: SessionState] = [:]
+    /// Marker texts waiting for the next packet.
+    private var pendingNotes: [String] = []
     /// Sessions seen, in order of their first record.
     public private(set) var sessionsSeen: [UInt32] = []
 
@@ -53,7 +55,23 @@ public struct PacketSynthesizer {
 
     /// The packets `record` stands for (none for markers), in order.
     public mutating func packets(for record: Record) -> [SyntheticPacket] {
-        guard record.session != 0 else { return [] }
+        var packets = sessionPackets(for: record)
+        if !pendingNotes.isEmpty, !packets.isEmpty {
+            packets[0].comment = (pendingNotes + [packets[0].comment].compactMap { $0 }).joined(separator: "; ")
+            pendingNotes = []
+        }
+        return packets
+    }
+
+    private mutating func sessionPackets(for record: Record) -> [SyntheticPacket] {
+        guard record.session != 0 else {
+            // A file-level marker has no packet of its own: it becomes the next packet's comment.
+            if case .marker(let text) = record.body {
+                let wall = Int64(clamping: record.timeMicros)
+                pendingNotes.append("marker \(TextEncoding.isoDate(wallMicros: wall)): \(text)")
+            }
+            return []
+        }
         var packets: [SyntheticPacket] = []
         if sessions[record.session] == nil {
             let open: SessionOpen

@@ -19,7 +19,7 @@ public enum PcapngExporter {
             var synthesizer = PacketSynthesizer(configuration: configuration)
             var packets = 0
             while let record = try source.nextRecord() {
-                if let session, record.session != session { continue }
+                if let session, record.session != session, record.session != 0 { continue }
                 for packet in synthesizer.packets(for: record) {
                     buffer += Pcapng.enhancedPacket(
                         timestampMicros: packet.timestampMicros, data: packet.data, comment: packet.comment)
