@@ -28,6 +28,13 @@ enum SystemFile {
         return UInt64(info.st_size)
     }
 
+    /// The size of the file at `path`.
+    static func size(path: String) throws(RecordFormatError) -> UInt64 {
+        let fd = try open(path, flags: O_RDONLY)
+        defer { close(fd) }
+        return try size(fd, path: path)
+    }
+
     /// Reads up to `count` bytes at `offset`; fewer only at end of file.
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, path: String)
         throws(RecordFormatError) -> Int

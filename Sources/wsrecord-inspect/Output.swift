@@ -16,6 +16,12 @@ struct Output {
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    /// Text written as it is (it brings its own line ends).
+    mutating func text(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     mutating func flush() {
         guard !buffer.isEmpty else { return }
         buffer.withUnsafeBytes { bytes in

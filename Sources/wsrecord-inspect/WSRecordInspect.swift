@@ -11,13 +11,16 @@ import Musl
 struct WSRecordInspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wsrecord-inspect",
-        abstract: "Inspect, verify and convert websockify session recordings.",
+        abstract: "Inspect, verify, summarise, export and convert websockify session recordings.",
         discussion: """
             Exit status: 0 success; 2 usage error or unreadable file; 3 the recording is truncated \
             or has corrupt blocks (everything readable is still processed).
             """,
         version: RecordFormatVersion.producerVersion,
-        subcommands: [Verify.self, Dump.self, Diff.self, Convert.self, Extract.self, Slice.self, Cat.self, Repair.self]
+        subcommands: [
+            Verify.self, Dump.self, Stats.self, Diff.self, Convert.self, Extract.self, Slice.self, Cat.self,
+            Repair.self, Export.self,
+        ]
     )
 
     /// Like ParsableCommand.main, but usage errors exit with status 2 and recording errors are

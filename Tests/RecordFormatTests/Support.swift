@@ -145,3 +145,52 @@ func decodeAll(_ bytes: [UInt8], chunk: Int) throws -> (records: [Record], damag
     if let tail = try decoder.finish() { damages.append(tail) }
     return (records, damages, blocks)
 }
+
+/// Copies a test's output file into `$WSREC_KEEP_ARTIFACTS` when that is set, to look at by hand.
+func keepArtifact(_ path: String) {
+    guard let dir = ProcessInfo.processInfo.environment["WSREC_KEEP_ARTIFACTS"] else { return }
+    let destination = URL(fileURLWithPath: dir).appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent)
+    try? FileManager.default.removeItem(at: destination)
+    try? FileManager.default.copyItem(at: URL(fileURLWithPath: path), to: destination)
+}
+
+/// Three overlapping sessions over about 95 s with bursts of traffic and two markers: a
+/// deterministic stand-in for a busy proxy (session 3 is still open at the end).
+func busyRecords(startWall: Int64 = 1_764_000_000_000_000) -> [Record] {
+    var records: [(wall: Int64, record: Record)] = []
+    func open(_ session: UInt32, at offset: Int64, client: String, target: String) {
+        let open = SessionOpen(
+            startWallMicros: startWall + offset, clientAddress: client, listenAddress: "0.0.0.0:6080",
+            target: .hostPort(target), requestPath: "/websockify", subprotocol: "binary")
+        records.append((startWall + offset, Record(session: session, timeMicros: 0, body: .open(open))))
+    }
+    func frame(_ session: UInt32, _ start: Int64, _ time: Int64, _ direction: Direction, _ size: Int) {
+        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(session)) }
+        records.append(
+            (start + time, Record(session: session, timeMicros: UInt64(time), body: .frame(Frame(direction: direction, opcode: .binary, payload: payload)))))
+    }
+    let starts: [UInt32: Int64] = [1: 0, 2: 20_000_000, 3: 75_000_000]
+    open(1, at: 0, client: "198.51.100.7:41000", target: "192.168.1.20:5900")
+    open(2, at: starts[2]!, client: "198.51.100.9:41001", target: "192.168.1.21:5901")
+    open(3, at: starts[3]!, client: "203.0.113.5:52000", target: "192.168.1.20:5900")
+    for (session, length) in [(UInt32(1), Int64(60_000_000)), (2, 50_000_000), (3, 20_000_000)] {
+        let start = startWall + starts[session]!
+        var t: Int64 = 150_000
+        var step = 0
+        while t < length {
+            // A screen update wave every ~10 s, small input events in between.
+            let wave = Int((t / 1_000_000) % 10)
+            frame(session, start, t, .targetToClient, wave < 3 ? 20_000 * (3 - wave) * Int(session) : 400 + step % 7 * 50)
+            frame(session, start, t + 40_000, .clientToTarget, step % 5 == 0 ? 2_000 : 10)
+            t += 250_000 + Int64(step % 3) * 90_000
+            step += 1
+        }
+        if session != 3 {
+            records.append(
+                (start + length, Record(session: session, timeMicros: UInt64(length), body: .close(SessionClose(closedBy: session == 1 ? .client : .target, code: 1000)))))
+        }
+    }
+    records.append((startWall + 30_000_000, Record(session: 0, timeMicros: UInt64(startWall + 30_000_000), body: .marker("recording resumed by websockify-swift 0.1.0"))))
+    records.append((startWall + 80_000_000, Record(session: 0, timeMicros: UInt64(startWall + 80_000_000), body: .marker("operator: reboot of vm:99 requested"))))
+    return records.enumerated().sorted { ($0.element.wall, $0.offset) < ($1.element.wall, $1.offset) }.map(\.element.record)
+}

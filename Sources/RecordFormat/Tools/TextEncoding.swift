@@ -25,6 +25,34 @@ enum TextEncoding {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The bytes of base64 text (RFC 4648 §4); whitespace and other foreign bytes are skipped,
+    /// decoding stops at the first `=`.
+    static func base64Decode(_ text: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for byte in text {
+            let value: UInt8
+            switch byte {
+            case 0x41...0x5A: value = byte - 0x41
+            case 0x61...0x7A: value = byte - 0x61 + 26
+            case 0x30...0x39: value = byte - 0x30 + 52
+            case 0x2B, 0x2D: value = 62  // '+', or '-' of the URL-safe alphabet
+            case 0x2F, 0x5F: value = 63  // '/', or '_'
+            case 0x3D: return out
+            default: continue
+            }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        return out
+    }
+
     /// A JSON string literal, quotes included.
     static func jsonString(_ text: String) -> String {
         var out = "\""

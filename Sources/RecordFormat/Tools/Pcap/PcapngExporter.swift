@@ -1,0 +1,44 @@
+/// Writes a recording's sessions as a pcapng capture (`wsrecord-inspect export --pcapng`).
+public enum PcapngExporter {
+    public struct Result: Sendable {
+        public var sessions: [UInt32]
+        public var packets: Int
+        public var bytes: UInt64
+        public var damages: [Damage]
+    }
+
+    /// Exports `input` (either format) to the new file `output`; only `session` when given.
+    public static func export(
+        input: String, output: String, session: UInt32? = nil, configuration: PacketSynthesizer.Configuration = .init()
+    ) throws(RecordFormatError) -> Result {
+        let source = try RecordSource(path: input)
+        let file = try NewFile(path: output)
+        do throws(RecordFormatError) {
+            var buffer = Pcapng.sectionHeader(application: "wsrecord-inspect \(RecordFormatVersion.producerVersion)")
+            buffer += Pcapng.interfaceDescription(linkType: Pcapng.linkTypeRaw, name: "websockify recording")
+            var synthesizer = PacketSynthesizer(configuration: configuration)
+            var packets = 0
+            while let record = try source.nextRecord() {
+                if let session, record.session != session, record.session != 0 { continue }
+                for packet in synthesizer.packets(for: record) {
+                    buffer += Pcapng.enhancedPacket(
+                        timestampMicros: packet.timestampMicros, data: packet.data, comment: packet.comment)
+                    packets += 1
+                }
+                if buffer.count >= 1 << 20 {
+                    try file.write(buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+            if let session, !synthesizer.sessionsSeen.contains(session) {
+                throw RecordFormatError(.invalidArgument, "no session \(session) in the recording", path: input)
+            }
+            try file.write(buffer)
+            return Result(
+                sessions: synthesizer.sessionsSeen, packets: packets, bytes: file.offset, damages: source.damages)
+        } catch {
+            file.remove()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,58 @@
+/// WebSocket bytes as they travel on the wire (RFC 6455): the opening handshake and frames.
+public enum WebSocketWire {
+    /// The sample key of RFC 6455 §1.3 and its accept value, so no SHA-1 is needed.
+    static let sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
+    static let sampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    /// The masking key of the examples in RFC 6455 §5.7, used for every client frame.
+    public static let defaultMaskKey: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+
+    /// The client's upgrade request (RFC 6455 §4.1).
+    public static func upgradeRequest(path: String, host: String, subprotocol: String?) -> [UInt8] {
+        var text = "GET \(path.isEmpty ? "/" : path) HTTP/1.1\r\n"
+        text += "Host: \(host)\r\n"
+        text += "Upgrade: websocket\r\n"
+        text += "Connection: Upgrade\r\n"
+        text += "Sec-WebSocket-Key: \(sampleKey)\r\n"
+        text += "Sec-WebSocket-Version: 13\r\n"
+        if let subprotocol { text += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }
+        text += "\r\n"
+        return Array(text.utf8)
+    }
+
+    /// The server's 101 response (RFC 6455 §4.2.2).
+    public static func upgradeResponse(subprotocol: String?) -> [UInt8] {
+        var text = "HTTP/1.1 101 Switching Protocols\r\n"
+        text += "Upgrade: websocket\r\n"
+        text += "Connection: Upgrade\r\n"
+        text += "Sec-WebSocket-Accept: \(sampleAccept)\r\n"
+        if let subprotocol { text += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }
+        text += "\r\n"
+        return Array(text.utf8)
+    }
+
+    /// A frame with `frame`'s FIN bit, opcode and payload (RFC 6455 §5.2), masked with `maskKey`
+    /// when one is given (client frames must be masked, server frames must not).
+    public static func encode(_ frame: Frame, maskKey: [UInt8]?) -> [UInt8] {
+        let payload = frame.payload
+        var out: [UInt8] = []
+        out.reserveCapacity(payload.count + 14)
+        out.append((frame.isFinal ? 0x80 : 0) | frame.opcode.rawValue)
+        let mask: UInt8 = maskKey == nil ? 0 : 0x80
+        if payload.count < 126 {
+            out.append(mask | UInt8(payload.count))
+        } else if payload.count <= Int(UInt16.max) {
+            out.append(mask | 126)
+            out.appendBE(UInt16(payload.count))
+        } else {
+            out.append(mask | 127)
+            out.appendBE(UInt64(payload.count))
+        }
+        if let maskKey {
+            out += maskKey
+            for (i, byte) in payload.enumerated() { out.append(byte ^ maskKey[i & 3]) }
+        } else {
+            out += payload
+        }
+        return out
+    }
+}

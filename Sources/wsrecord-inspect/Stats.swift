@@ -1,0 +1,45 @@
+import ArgumentParser
+import RecordFormat
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Summarise a recording: sessions, frames and bytes per direction, compression, peak throughput.",
+        discussion: """
+            Reads our format and legacy Python websockify recordings. --plot writes an SVG of the \
+            bandwidth over time. A truncated or damaged file is summarised from every readable record, \
+            the damage is reported on stderr and the exit status is 3.
+            """
+    )
+
+    @Argument(help: "The recording file.")
+    var file: String
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Option(
+        name: .customLong("plot"),
+        help: ArgumentHelp("Write an SVG plot of the bandwidth over time to this new file.", valueName: "out.svg"))
+    var plotPath: String?
+
+    func run() throws {
+        let stats = try RecordStats.compute(path: file)
+        if let plotPath {
+            let svg = BandwidthPlot().svg(
+                stats, title: "Bandwidth of \(file.split(separator: "/").last.map(String.init) ?? file)")
+            try NewFile(path: plotPath).write(svg)
+        }
+        var out = Output()
+        if json {
+            out.line(RecordStatsFormatter.json(stats))
+        } else {
+            out.text(RecordStatsFormatter.text(stats))
+        }
+        out.flush()
+        guard stats.damages.isEmpty else {
+            for damage in stats.damages { Output.standardError("wsrecord-inspect: \(file): \(damage)") }
+            Output.standardError("wsrecord-inspect: \(file): damaged; the figures cover every readable record")
+            throw ExitCode(ExitStatus.damaged)
+        }
+    }
+}
