@@ -41,7 +41,7 @@ final class CollectHandler: ChannelInboundHandler, Sendable {
     func channelInactive(context: ChannelHandlerContext) { closed.withLockedValue { $0 = true } }
 }
 
-func waitFor(_ what: String, timeout: Double = 5, _ condition: () -> Bool) async throws {
+func waitFor(_ what: String, timeout: Double = 30, _ condition: () -> Bool) async throws {
     let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
     while !condition() {
         if NIODeadline.now() > deadline {
