@@ -49,6 +49,15 @@ public struct ProxyConfiguration: Sendable {
     /// `high`, so a slow peer holds at most about `high` plus one read per direction: 1 MiB
     /// keeps a session far below 4 MiB while leaving room for bursts.
     public var writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark
+
+    /// The receive buffer allocator both sides of a session use (see ``maximumReadSize``).
+    var recvAllocator: AdaptiveRecvByteBufferAllocator {
+        AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 << 10, maximum: maximumReadSize)
+    }
+    /// Largest single read from either socket. Socket reads start small and grow with traffic;
+    /// 256 KiB lets a bulk transfer move in few, large frames (fewer system calls and frame
+    /// headers per byte) while a session's buffered data stays far below 4 MiB.
+    public var maximumReadSize: Int
     /// On shutdown, how long sessions get to finish their close handshake before being cut.
     public var shutdownGracePeriod: TimeAmount
     /// One tap per factory is made for every session (`--traffic`, recording).
@@ -73,6 +82,7 @@ public struct ProxyConfiguration: Sendable {
         timeout: TimeAmount? = nil,
         idleTimeout: TimeAmount? = nil,
         writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark = .init(low: 256 << 10, high: 1 << 20),
+        maximumReadSize: Int = 256 << 10,
         shutdownGracePeriod: TimeAmount = .seconds(3),
         sessionTapFactories: [SessionTapFactory] = [],
         shutdownHook: (@Sendable () async -> Void)? = nil,
@@ -91,6 +101,7 @@ public struct ProxyConfiguration: Sendable {
         self.timeout = timeout
         self.idleTimeout = idleTimeout
         self.writeBufferWaterMark = writeBufferWaterMark
+        self.maximumReadSize = maximumReadSize
         self.shutdownGracePeriod = shutdownGracePeriod
         self.sessionTapFactories = sessionTapFactories
         self.shutdownHook = shutdownHook

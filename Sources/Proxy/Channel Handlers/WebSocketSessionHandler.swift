@@ -321,6 +321,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         var bootstrap = ClientBootstrap(group: loop)
             .channelOption(ChannelOptions.autoRead, value: false)
             .channelOption(ChannelOptions.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
+            .channelOption(ChannelOptions.recvAllocator, value: configuration.recvAllocator)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -86,6 +86,7 @@ public final class ProxyServer: Sendable {
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
+            .childChannelOption(ChannelOptions.recvAllocator, value: configuration.recvAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard !context.acceptingStopped else {
