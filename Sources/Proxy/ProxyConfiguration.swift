@@ -52,9 +52,10 @@ public struct ProxyConfiguration: Sendable {
 
     /// The receive buffer allocator both sides of a session use (see ``maximumReadSize``).
     var recvAllocator: AdaptiveRecvByteBufferAllocator {
-        AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 << 10, maximum: maximumReadSize)
+        AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: maximumReadSize)
     }
-    /// Largest single read from either socket. Socket reads start small and grow with traffic;
+    /// Largest single read from either socket. Reads start at 2 KiB (what an idle session keeps)
+    /// and double while they come back full;
     /// 256 KiB lets a bulk transfer move in few, large frames (fewer system calls and frame
     /// headers per byte) while a session's buffered data stays far below 4 MiB.
     public var maximumReadSize: Int

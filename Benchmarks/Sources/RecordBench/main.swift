@@ -8,6 +8,9 @@ import RecordFormat
 import Glibc
 #endif
 
+// usage: RecordBench generate --megabytes N --payload random|zeros|rfb -o FILE [--change-at BYTE]
+//        writes a recording of one session for the inspect benchmark; --change-at flips one
+//        target→client payload byte at that stream offset.
 let arguments = CommandLine.arguments
 func option(_ name: String) -> String? {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
@@ -162,6 +165,42 @@ func plainWriteMBps() -> Double {
 }
 
 var rng = SplitMix(state: 42)
+
+if arguments.dropFirst().first == "generate" {
+    guard let output = option("-o") else {
+        print("generate needs -o FILE")
+        exit(2)
+    }
+    let kind = option("--payload") ?? "random"
+    let frames: [(Direction, [UInt8])] =
+        switch kind {
+        case "zeros": [(Direction.targetToClient, [UInt8](repeating: 0, count: 65_536))]
+        case "rfb": rfbLikeFrames(&rng)
+        default: (0..<32).map { _ in (Direction.targetToClient, randomBytes(65_536, &rng)) }
+        }
+    let changeAt = option("--change-at").flatMap(UInt64.init)
+    unlink(output)
+    let writer = try RecordFileWriter(path: output)
+    try writer.append(Record(session: 1, timeMicros: 0, body: .open(SessionOpen(startWallMicros: clock.wallMicros()))))
+    var written = 0
+    var targetOffset: UInt64 = 0
+    var i = 0
+    while written < megabytes << 20 {
+        var (direction, payload) = frames[i % frames.count]
+        if direction == .targetToClient, let at = changeAt, at >= targetOffset, at < targetOffset + UInt64(payload.count) {
+            payload[Int(at - targetOffset)] ^= 0xFF
+        }
+        if direction == .targetToClient { targetOffset += UInt64(payload.count) }
+        try writer.append(Record(session: 1, timeMicros: UInt64(i) * 100, body: .frame(Frame(direction: direction, opcode: .binary, payload: payload))))
+        written += payload.count
+        i += 1
+    }
+    try writer.append(Record(session: 1, timeMicros: UInt64(i) * 100, body: .close(SessionClose(closedBy: .client, code: 1000))))
+    try writer.close()
+    print("wrote \(output): \(written) payload bytes in \(i) frames")
+    exit(0)
+}
+
 let workloads: [(String, [(Direction, [UInt8])])] = [
     ("random-64k", (0..<32).map { _ in (Direction.targetToClient, randomBytes(65_536, &rng)) }),
     ("zeros-64k", [(Direction.targetToClient, [UInt8](repeating: 0, count: 65_536))]),
