@@ -190,6 +190,9 @@ struct Websockify: AsyncParsableCommand {
 
     /// Like `AsyncParsableCommand.main()`, but argument errors exit with 2 as websockify's optparse does.
     static func main() async {
+        // A recording that reaches a file-size limit must fail its write (EFBIG, handled like a
+        // full disk), not kill the proxy with SIGXFSZ.
+        signal(SIGXFSZ, SIG_IGN)
         let command: Websockify
         do {
             command = try parse()

@@ -8,7 +8,7 @@ import struct
 import subprocess
 import time
 
-from proxyutil import REPO_ROOT, Proxy, RawClient, TcpTarget, target  # noqa: F401 (fixture)
+from proxyutil import REPO_ROOT, Proxy, RawClient, TcpTarget, target, wait_until  # noqa: F401 (fixture)
 
 
 def inspect_bin():
@@ -178,3 +178,67 @@ def test_record_redact_auth_and_keys(tmp_path):
     assert all(p[:1] != b"\x04" for p in payloads), "no KeyEvent bytes left"
     redacted = [r for r in client_frames if r.get("redacted")]
     assert [r["length"] for r in redacted] == [16, 8, 4, 4], "same-length filler, flagged"
+
+
+def test_full_disk_never_stalls_proxying_and_keeps_the_file_valid(tmp_path):
+    """The proxy runs with a 2.5 MB file-size limit (writes past it fail with EFBIG, as a full disk
+    fails with ENOSPC): 4 MB still flow through intact, the log says the recording failed, and what
+    was recorded before stays a valid file."""
+    import resource
+
+    def streamer(conn, target):
+        try:
+            for i in range(64):
+                conn.sendall(os.urandom(64 * 1024))
+            conn.shutdown(1)
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    target = TcpTarget(streamer)
+    base = str(tmp_path / "full.rec")
+    limit = 2_500_000
+    proc_env = dict(os.environ)
+    args = [os.environ.get("WEBSOCKIFY_BIN", os.path.join(REPO_ROOT, ".build", "debug", "websockify")),
+            f"--record={base}"]
+    from proxyutil import free_port
+    port = free_port()
+    log = tmp_path / "proxy.log"
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen(
+            args + [f"127.0.0.1:{port}", f"127.0.0.1:{target.port}"], stderr=log_file, stdout=subprocess.DEVNULL,
+            env=proc_env, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    try:
+        wait_until(lambda: _connectable(port), what="websockify to listen")
+        client = RawClient(port, protocols=["binary"])
+        received = 0
+        client.sock.settimeout(20)
+        while True:
+            fin, opcode, payload = client.read_frame()
+            if opcode == 8:
+                break
+            received += len(payload)
+        client.close()
+        assert received == 64 * 64 * 1024, "every byte reached the client while the recording failed"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        target.close()
+    assert proc.returncode == 0
+    text = log.read_text(errors="replace")
+    assert "recording" in text and "File too large" in text, text
+    assert os.path.getsize(base) <= limit
+    verify = subprocess.run([inspect_bin(), "verify", base], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    status, records, _ = dump(base)
+    assert status == 0 and records[0]["kind"] == "open"
+
+
+def _connectable(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
