@@ -239,7 +239,20 @@ extension RecordDiff {
                 sides[side].frameSizes.append(payload.count)
                 compareFraming()
             }
-            guard !diverged, !payload.isEmpty else { return }
+            if diverged {
+                // Keep filling the context after the divergence, up to 32 bytes per side.
+                if var d = result.divergence {
+                    let have = side == 0 ? d.contextA.count : d.contextB.count
+                    let wanted = Int(d.offset - d.contextStart) + 32
+                    if have < wanted {
+                        let extra = payload.prefix(wanted - have)
+                        if side == 0 { d.contextA += extra } else { d.contextB += extra }
+                        result.divergence = d
+                    }
+                }
+                return
+            }
+            guard !payload.isEmpty else { return }
             sides[side].segments.append((offset, record, time))
             sides[side].bytes.append(contentsOf: payload)
             compareBytes()

@@ -155,3 +155,65 @@ struct EditingTests {
         #expect(try run(inspect, ["dump", "--from", "soon", path]).status == 2)
     }
 }
+
+@Suite("diff and progress on the command line")
+struct DiffCLITests {
+    let inspect: String
+    init() throws { inspect = try builtExecutable("wsrecord-inspect") }
+
+    @Test("diff text and JSON output match the golden files; exit 0 same, 1 different, 2 trouble")
+    func diffGolden() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.rec").path
+        let b = dir.appendingPathComponent("b.rec").path
+        var changed = EditingTests.timedRecords()
+        // Session 2's target frame at 50 ms gets a different second byte; session 1 loses its close.
+        if let i = changed.firstIndex(where: { $0.session == 2 && $0.timeMicros == 50_000 }),
+            case .frame(var frame) = changed[i].body
+        {
+            frame.payload[1] = 0xEE
+            changed[i].body = .frame(frame)
+        }
+        changed.removeLast()
+        try writeRecording(EditingTests.timedRecords(), to: a)
+        try writeRecording(changed, to: b)
+        let same = try run(inspect, ["diff", a, a])
+        #expect(same.status == 0)
+        let different = try run(inspect, ["diff", a, b])
+        #expect(different.status == 1)
+        try expectGolden(different.stdout.replacingOccurrences(of: dir.path, with: "DIR"), "diff.txt")
+        let json = try run(inspect, ["diff", "--json", a, b])
+        #expect(json.status == 1)
+        try expectGolden(json.stdout.replacingOccurrences(of: dir.path, with: "DIR"), "diff.json")
+        #expect(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) is [String: Any])
+        #expect(try run(inspect, ["diff", a, dir.appendingPathComponent("missing.rec").path]).status == 2)
+        #expect(try run(inspect, ["diff", "--session-a", "1", a, b]).status == 2)
+    }
+
+    @Test("a progress bar is drawn on a terminal for large files, never into a pipe or with --json")
+    func progressBar() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("large.rec").path
+        var configuration = RecordWriterConfiguration()
+        configuration.compress = false
+        let writer = try RecordFileWriter(path: path, configuration: configuration)
+        try writer.append(Record(session: 1, timeMicros: 0, body: .open(SessionOpen(startWallMicros: 1))))
+        var rng = SystemRandomNumberGenerator()
+        let payload = (0..<65_536).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for i in 0..<600 {  // ~39 MB, above the 32 MiB threshold
+            try writer.append(Record(session: 1, timeMicros: UInt64(i), body: .frame(Frame(direction: .targetToClient, opcode: .binary, payload: payload))))
+        }
+        try writer.close()
+        // `script` gives the command a terminal; its output (stdout and stderr) comes back here.
+        let script = try #require(["/usr/bin/script", "/bin/script"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        let onTerminal = try run(script, ["-qec", "\(inspect) dump \(path) >/dev/null", "/dev/null"])
+        #expect(onTerminal.status == 0)
+        #expect(onTerminal.stdout.contains("dump [") && onTerminal.stdout.contains("100%"))
+        let jsonOnTerminal = try run(script, ["-qec", "\(inspect) dump --json \(path) >/dev/null", "/dev/null"])
+        #expect(!jsonOnTerminal.stdout.contains("dump ["))
+        let piped = try run(inspect, ["dump", path])
+        #expect(!piped.stderr.contains("dump ["))
+    }
+}
