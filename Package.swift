@@ -22,8 +22,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // libdeflate (Debian: libdeflate-dev), for its CRC-32: about 3× zlib's here, and the
+        // recorder computes one over every recorded byte (see docs/record-format.md §3.3).
+        .systemLibrary(
+            name: "CLibDeflate",
+            path: "Sources/CLibDeflate",
+            providers: [.apt(["libdeflate-dev"])]
+        ),
         // The session record format: codecs, writer, reader, legacy interop. No sockets.
-        .target(name: "RecordFormat", dependencies: ["CZlib"]),
+        .target(name: "RecordFormat", dependencies: ["CZlib", "CLibDeflate"]),
         // RFB (VNC) message parsing for redaction and RFB-aware comparisons. No sockets.
         .target(name: "RFB"),
         // Tools over recordings that need more than the format (diff, RFB-aware comparisons).

@@ -1029,6 +1029,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="throughput/RTT runs per proxy, best kept (default 3)")
     ap.add_argument("--skip-idle", action="store_true")
     ap.add_argument("--skip-record", action="store_true")
+    ap.add_argument("--record-dir", default="/tmp",
+                    help="where record files go (default /tmp; /dev/shm takes the disk out of the figure)")
     ap.add_argument("--_target-server", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._target_server:
@@ -1056,6 +1058,7 @@ def main():
 
     t_start = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="proxy-bench-", dir="/tmp")
+    recdir = None
 
     def log(s):
         print(s, flush=True)
@@ -1141,8 +1144,18 @@ def main():
         # ---- 5: recording ----
         if not args.skip_record:
             log("\n[5] recording: target->browser, %d MiB per run, random and zero payload" % args.record_megabytes)
-            recdir = os.path.join(tmp, "rec")
-            os.mkdir(recdir)
+            recdir = tempfile.mkdtemp(prefix="proxy-bench-rec-", dir=args.record_dir)
+            # The file system's own write speed there, for context: recording cannot beat it.
+            probe = os.path.join(recdir, "plain-write")
+            chunk = os.urandom(MiB)
+            t0 = time.monotonic()
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            for _ in range(args.record_megabytes):
+                os.write(fd, chunk)
+            os.close(fd)
+            plain_mbps = args.record_megabytes * MiB / 1e6 / (time.monotonic() - t0)
+            os.unlink(probe)
+            log("  record files in %s; a plain 1 MiB write loop there: %d MB/s" % (recdir, plain_mbps))
             plan = []
             if "ours" in kinds:
                 plan += [("ours", False), ("ours", True)]
@@ -1209,6 +1222,8 @@ def main():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
+        if recdir:
+            shutil.rmtree(recdir, ignore_errors=True)
     return 0
 
 

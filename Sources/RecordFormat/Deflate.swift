@@ -1,3 +1,4 @@
+import CLibDeflate
 import CZlib
 
 #if canImport(Glibc)
@@ -9,18 +10,11 @@ import Darwin
 #endif
 
 /// CRC-32 (ISO-HDLC, the one zlib and PNG use) of `bytes`, continuing from `crc`.
+/// libdeflate's implementation (carry-less multiply where the CPU has it) runs at ~8 GB/s here
+/// against zlib's ~2.6 GB/s; both compute the same function.
 @inline(__always) func crc32Of(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
-    var value = UInt(crc)
-    var pointer = base.assumingMemoryBound(to: Bytef.self)
-    var left = bytes.count
-    while left > 0 {
-        let step = min(left, Int(UInt32.max >> 1))
-        value = CZlib.crc32(value, pointer, uInt(step))
-        pointer += step
-        left -= step
-    }
-    return UInt32(truncatingIfNeeded: value)
+    return libdeflate_crc32(crc, base, bytes.count)
 }
 
 /// Public CRC-32 over a byte array (for tools and tests).
