@@ -39,8 +39,13 @@ public final class BackgroundRecorder: @unchecked Sendable {
     private let writer: RecordFileWriter
     private let configuration: Configuration
     private let onEvent: @Sendable (Event) -> Void
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    // Heap-allocated so their addresses never move (pthread objects must not be copied).
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Signalled (with `condition`) once the writer thread has closed the file.
+    private var finished = false
+    /// Records refused because they came after close() began.
+    private var lateRecords = 0
     private var queue: [Record] = []
     private var queuedBytes = 0
     private var droppedRecords = 0
@@ -59,11 +64,13 @@ public final class BackgroundRecorder: @unchecked Sendable {
         self.writer = try RecordFileWriter(path: path, configuration: configuration.writer)
         self.appendReport = writer.appendReport
         self.nextSession = writer.allocateSession()
-        pthread_mutex_init(&mutex, nil)
+        mutex.initialize(to: pthread_mutex_t())
+        condition.initialize(to: pthread_cond_t())
+        pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(&condition, &attributes)
+        pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
         let unmanaged = Unmanaged.passRetained(self)
         var handle = pthread_t()
@@ -83,14 +90,16 @@ public final class BackgroundRecorder: @unchecked Sendable {
     }
 
     deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
     }
 
     /// A new session number (thread-safe; numbers continue those already in the file).
     public func allocateSession() -> UInt32 {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         defer { nextSession &+= 1 }
         return nextSession
     }
@@ -100,9 +109,12 @@ public final class BackgroundRecorder: @unchecked Sendable {
     public func submit(_ record: Record) -> Bool {
         let size: Int
         if case .frame(let frame) = record.body { size = frame.payload.count + RecordCodec.headerLength } else { size = 256 }
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        if closing { return false }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if closing {
+            lateRecords += 1
+            return false
+        }
         // Opens and closes are always kept (they are small and give sessions their shape).
         let structural: Bool
         switch record.body {
@@ -117,32 +129,40 @@ public final class BackgroundRecorder: @unchecked Sendable {
         let wasEmpty = queue.isEmpty
         queue.append(record)
         queuedBytes += size
-        if wasEmpty { pthread_cond_signal(&condition) }
+        if wasEmpty { pthread_cond_signal(condition) }
         return true
     }
 
     /// Drains the queue, writes the index, syncs and closes the file, and stops the thread.
-    /// Blocks until done: call it off any event loop.
+    /// Blocks until done, however many callers there are: call it off any event loop.
     public func close() {
-        pthread_mutex_lock(&mutex)
-        let alreadyClosing = closing
+        pthread_mutex_lock(mutex)
+        let first = !closing
         closing = true
-        pthread_cond_signal(&condition)
-        pthread_mutex_unlock(&mutex)
-        if !alreadyClosing, let thread { pthread_join(thread, nil) }
+        pthread_cond_broadcast(condition)
+        if !first {
+            while !finished { pthread_cond_wait(condition, mutex) }
+        }
+        pthread_mutex_unlock(mutex)
+        guard first, let thread else { return }
+        pthread_join(thread, nil)
+        pthread_mutex_lock(mutex)
+        finished = true
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     private func writerLoop() {
         var batch: [Record] = []
         while true {
-            pthread_mutex_lock(&mutex)
+            pthread_mutex_lock(mutex)
             if queue.isEmpty && !closing {
                 var deadline = timespec()
                 clock_gettime(CLOCK_MONOTONIC, &deadline)
                 let nanos = UInt64(deadline.tv_nsec) + configuration.tickNanos
                 deadline.tv_sec += Int(nanos / 1_000_000_000)
                 deadline.tv_nsec = Int(nanos % 1_000_000_000)
-                pthread_cond_timedwait(&condition, &mutex, &deadline)
+                pthread_cond_timedwait(condition, mutex, &deadline)
             }
             swap(&batch, &queue)
             queuedBytes = 0
@@ -150,14 +170,15 @@ public final class BackgroundRecorder: @unchecked Sendable {
             droppedRecords = 0
             droppedBytes = 0
             let finish = closing && batch.isEmpty
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_unlock(mutex)
 
+            // The batch was queued before the drops happened: the gap comes after it.
+            for record in batch { write(record) }
             if dropped.0 > 0 {
                 onEvent(.dropped(records: dropped.0, bytes: dropped.1))
                 let note = "recording gap: \(dropped.0) records (\(dropped.1) bytes) dropped because the writer fell behind"
                 write(Record(session: 0, timeMicros: UInt64(max(0, SystemRecordClock().wallMicros())), body: .marker(note)))
             }
-            for record in batch { write(record) }
             batch.removeAll(keepingCapacity: true)
             do {
                 try writer.sealIfDue()
@@ -165,6 +186,14 @@ public final class BackgroundRecorder: @unchecked Sendable {
                 onEvent(.writeFailed(error))
             }
             if finish { break }
+        }
+        pthread_mutex_lock(mutex)
+        let late = lateRecords
+        pthread_mutex_unlock(mutex)
+        if late > 0 {
+            onEvent(.dropped(records: late, bytes: 0))
+            write(Record(session: 0, timeMicros: UInt64(max(0, SystemRecordClock().wallMicros())),
+                         body: .marker("recording closed: \(late) records that came during shutdown were not recorded")))
         }
         do {
             try writer.close()

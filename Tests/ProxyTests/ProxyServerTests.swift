@@ -7,7 +7,7 @@ import RecordFormat
 import Testing
 
 /// Records every tap call, for assertions after the session.
-final class RecordingTap: SessionTap, Sendable {
+final class EventTap: SessionTap, Sendable {
     enum Event: Equatable {
         case opened(SessionOpen)
         case frame(Direction, Opcode, Bool, [UInt8])
@@ -64,7 +64,7 @@ struct ProxyServerTests {
             .bind(host: "127.0.0.1", port: 0).get()
         let echoPort = try #require(echo.localAddress?.port)
 
-        let tap = RecordingTap()
+        let tap = EventTap()
         let hookCalled = NIOLockedValueBox(false)
         var configuration = ProxyConfiguration(
             listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: echoPort))
@@ -150,7 +150,7 @@ struct ProxyServerTests {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let echoPort = try #require(echo.localAddress?.port)
-        let tap = RecordingTap()
+        let tap = EventTap()
         let closedBeforeHook = NIOLockedValueBox<Bool?>(nil)
         var configuration = ProxyConfiguration(
             listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: echoPort))

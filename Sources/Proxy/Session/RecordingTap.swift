@@ -30,6 +30,10 @@ final class RecordingTap: SessionTap {
     private var rfb = RFBClientStreamParser()
     /// Whether frames carry the TCP bytes as base64 text (the `base64` subprotocol).
     private var base64 = false
+    /// Inside a fragmented client text message (base64 sessions).
+    private var inTextMessage = false
+    /// Set once client bytes could not be attributed: every later client frame is redacted.
+    private var lostSync = false
 
     init(recorder: BackgroundRecorder, redaction: RecordingRedaction, clock: any RecordClock = SystemRecordClock()) {
         self.recorder = recorder
@@ -62,21 +66,44 @@ final class RecordingTap: SessionTap {
     }
 
     /// Follows the RFB stream through this frame and says whether it holds anything to redact.
+    ///
+    /// In `base64` sessions the proxy decodes client *text messages* (whole, after the last
+    /// fragment) and passes binary frames through; the tap follows the same rules. A fragment of a
+    /// text message cannot be judged before the message is complete, so it is redacted; so is
+    /// anything that does not decode.
     private func mustRedact(_ frame: Frame) -> Bool {
-        let bytes = base64 ? Self.decodeBase64(frame.payload) : frame.payload
+        var bytes = frame.payload
+        if base64 {
+            let text = frame.opcode == .text || (frame.opcode == .continuation && inTextMessage)
+            if frame.direction == .clientToTarget, frame.opcode == .text { inTextMessage = !frame.isFinal }
+            if frame.direction == .clientToTarget, frame.opcode == .continuation, frame.isFinal { inTextMessage = false }
+            if text {
+                if frame.direction == .clientToTarget && !(frame.opcode == .text && frame.isFinal) {
+                    // A fragment: judged only as part of its whole message, which is not here yet.
+                    lostSync = true
+                    return true
+                }
+                guard let decoded = Self.decodeBase64(frame.payload) else {
+                    if frame.direction == .clientToTarget { lostSync = true }
+                    return frame.direction == .clientToTarget
+                }
+                bytes = decoded
+            }
+        }
         if frame.direction == .targetToClient {
             _ = rfb.feedServer(bytes)
             return false
         }
+        if lostSync { return true }
         let complete = rfb.feedClient(bytes)
         if case .lost = rfb.state { return true }
         let sensitive = complete.contains { isSensitive($0.message) }
         return sensitive || rfb.partial.map(isSensitive) == true
     }
 
-    private static func decodeBase64(_ text: [UInt8]) -> [UInt8] {
+    private static func decodeBase64(_ text: [UInt8]) -> [UInt8]? {
         let compact = text.filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
-        return Data(base64Encoded: Data(compact)).map { [UInt8]($0) } ?? []
+        return Data(base64Encoded: Data(compact)).map { [UInt8]($0) }
     }
 
     private func isSensitive(_ message: RFBClientMessage) -> Bool {
