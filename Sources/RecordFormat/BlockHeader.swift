@@ -7,6 +7,8 @@ public struct BlockHeader: Sendable, Equatable {
     static let fixedLength = 48
     /// Largest uncompressed block a reader accepts; larger declared lengths are treated as damage.
     public static let maximumRawLength = 1 << 30
+    /// Most records one block may hold; bounds what decoding a block can cost in memory.
+    public static let maximumRecords = 1 << 20
     /// Most sessions one block header can list.
     public static let maximumSessions = 4096
 
@@ -111,7 +113,8 @@ public struct BlockHeader: Sendable, Equatable {
         if codec == .deflate && storedLength >= rawLength {
             return .invalid("deflated block is not smaller than its \(rawLength) raw bytes")
         }
-        guard kind != .records || recordCount <= rawLength / RecordCodec.headerLength else {
+        guard kind != .records || (recordCount <= rawLength / RecordCodec.headerLength && recordCount <= maximumRecords)
+        else {
             return .invalid("block declares \(recordCount) records in only \(rawLength) bytes")
         }
         var sessions: [UInt32] = []

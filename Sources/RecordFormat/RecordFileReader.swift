@@ -106,6 +106,7 @@ public final class RecordFileReader {
 
     /// Continues reading at `offset`, which must be the start of a block (e.g. from the index).
     public func seek(toBlockAt offset: UInt64) {
+        let offset = min(offset, fileSize)  // an index entry past the end reads as the end
         decoder = RecordStreamDecoder(path: path, startOffset: offset, header: header)
         readOffset = offset
         atEnd = false

@@ -64,6 +64,12 @@ public final class RecordFileWriter {
         let fd = try SystemFile.open(path, flags: O_RDWR | O_CREAT | (createNew ? O_EXCL : 0))
         self.fd = fd
         do throws(RecordFormatError) {
+            // One writer per file: a second one would cut the first one's open block as a torn tail.
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                throw RecordFormatError(
+                    .io, "another process is recording into this file (it is locked); choose another file",
+                    path: path)
+            }
             var size = try SystemFile.size(fd, path: path)
             var report = AppendReport(
                 appended: false, lastExistingSession: 0, truncatedBytes: 0, truncatedAt: nil, damages: [])
@@ -192,9 +198,15 @@ public final class RecordFileWriter {
                 ? Int64(clamping: record.timeMicros)
                 : (sessionStarts[record.session] ?? 0) &+ Int64(clamping: record.timeMicros)
         }
+        // A big record must not push the open block past the limits readers enforce.
+        if !builder.isEmpty && builder.raw.count + RecordCodec.encodedSize(record) > BlockHeader.maximumRawLength {
+            try seal()
+        }
         if builder.isEmpty { blockOpenedAt = clock.monotonicNanos() }
         builder.add(record, wallMicros: wall)
-        if builder.raw.count >= configuration.blockSizeBound || builder.sessionCount >= BlockHeader.maximumSessions {
+        if builder.raw.count >= configuration.blockSizeBound || builder.sessionCount >= BlockHeader.maximumSessions
+            || builder.recordCount >= BlockHeader.maximumRecords
+        {
             try seal()
         } else {
             try sealIfDue()

@@ -36,13 +36,13 @@ struct Convert: ParsableCommand {
             throw RecordFormatError(.invalidArgument, "output exists; remove it or choose another name", path: output)
         }
         let legacy = to == .websockify || (to == nil && output.hasSuffix(".js"))
-        let result: RecordConverter.Result
-        if legacy {
-            let (bytes, converted) = try RecordConverter.toLegacy(input: input, session: session)
-            try writeFile(output, bytes)
-            result = converted
-        } else {
-            result = try RecordConverter.toNative(input: input, output: output)
+        let result: RecordConverter.Result = try producing(output) {
+            if legacy {
+                let (bytes, converted) = try RecordConverter.toLegacy(input: input, session: session)
+                try writeFile(output, bytes)
+                return converted
+            }
+            return try RecordConverter.toNative(input: input, output: output)
         }
         for damage in result.damages {
             Output.standardError("wsrecord-inspect: warning: \(input): \(damage); converted what was readable")
@@ -50,6 +50,7 @@ struct Convert: ParsableCommand {
         Output.standardError(
             "converted \(result.records) records (\(result.sessions) session\(result.sessions == 1 ? "" : "s")) "
                 + "from \(result.inputFormat.rawValue) to \(legacy ? "websockify legacy" : "websockify-swift")")
+        if !result.damages.isEmpty { throw ExitCode(ExitStatus.damaged) }
     }
 
     private func writeFile(_ path: String, _ bytes: [UInt8]) throws {

@@ -34,11 +34,12 @@ struct Diff: ParsableCommand {
         if let session { options.pairs = [(session, session)] }
         if let sessionA, let sessionB { options.pairs = [(sessionA, sessionB)] }
         options.timingToleranceMicros = timingTolerance.flatMap(TimeSpec.micros)
-        let progress = Progress(label: "diff", total: 1, enabled: !json)
+        var progress: Progress?
         let report = try RecordDiff.compare(a, b, options: options) { done, total in
-            progress.update(done * 100 / max(total, 1))
+            if progress == nil { progress = Progress(label: "diff", total: total, enabled: !json) }
+            progress?.update(done)
         }
-        progress.finish()
+        progress?.finish()
         for damage in report.damagesA { Output.standardError("wsrecord-inspect: warning: \(a): \(damage)") }
         for damage in report.damagesB { Output.standardError("wsrecord-inspect: warning: \(b): \(damage)") }
         var out = Output()

@@ -1,9 +1,26 @@
 import ArgumentParser
 import RecordFormat
 
-/// Reports damage found in inputs on stderr; the output holds what was readable.
-private func warn(_ damages: [Damage], _ path: String) {
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reports damage found in inputs on stderr; the output holds what was readable. Throws exit
+/// status 3 when there was any, as documented.
+private func warn(_ damages: [Damage], _ path: String) throws {
     for damage in damages { Output.standardError("wsrecord-inspect: warning: \(path): \(damage)") }
+    if !damages.isEmpty { throw ExitCode(ExitStatus.damaged) }
+}
+
+/// Runs `body`, removing `output` again if it fails after creating it (so a retry can use the name).
+func producing<T>(_ output: String, _ body: () throws -> T) throws -> T {
+    let existed = access(output, F_OK) == 0
+    do {
+        return try body()
+    } catch {
+        if !existed { unlink(output) }
+        throw error
+    }
 }
 
 struct Extract: ParsableCommand {
@@ -15,9 +32,9 @@ struct Extract: ParsableCommand {
     @Option(name: .shortAndLong, help: "The new recording; must not exist.") var output: String
 
     func run() throws {
-        let summary = try RecordEditing.extract(input: file, session: session, output: output)
-        warn(summary.damages, file)
+        let summary = try producing(output) { try RecordEditing.extract(input: file, session: session, output: output) }
         Output.standardError("extracted session \(session): \(summary.records) records into \(output)")
+        try warn(summary.damages, file)
     }
 }
 
@@ -34,10 +51,12 @@ struct Slice: ParsableCommand {
 
     func run() throws {
         let filter = try FilterOptions.window(from: from, to: to)
-        let summary = try RecordEditing.slice(
-            input: file, fromMicros: filter.fromMicros ?? 0, toMicros: filter.toMicros, session: session, output: output)
-        warn(summary.damages, file)
+        let summary = try producing(output) {
+            try RecordEditing.slice(
+                input: file, fromMicros: filter.fromMicros ?? 0, toMicros: filter.toMicros, session: session, output: output)
+        }
         Output.standardError("sliced \(summary.records) records of \(summary.sessions) sessions into \(output)")
+        try warn(summary.damages, file)
     }
 }
 
@@ -53,9 +72,9 @@ struct Cat: ParsableCommand {
     }
 
     func run() throws {
-        let summary = try RecordEditing.concatenate(inputs: files, output: output)
-        warn(summary.damages, files.joined(separator: ", "))
+        let summary = try producing(output) { try RecordEditing.concatenate(inputs: files, output: output) }
         Output.standardError("joined \(summary.sessions) sessions (\(summary.records) records) into \(output)")
+        try warn(summary.damages, files.joined(separator: ", "))
     }
 }
 

@@ -30,8 +30,10 @@ struct Output {
                 let n = write(1, bytes.baseAddress! + done, bytes.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    // EPIPE (e.g. piped into head): stop quietly.
-                    exit(0)
+                    // EPIPE (e.g. piped into head): the reader wanted no more; stop quietly.
+                    if errno == EPIPE { exit(0) }
+                    Output.standardError("wsrecord-inspect: cannot write the output: \(String(cString: strerror(errno)))")
+                    exit(ExitStatus.trouble)
                 }
                 done += n
             }

@@ -86,6 +86,19 @@ struct AppendTests {
         #expect(try RecordSource(path: path).readAll() == [sampleRecords()[0]])
     }
 
+    @Test("a second writer on the same file is refused while the first holds it")
+    func oneWriterPerFile() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("locked.rec").path
+        let first = try RecordFileWriter(path: path, clock: ManualClock())
+        let error = #expect(throws: RecordFormatError.self) { try RecordFileWriter(path: path) }
+        #expect(error?.message.contains("locked") == true)
+        try first.close()
+        let second = try RecordFileWriter(path: path)
+        try second.close()
+    }
+
     @Test("a file torn inside its own header starts over")
     func tornHeader() throws {
         let dir = try makeTemporaryDirectory()

@@ -56,6 +56,19 @@ struct EditingTests {
         #expect(try run(inspect, ["verify", output]).status == 0)
         #expect(try run(inspect, ["extract", input, "--session", "9", "-o", dir.appendingPathComponent("none.rec").path]).status == 2)
         #expect(try run(inspect, ["extract", input, "--session", "1", "-o", output]).status == 2, "never overwrites")
+        #expect(FileManager.default.fileExists(atPath: output), "a refused run leaves an existing output alone")
+        // A torn input: what was readable is extracted, and the exit status says the input was damaged.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: input))
+        let torn = dir.appendingPathComponent("torn.rec").path
+        try bytes.prefix(bytes.count - 70).write(to: URL(fileURLWithPath: torn))
+        let fromTorn = dir.appendingPathComponent("from-torn.rec").path
+        let damaged = try run(inspect, ["extract", torn, "--session", "1", "-o", fromTorn])
+        #expect(damaged.status == 3, "\(damaged.stderr)")
+        #expect(try run(inspect, ["verify", fromTorn]).status == 0)
+        // A failure after the output was created removes it, so the name can be used again.
+        let failed = dir.appendingPathComponent("failed.rec").path
+        #expect(try run(inspect, ["cat", input, dir.appendingPathComponent("missing.rec").path, "-o", failed]).status == 2)
+        #expect(!FileManager.default.fileExists(atPath: failed))
     }
 
     @Test("slice keeps the window, each session's open record, and the close only inside the window")

@@ -12,10 +12,7 @@ public enum RecordConverter {
         input: String, output: String, configuration: RecordWriterConfiguration = .init()
     ) throws(RecordFormatError) -> Result {
         let source = try RecordSource(path: input)
-        let writer = try RecordFileWriter(path: output, configuration: configuration)
-        guard !writer.appendReport.appended else {
-            throw RecordFormatError(.invalidArgument, "output already holds a recording; choose a new file", path: output)
-        }
+        let writer = try RecordFileWriter(path: output, configuration: configuration, createNew: true)
         var count = 0
         var sessions: Set<UInt32> = []
         while let record = try source.nextRecord() {
