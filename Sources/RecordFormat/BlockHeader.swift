@@ -70,7 +70,7 @@ public struct BlockHeader: Sendable, Equatable {
         /// A valid header (its CRC checks out) of a kind or codec this reader does not know, as a
         /// newer minor version may write: the block spans `totalLength` bytes and is skipped.
         /// `recordsLost` is set when its records cannot be read (unknown codec of a records block).
-        case unknown(totalLength: Int, recordsLost: Int?, reason: String)
+        case unknown(totalLength: Int, recordsLost: Int?, reason: String, sessions: [UInt32])
     }
 
     /// Parses a header at the start of `bytes` (which must begin with the sync bytes).
@@ -97,15 +97,17 @@ public struct BlockHeader: Sendable, Equatable {
         guard rawLength <= maximumRawLength, storedLength <= maximumRawLength else {
             return .invalid("block declares \(max(rawLength, storedLength)) bytes, over the \(maximumRawLength) limit")
         }
+        let listed = (0..<sessionCount).map { loadLE(bytes, 44 + 4 * $0, as: UInt32.self) }
         guard let kind = Kind(rawValue: bytes[4]) else {
             return .unknown(
                 totalLength: length + storedLength, recordsLost: nil,
-                reason: "block kind \(bytes[4]) is unknown to this reader (skipped)")
+                reason: "block kind \(bytes[4]) is unknown to this reader (skipped)", sessions: listed)
         }
         guard let codec = Codec(rawValue: bytes[5]) else {
             return .unknown(
                 totalLength: length + storedLength, recordsLost: kind == .records ? recordCount : nil,
-                reason: "block codec \(bytes[5]) is unknown to this reader; use a newer wsrecord-inspect")
+                reason: "block codec \(bytes[5]) is unknown to this reader; use a newer wsrecord-inspect",
+                sessions: listed)
         }
         if codec == .stored && storedLength != rawLength {
             return .invalid("stored block declares \(storedLength) stored but \(rawLength) raw bytes")
@@ -117,9 +119,7 @@ public struct BlockHeader: Sendable, Equatable {
         else {
             return .invalid("block declares \(recordCount) records in only \(rawLength) bytes")
         }
-        var sessions: [UInt32] = []
-        sessions.reserveCapacity(sessionCount)
-        for i in 0..<sessionCount { sessions.append(loadLE(bytes, 44 + 4 * i, as: UInt32.self)) }
+        let sessions = listed
         return .header(
             BlockHeader(
                 kind: kind, codec: codec, storedLength: storedLength, rawLength: rawLength,

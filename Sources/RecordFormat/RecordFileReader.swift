@@ -101,6 +101,12 @@ public final class RecordFileReader {
         return record
     }
 
+    /// File offset just past the last block whose header was valid (read, damaged or of a kind
+    /// this reader skips); nil before the first.
+    public var lastBlockEnd: UInt64? { decoder.lastBlockEnd }
+    /// Sessions listed by blocks this reader could not decode (kinds or codecs of newer versions).
+    public var unreadableSessions: Set<UInt32> { decoder.unreadableSessions }
+
     /// File bytes read so far (for progress reports).
     public var bytesRead: UInt64 { readOffset }
 

@@ -151,12 +151,13 @@ public final class RecordFileWriter {
             scan.index.add(block)
         }
         scan.damages = reader.damages
-        // A complete block whose payload is damaged stays (its bytes are kept, never cut), and
-        // the sessions its header lists are not numbered again.
+        // A complete block whose payload is damaged, or that a newer version wrote, stays (its
+        // bytes are kept, never cut), and the sessions its header lists are not numbered again.
+        scan.goodEnd = max(scan.goodEnd, reader.lastBlockEnd ?? 0)
         for damage in reader.damages where damage.kind == .corruptBlock {
-            scan.goodEnd = max(scan.goodEnd, damage.offset + damage.length)
             scan.maxSession = max(scan.maxSession, damage.sessions.max() ?? 0)
         }
+        scan.maxSession = max(scan.maxSession, reader.unreadableSessions.max() ?? 0)
         return scan
     }
 

@@ -13,6 +13,10 @@ public struct RecordStreamDecoder {
     /// The file name used in error messages.
     public let path: String?
     public private(set) var header: FileHeader?
+    /// File offset just past the last block whose header was valid (used, damaged or skipped).
+    public private(set) var lastBlockEnd: UInt64?
+    /// Sessions listed by valid headers of blocks that could not be read (unknown kinds/codecs).
+    public private(set) var unreadableSessions: Set<UInt32> = []
 
     private var buffer: [UInt8] = []
     /// Index into `buffer` of the first byte not consumed.
@@ -81,14 +85,18 @@ public struct RecordStreamDecoder {
                     return .damage(damage)
                 }
                 start += length
+                lastBlockEnd = consumedOffset
                 return .block(block)
             case .corrupt(let damage, let length):
                 if let garbage = takeGarbage() { return .damage(garbage) }
                 start += length
+                lastBlockEnd = consumedOffset
                 return .damage(damage)
-            case .skip(let length):
+            case .skip(let length, let sessions):
+                unreadableSessions.formUnion(sessions)
                 if let garbage = takeGarbage() { return .damage(garbage) }
                 start += length
+                lastBlockEnd = consumedOffset
             }
         }
     }
@@ -150,7 +158,7 @@ public struct RecordStreamDecoder {
         case block(DecodedBlock, Int)
         case corrupt(Damage, Int)
         /// A block of a kind this reader does not know: skipped without a word.
-        case skip(Int)
+        case skip(Int, [UInt32])
     }
 
     private func parseBlock(_ bytes: UnsafeRawBufferPointer) -> Step {
@@ -158,14 +166,15 @@ public struct RecordStreamDecoder {
         switch BlockHeader.parse(bytes) {
         case .needMore: return .needMore
         case .invalid: return .notABlock
-        case .unknown(let total, let lost, let reason):
+        case .unknown(let total, let lost, let reason, let sessions):
             guard bytes.count >= total else { return .needMore }
             if let lost {
                 return .corrupt(
-                    Damage(kind: .corruptBlock, offset: consumedOffset, length: UInt64(total), recordsLost: lost, message: reason),
-                    total)
+                    Damage(
+                        kind: .corruptBlock, offset: consumedOffset, length: UInt64(total), recordsLost: lost,
+                        message: reason, sessions: sessions), total)
             }
-            return .skip(total)
+            return .skip(total, sessions)
         case .header(let h): header = h
         }
         let total = header.encodedLength + header.storedLength

@@ -308,17 +308,24 @@ extension RecordDiff {
             guard count > 0 else { return }
             let end = matched + UInt64(count)
             if let tolerance {
-                var i = sides[1].segmentStart
-                while i < sides[1].segments.count, sides[1].segments[i].offset < end {
-                    let b = sides[1].segments[i]
-                    if b.offset >= matched, let a = sides[0].segment(at: b.offset) {
-                        let delta = a.time > b.time ? a.time - b.time : b.time - a.time
-                        if delta > tolerance {
-                            result.timingViolations += 1
-                            result.worstTimingMicros = max(result.worstTimingMicros, delta)
+                // Every record start on either side is a moment a byte was delivered: compare it
+                // with when the other side delivered the same byte. A start both sides share
+                // counts once.
+                for (side, other) in [(1, 0), (0, 1)] {
+                    var i = sides[side].segmentStart
+                    while i < sides[side].segments.count, sides[side].segments[i].offset < end {
+                        let mine = sides[side].segments[i]
+                        if mine.offset >= matched, let theirs = sides[other].segment(at: mine.offset),
+                            side == 1 || theirs.offset != mine.offset
+                        {
+                            let delta = theirs.time > mine.time ? theirs.time - mine.time : mine.time - theirs.time
+                            if delta > tolerance {
+                                result.timingViolations += 1
+                                result.worstTimingMicros = max(result.worstTimingMicros, delta)
+                            }
                         }
+                        i += 1
                     }
-                    i += 1
                 }
             }
             let keep = min(16, count)

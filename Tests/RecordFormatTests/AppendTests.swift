@@ -86,6 +86,25 @@ struct AppendTests {
         #expect(try RecordSource(path: path).readAll() == [sampleRecords()[0]])
     }
 
+    @Test("appending keeps a last block written by a newer version and numbers sessions past it")
+    func newerBlockAtTheEnd() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("newer.rec").path
+        try writeRecording(sampleRecords(), to: path)
+        let future = DecoderTests.forgedBlock(kind: 9, codec: 0, payload: [1, 2, 3], sessions: [7])
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(future))
+        try handle.close()
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        let writer = try RecordFileWriter(path: path, clock: ManualClock())
+        #expect(writer.appendReport.truncatedAt == nil, "nothing is cut")
+        #expect(writer.endOffset == UInt64(size))
+        #expect(writer.allocateSession() == 8)
+        try writer.close()
+    }
+
     @Test("a second writer on the same file is refused while the first holds it")
     func oneWriterPerFile() throws {
         let dir = try makeTemporaryDirectory()

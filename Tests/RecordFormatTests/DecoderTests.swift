@@ -137,17 +137,18 @@ struct DecoderTests {
     }
 
     /// A block header with any kind and codec bytes, its CRC made valid.
-    static func forgedBlock(kind: UInt8, codec: UInt8, payload: [UInt8], recordCount: UInt32 = 0) -> [UInt8] {
+    static func forgedBlock(kind: UInt8, codec: UInt8, payload: [UInt8], recordCount: UInt32 = 0, sessions: [UInt32] = []) -> [UInt8] {
         var header: [UInt8] = BlockHeader.sync + [kind, codec]
-        header.appendLE(UInt16(BlockHeader.fixedLength))
+        header.appendLE(UInt16(BlockHeader.fixedLength + 4 * sessions.count))
         header.appendLE(UInt32(payload.count))
         header.appendLE(UInt32(payload.count))
         header.appendLE(recordCount)
         header.appendLE(Int64(0))
         header.appendLE(Int64(0))
         header.appendLE(recordCRC32(payload))
+        header.appendLE(UInt16(sessions.count))
         header.appendLE(UInt16(0))
-        header.appendLE(UInt16(0))
+        for session in sessions { header.appendLE(session) }
         header.appendLE(recordCRC32(header))
         return header + payload
     }

@@ -126,6 +126,22 @@ struct RecordDiffTests {
         #expect(tight.streams.map(\.worstTimingMicros).max() == 7_000)
     }
 
+    @Test("timing is checked from both sides: diff A B and diff B A agree")
+    func timingSymmetric() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.rec").path
+        let b = dir.appendingPathComponent("b.rec").path
+        let bytes = Array((0..<10).map { UInt8($0) })
+        // A: all ten bytes at once at t=1 ms; B: one byte per frame, 1 s apart.
+        try write(session(1, client: [], target: bytes, clientChunk: 1, targetChunk: 10), a)
+        try write(session(1, client: [], target: bytes, clientChunk: 1, targetChunk: 1, timeScale: 1_000_000), b)
+        let ab = try RecordDiff.compare(a, b, options: .init(timingToleranceMicros: 50_000))
+        let ba = try RecordDiff.compare(b, a, options: .init(timingToleranceMicros: 50_000))
+        #expect(!ab.isSame && !ba.isSame)
+        #expect(ab.streams.map(\.timingViolations) == ba.streams.map(\.timingViolations))
+    }
+
     @Test("--rfb names the RFB message types that differ and ignores split differences")
     func rfbMode() throws {
         let dir = try tempDir()
