@@ -17,6 +17,11 @@ extension RecordDiff {
         let sourceA = try RecordSource(path: pathA)
         let sourceB = try RecordSource(path: pathB)
         var engine = Engine(options: options)
+        // With both session lists known up front (from the files' indexes), sessions only one file
+        // has are never buffered: otherwise they would be held whole until the end.
+        if options.pairs == nil, let a = try knownSessions(pathA, sourceA), let b = try knownSessions(pathB, sourceB) {
+            engine.comparable = a.intersection(b)
+        }
         var indexA = 0
         var indexB = 0
         var doneA = false
@@ -57,9 +62,20 @@ extension RecordDiff {
         return report
     }
 
+    /// The sessions of a file when they can be had without reading it: a legacy file holds
+    /// session 1; a cleanly closed file lists them in its index.
+    static func knownSessions(_ path: String, _ source: RecordSource) throws(RecordFormatError) -> Set<UInt32>? {
+        if source.format == .legacy { return [1] }
+        let reader = try RecordFileReader(path: path)
+        guard try reader.hasValidIndex() else { return nil }
+        return Set(try reader.loadIndex().sessions.keys)
+    }
+
     /// The comparison state of all streams.
     struct Engine {
         let options: Options
+        /// Sessions worth comparing (in both files), when known in advance.
+        var comparable: Set<UInt32>?
         var comparators: [PairKey: StreamComparator] = [:]
         var sessionsA: [UInt32] = []
         var sessionsB: [UInt32] = []
@@ -103,6 +119,7 @@ extension RecordDiff {
                 sessionsB.append(record.session)
             }
             guard let pair = pair(record.session, side: side) else { return 0 }
+            if let comparable, !comparable.contains(record.session) { return 0 }
             switch record.body {
             case .close(let close):
                 if side == 0 { closesA[record.session] = close } else { closesB[record.session] = close }

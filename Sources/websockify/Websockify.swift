@@ -148,6 +148,7 @@ struct Websockify: AsyncParsableCommand {
         }
         let logger = Logger(label: "websockify")
         if traffic { FileLogHandler.Sink.standardOutput.writeRaw(TrafficTap.legend) }
+        var openedRecording: SessionRecording?
         if let record {
             let recording: SessionRecording
             do {
@@ -172,6 +173,7 @@ struct Websockify: AsyncParsableCommand {
             if let at = report.truncatedAt {
                 logger.warning("recording: cut a torn tail of \(report.truncatedBytes) bytes at byte \(at) of \(recording.recorder.path)")
             }
+            openedRecording = recording
             configuration.sessionTapFactories.append(recording.tapFactory)
             let previous = configuration.shutdownHook
             configuration.shutdownHook = {
@@ -183,6 +185,8 @@ struct Websockify: AsyncParsableCommand {
         do {
             try await server.run()
         } catch let error as ProxyError {
+            // The shutdown hook did not run (e.g. the port was in use): close the recording here.
+            await openedRecording?.close()
             logger.error("\(error.message)")
             throw ExitCode.failure
         }
