@@ -96,10 +96,14 @@ struct Repair: ParsableCommand {
     }
 
     func run() throws {
+        let (progress, done) = Progress.callback(label: "repair", enabled: true)
         let report =
             inPlace
-            ? try RecordRepair.repairInPlace(path: file, keepCorrupt: keepCorrupt)
-            : try RecordRepair.repair(input: file, output: output!, keepCorrupt: keepCorrupt)
+            ? try RecordRepair.repairInPlace(path: file, keepCorrupt: keepCorrupt, progress: progress)
+            : try producing(output!) {
+                try RecordRepair.repair(input: file, output: output!, keepCorrupt: keepCorrupt, progress: progress)
+            }
+        done()
         for damage in report.damages { Output.standardError("  found \(damage)") }
         Output.standardError(
             "repaired \(inPlace ? file : output!): \(report.records) records in \(report.blocksKept) blocks kept; "

@@ -34,8 +34,10 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
+        let (progress, done) = Progress.callback(label: "export", enabled: true)
         let result = try PcapngExporter.export(
-            input: file, output: output, session: session, configuration: .init(side: side))
+            input: file, output: output, session: session, configuration: .init(side: side), progress: progress)
+        done()
         for damage in result.damages {
             Output.standardError("wsrecord-inspect: warning: \(file): \(damage); exported what was readable")
         }

@@ -1,3 +1,5 @@
+import RecordFormat
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,6 +33,18 @@ final class Progress {
         let line = "\r\(label) [\(bar)] \(percent)% of \(total >> 20) MiB"
         Array(line.utf8).withUnsafeBytes { _ = write(2, $0.baseAddress!, $0.count) }
         drawn = true
+    }
+
+    /// A callback for the library's long operations; the bar appears on the first call.
+    static func callback(label: String, enabled: Bool) -> (ProgressCallback, () -> Void) {
+        var bar: Progress?
+        return (
+            { done, total in
+                if bar == nil { bar = Progress(label: label, total: total, enabled: enabled) }
+                bar?.update(done)
+            },
+            { bar?.finish() }
+        )
     }
 
     func finish() {

@@ -23,7 +23,9 @@ struct Stats: ParsableCommand {
     var plotPath: String?
 
     func run() throws {
-        let stats = try RecordStats.compute(path: file)
+        let (progress, done) = Progress.callback(label: "stats", enabled: !json)
+        let stats = try RecordStats.compute(path: file, progress: progress)
+        done()
         if let plotPath {
             let svg = BandwidthPlot().svg(
                 stats, title: "Bandwidth of \(file.split(separator: "/").last.map(String.init) ?? file)")

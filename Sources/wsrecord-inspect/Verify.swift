@@ -18,7 +18,9 @@ struct Verify: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = try RecordVerifier.verify(path: file)
+        let (progress, done) = Progress.callback(label: "verify", enabled: !json)
+        let report = try RecordVerifier.verify(path: file, progress: progress)
+        done()
         var out = Output()
         if json {
             var text = "{\"file\":\(jsonQuote(file)),\"ok\":\(report.isClean),\"blocks\":\(report.blocks)"

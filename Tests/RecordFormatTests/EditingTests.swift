@@ -228,5 +228,9 @@ struct DiffCLITests {
         #expect(!jsonOnTerminal.stdout.contains("dump ["))
         let piped = try run(inspect, ["dump", path])
         #expect(!piped.stderr.contains("dump ["))
+        for command in ["verify", "stats"] {
+            let long = try run(script, ["-qec", "\(inspect) \(command) \(path) >/dev/null", "/dev/null"])
+            #expect(long.stdout.contains("\(command) ["), "\(command) shows a progress bar on a terminal")
+        }
     }
 }

@@ -125,7 +125,9 @@ public enum RecordRepair {
     }
 
     /// Writes the repaired recording of `input` to `output` (which must not exist).
-    public static func repair(input: String, output: String, keepCorrupt: Bool) throws(RecordFormatError) -> Report {
+    public static func repair(
+        input: String, output: String, keepCorrupt: Bool, progress: ProgressCallback? = nil
+    ) throws(RecordFormatError) -> Report {
         let reader = try RecordFileReader(path: input)
         let out = try RecordFileWriter(path: output, createNew: true, header: reader.header)
         var report = Report()
@@ -152,6 +154,7 @@ public enum RecordRepair {
             }
         }
         while let block = try reader.nextBlock() {
+            progress?(reader.bytesRead, reader.fileSize)
             try handleDamages()
             guard case .records(let records) = block.content else { continue }
             for record in records { try out.append(record) }
@@ -164,11 +167,13 @@ public enum RecordRepair {
     }
 
     /// Repairs `path` in place: writes a repaired copy beside it, then renames it over the original.
-    public static func repairInPlace(path: String, keepCorrupt: Bool) throws(RecordFormatError) -> Report {
+    public static func repairInPlace(
+        path: String, keepCorrupt: Bool, progress: ProgressCallback? = nil
+    ) throws(RecordFormatError) -> Report {
         let temporary = path + ".repair-\(getpid())"
         unlink(temporary)
         do throws(RecordFormatError) {
-            let report = try repair(input: path, output: temporary, keepCorrupt: keepCorrupt)
+            let report = try repair(input: path, output: temporary, keepCorrupt: keepCorrupt, progress: progress)
             guard rename(temporary, path) == 0 else {
                 throw RecordFormatError(.io, "cannot replace the original: \(SystemFile.errnoText(errno))", path: path)
             }

@@ -206,13 +206,14 @@ public struct RecordStatsAccumulator {
 
 extension RecordStats {
     /// Reads every record (and, for our format, every block header) of `path`.
-    public static func compute(path: String) throws(RecordFormatError) -> RecordStats {
+    public static func compute(path: String, progress: ProgressCallback? = nil) throws(RecordFormatError) -> RecordStats {
         let source = try RecordSource(path: path)
         var accumulator = RecordStatsAccumulator(path: path, format: source.format)
         switch source.format {
         case .native:
             let reader = try RecordFileReader(path: path)
             while let block = try reader.nextBlock() {
+                progress?(reader.bytesRead, reader.fileSize)
                 accumulator.add(blockHeader: block.header)
                 if case .records(let records) = block.content {
                     for record in records { accumulator.add(record) }

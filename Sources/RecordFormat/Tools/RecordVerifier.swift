@@ -21,13 +21,14 @@ public struct VerifyReport: Sendable {
 
 public enum RecordVerifier {
     /// Reads every block of `path`, checking CRCs, decompression, record structure and the index.
-    public static func verify(path: String) throws(RecordFormatError) -> VerifyReport {
+    public static func verify(path: String, progress: ProgressCallback? = nil) throws(RecordFormatError) -> VerifyReport {
         let reader = try RecordFileReader(path: path)
         var report = VerifyReport(path: path, header: reader.header)
         report.fileSize = reader.fileSize
         var scanned = RecordIndex()
         var lastIndex: (offset: UInt64, index: RecordIndex)?
         while let block = try reader.nextBlock() {
+            progress?(reader.bytesRead, reader.fileSize)
             report.blocks += 1
             if block.header.codec == .stored { report.storedBlocks += 1 } else { report.deflatedBlocks += 1 }
             scanned.add(block)

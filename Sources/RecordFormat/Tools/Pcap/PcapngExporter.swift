@@ -9,7 +9,8 @@ public enum PcapngExporter {
 
     /// Exports `input` (either format) to the new file `output`; only `session` when given.
     public static func export(
-        input: String, output: String, session: UInt32? = nil, configuration: PacketSynthesizer.Configuration = .init()
+        input: String, output: String, session: UInt32? = nil, configuration: PacketSynthesizer.Configuration = .init(),
+        progress: ProgressCallback? = nil
     ) throws(RecordFormatError) -> Result {
         let source = try RecordSource(path: input)
         let file = try NewFile(path: output)
@@ -26,6 +27,7 @@ public enum PcapngExporter {
                     packets += 1
                 }
                 if buffer.count >= 1 << 20 {
+                    progress?(source.bytesRead, source.fileSize)
                     try file.write(buffer)
                     buffer.removeAll(keepingCapacity: true)
                 }
