@@ -92,7 +92,12 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         let sessionContext = SessionContext(sessionID: id, eventLoop: context.eventLoop)
         taps = server.configuration.sessionTapFactories.map { $0(sessionContext) }
         if let provider = server.configuration.sessionBackend {
-            startBackend(provider, context: context)
+            // Like a target connection, the backend starts once the handshake handlers are gone.
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (session, context) = bound.value
+                session.startBackend(provider, context: context)
+            }
         } else {
             connectTarget(context: context)
         }
@@ -326,6 +331,11 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     // MARK: Session backend
 
     private func startBackend(_ provider: any SessionBackendProvider, context: ChannelHandlerContext) {
+        guard state == .connecting, !clientGone, context.channel.isActive else {
+            if state == .connecting { state = .closed }
+            finish()
+            return
+        }
         let backend = provider.makeBackend(
             SessionBackendInfo(
                 sessionID: id, clientAddress: info.clientAddress, requestPath: info.requestPath,
