@@ -45,6 +45,8 @@ public struct ReplayEngine: Sendable {
     private let startNanos: UInt64
     private var closing = false
     private var closeDeadline: UInt64?
+    /// The recorded close, due at its recorded time.
+    private var pendingClose: (at: UInt64, code: UInt16?, reason: String)?
     private var over = false
 
     public init(session: RecordedSession, options: Options, startNanos: UInt64) {
@@ -103,6 +105,11 @@ public struct ReplayEngine: Sendable {
     public mutating func next(nowNanos now: UInt64, clientWritable: Bool) -> Action {
         if over { return .done }
         if closing {
+            if let pending = pendingClose {
+                if now < pending.at { return .wait(untilNanos: pending.at) }
+                over = true
+                return .close(code: pending.code, reason: pending.reason)
+            }
             guard let deadline = closeDeadline else { return .done }
             if now < deadline { return .wait(untilNanos: deadline) }
             // The client did not close as it did in the recording: close for it.
@@ -138,13 +145,15 @@ public struct ReplayEngine: Sendable {
     private mutating func finishPlaying(now: UInt64) -> Action {
         closing = true
         let ending = session.ending
+        // The recorded end is due at its recorded time (right away with --fast or without a record).
+        let due = ending.map { max(now, scheduler.due($0.timeMicros)) } ?? now
         if ending?.closedBy == .client {
             // The client closed the recorded session: wait for it to do so again.
-            closeDeadline = now + options.waitTimeoutNanos
+            closeDeadline = due + options.waitTimeoutNanos
             return .wait(untilNanos: closeDeadline!)
         }
-        over = true
-        return .close(code: ending?.code ?? 1000, reason: ending?.reason ?? "")
+        pendingClose = (due, ending?.code ?? 1000, ending?.reason ?? "")
+        return next(nowNanos: now, clientWritable: true)
     }
 
     /// The session ended (`closedBy` the client or not); records what the client never sent and

@@ -17,13 +17,17 @@ struct ReplayEngineTests {
         engine.clientData(bytes("q"), nowNanos: 60 * ms)
         // The client was 50 ms late: the answer keeps its recorded 20 ms after the request.
         #expect(engine.next(nowNanos: 60 * ms, clientWritable: true) == .wait(untilNanos: 80 * ms))
-        #expect(engine.next(nowNanos: 81 * ms, clientWritable: true) == .send(bytes("answer")))
+        #expect(engine.next(nowNanos: 79 * ms, clientWritable: true) == .wait(untilNanos: 80 * ms))
+        #expect(engine.next(nowNanos: 80 * ms, clientWritable: true) == .send(bytes("answer")))
+        // The close was recorded 1 ms after the last frame: due at 81 ms on the moved anchor.
+        #expect(engine.next(nowNanos: 80 * ms, clientWritable: true) == .wait(untilNanos: 81 * ms))
         #expect(engine.next(nowNanos: 81 * ms, clientWritable: true) == .close(code: 4001, reason: ""))
+        #expect(engine.next(nowNanos: 82 * ms, clientWritable: true) == .done)
         engine.ended(clientClosed: false, code: 4001, nowNanos: 90 * ms)
         #expect(engine.result.divergences.isEmpty)
         #expect(engine.result.framesSent == 2 && engine.result.bytesSent == 8)
         #expect(engine.result.bytesReceived == 3)
-        #expect(engine.result.latenessNanos == [0, 1 * ms])
+        #expect(engine.result.latenessNanos == [0, 0])
     }
 
     @Test func aClientThatNeverSendsTimesOutAndIsReported() {
@@ -39,8 +43,9 @@ struct ReplayEngineTests {
         let session = makeSession([(0, t2c, bytes("x"))], closedBy: .client)
         var engine = ReplayEngine(session: session, options: .init(waitTimeoutNanos: 2_000 * ms), startNanos: 0)
         #expect(engine.next(nowNanos: 0, clientWritable: true) == .send(bytes("x")))
-        #expect(engine.next(nowNanos: 0, clientWritable: true) == .wait(untilNanos: 2_000 * ms))
-        #expect(engine.next(nowNanos: 2_000 * ms, clientWritable: true) == .close(code: 1000, reason: "replay finished"))
+        // The client's close was recorded at 1 ms: wait until then plus the wait timeout.
+        #expect(engine.next(nowNanos: 0, clientWritable: true) == .wait(untilNanos: 2_001 * ms))
+        #expect(engine.next(nowNanos: 2_001 * ms, clientWritable: true) == .close(code: 1000, reason: "replay finished"))
     }
 
     @Test func base64SessionsAreDecoded() {
