@@ -9,6 +9,7 @@ final class ReplayBackend: SessionBackend {
     private var driver: SessionDriver?
     private var timer: Scheduled<Void>?
     private var pumping = false
+    private var pumpAgain = false
     private var finished = false
     private let clock: @Sendable () -> UInt64
     private let onEnd: @Sendable (SessionResult) -> Void
@@ -46,11 +47,23 @@ final class ReplayBackend: SessionBackend {
         onEnd(engine.result)
     }
 
-    /// Runs the engine until it has to wait.
+    /// Runs the engine until it has to wait. A call made while it runs (a flush can make the client
+    /// writable again synchronously) makes it run once more.
     private func pump() {
-        guard !pumping, !finished, let driver else { return }
+        guard !pumping else {
+            pumpAgain = true
+            return
+        }
         pumping = true
-        defer { pumping = false }
+        repeat {
+            pumpAgain = false
+            pumpOnce()
+        } while pumpAgain && !finished
+        pumping = false
+    }
+
+    private func pumpOnce() {
+        guard !finished, let driver else { return }
         var allocator = ByteBufferAllocator()
         while !finished {
             switch engine.next(nowNanos: clock(), clientWritable: driver.isWritable) {
