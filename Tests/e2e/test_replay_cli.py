@@ -123,6 +123,48 @@ def test_replay_truncated_recording_plays_the_readable_part_and_exits_3(tmp_path
     assert "truncated or corrupt" in proc.log_path.read_text()
 
 
+def record_sessions(tmp_path: Path, per_session: list[bytes]) -> Path:
+    """Record one echo session per message, on separate connections."""
+    target = TcpTarget()
+    base = tmp_path / "many"
+    proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={base}"])
+    try:
+        for n, message in enumerate(per_session, 1):
+            assert play_client(proxy.port, [message]) == message
+            wait_until(lambda: proxy.log_text().count("closed by") >= n, what=f"session {n} to close")
+    finally:
+        proxy.stop()
+        target.close()
+    return record_file(base)
+
+
+def test_replay_plays_sessions_in_order_then_exits(tmp_path):
+    recording = record_sessions(tmp_path, [b"one", b"two"])
+    report = tmp_path / "report.json"
+    proc, port = start_replay(tmp_path, recording, "--report", str(report))
+    assert play_client(port, [b"one"]) == b"one"
+    assert play_client(port, [b"two"]) == b"two"
+    assert finish(proc) == 0, proc.log_path.read_text()
+    data = read_report(report)
+    assert [s["session"] for s in data["sessions"]] == [1, 2]
+
+
+def test_replay_pinned_session_loop_and_fast(tmp_path):
+    recording = record_sessions(tmp_path, [b"one", b"two"])
+    report = tmp_path / "report.json"
+    proc, port = start_replay(tmp_path, recording, "--session", "2", "--loop", "--fast", "--report", str(report))
+    for _ in range(3):
+        assert play_client(port, [b"two"]) == b"two"
+    proc.terminate()
+    assert finish(proc) == 0, proc.log_path.read_text()
+    data = read_report(report)
+    assert [s["session"] for s in data["sessions"]] == [2, 2, 2]
+    assert "lateness" not in data or data["lateness"] is None  # --fast has no schedule
+    run = subprocess.run([wsreplay_bin(), str(recording), "--port", "0", "--session", "9"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2 and "no session 9" in run.stderr
+
+
 def test_replay_usage_and_io_errors_exit_2(tmp_path):
     for args in ([], ["x.rec"], ["x.rec", "--port", "1", "--sync", "sometimes"],
                  ["x.rec", "--port", "1", "--fast", "--speed", "2"]):
