@@ -82,12 +82,14 @@ public struct ClientChecker: Sendable {
                 guard !Self.isFree(item.message) else { continue }
                 units.append(
                     Unit(
-                        offset: item.offset, length: item.length, recordIndex: lastClient?.recordIndex ?? event.recordIndex,
+                        offset: item.offset, length: item.length,
+                        recordIndex: lastClient?.recordIndex ?? event.recordIndex,
                         timeMicros: lastClient?.timeMicros ?? event.timeMicros, name: item.message.name,
                         isAuthResponse: item.message == .vncAuthResponse))
             }
             if !stopped, case .lost(let why) = recordedParser.state {
-                notes.append("the recording's RFB client stream cannot be followed (\(why)); later client bytes are not checked")
+                notes.append(
+                    "the recording's RFB client stream cannot be followed (\(why)); later client bytes are not checked")
                 recordedFollowedUpTo = units.last?.end ?? 0
                 stopped = true
             }

@@ -55,7 +55,9 @@ public struct Divergence: Sendable, Equatable, Codable {
     static func hex(_ bytes: [UInt8], from offset: Int, count: Int = 32) -> String {
         guard offset >= 0, offset < bytes.count else { return "" }
         let digits = Array("0123456789abcdef")
-        return bytes[offset..<min(bytes.count, offset + count)].map { String([digits[Int($0 >> 4)], digits[Int($0 & 15)]]) }
-            .joined(separator: " ")
+        return bytes[offset..<min(bytes.count, offset + count)].map {
+            String([digits[Int($0 >> 4)], digits[Int($0 & 15)]])
+        }
+        .joined(separator: " ")
     }
 }

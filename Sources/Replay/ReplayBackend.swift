@@ -64,14 +64,13 @@ final class ReplayBackend: SessionBackend {
 
     private func pumpOnce() {
         guard !finished, let driver else { return }
-        var allocator = ByteBufferAllocator()
+        let allocator = ByteBufferAllocator()
         while !finished {
             switch engine.next(nowNanos: clock(), clientWritable: driver.isWritable) {
             case .send(let bytes):
                 var buffer = allocator.buffer(capacity: bytes.count)
                 buffer.writeBytes(bytes)
                 driver.send(buffer)
-                allocator = driver.allocator
             case .wait(let until):
                 driver.flush()
                 schedule(at: until, on: driver.eventLoop)

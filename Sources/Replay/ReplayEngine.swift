@@ -168,7 +168,8 @@ public struct ReplayEngine: Sendable {
         result.freeClientMessages = checker.freeMessages
         if scheduler.nextIndex < frames.count {
             let unsent = frames[scheduler.nextIndex]
-            let text = "the session ended with \(frames.count - scheduler.nextIndex) recorded target frames (from offset \(unsent.offset)) not sent"
+            let text =
+                "the session ended with \(frames.count - scheduler.nextIndex) recorded target frames (from offset \(unsent.offset)) not sent"
             if clientClosed && session.ending?.closedBy == .client {
                 // The client ends such sessions; where it does so is its business.
                 result.notes.append(text)

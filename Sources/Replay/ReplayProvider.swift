@@ -18,7 +18,10 @@ final class ReplayProvider: SessionBackendProvider {
     /// Called (on any thread) when the last session to play has ended and nothing loops.
     let onAllPlayed: @Sendable () -> Void
 
-    init(sessions: [RecordedSession], options: ReplayEngine.Options, loop: Bool, onAllPlayed: @escaping @Sendable () -> Void) {
+    init(
+        sessions: [RecordedSession], options: ReplayEngine.Options, loop: Bool,
+        onAllPlayed: @escaping @Sendable () -> Void
+    ) {
         self.sessions = sessions
         self.options = options
         self.loop = loop

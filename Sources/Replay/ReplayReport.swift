@@ -1,6 +1,5 @@
-import RecordFormat
-
 import Foundation
+import RecordFormat
 
 /// The outcome of a `wsreplay` run: every session played, divergences, pacing, and the exit code.
 public struct ReplayReport: Sendable, Equatable {
@@ -34,7 +33,9 @@ public struct ReplayReport: Sendable, Equatable {
     public var error: String?
     public var sessions: [SessionResult]
 
-    public init(file: String, format: String, damages: [String] = [], error: String? = nil, sessions: [SessionResult] = []) {
+    public init(
+        file: String, format: String, damages: [String] = [], error: String? = nil, sessions: [SessionResult] = []
+    ) {
         self.file = file
         self.format = format
         self.damages = damages
@@ -79,7 +80,8 @@ public struct ReplayReport: Sendable, Equatable {
         if let l = lateness {
             lines.append(
                 String(
-                    format: "pacing lateness over %d frames: p50 %.3f ms, p99 %.3f ms, max %.3f ms", l.frames, l.p50Millis,
+                    format: "pacing lateness over %d frames: p50 %.3f ms, p99 %.3f ms, max %.3f ms", l.frames,
+                    l.p50Millis,
                     l.p99Millis, l.maxMillis))
         }
         let verdict: String
@@ -135,7 +137,8 @@ public struct ReplayReport: Sendable, Equatable {
         let report = JSONReport(
             file: file, format: format, exitCode: exitCode, damages: damages, error: error,
             sessionsPlayed: sessions.count, framesSent: sessions.reduce(0) { $0 + $1.framesSent },
-            bytesSent: sessions.reduce(0) { $0 + $1.bytesSent }, framesReceived: sessions.reduce(0) { $0 + $1.framesReceived },
+            bytesSent: sessions.reduce(0) { $0 + $1.bytesSent },
+            framesReceived: sessions.reduce(0) { $0 + $1.framesReceived },
             bytesReceived: sessions.reduce(0) { $0 + $1.bytesReceived }, lateness: lateness, divergences: divergences,
             sessions: sessions.map {
                 JSONSession(

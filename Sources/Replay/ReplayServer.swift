@@ -30,18 +30,22 @@ public final class ReplayServer: Sendable {
         } catch {
             switch error {
             case .io(let text):
-                return ReplayReport(file: configuration.file, format: "unknown", error: "cannot read \(configuration.file): \(text)")
+                return ReplayReport(
+                    file: configuration.file, format: "unknown", error: "cannot read \(configuration.file): \(text)")
             case .corrupt(let text):
                 return ReplayReport(file: configuration.file, format: "unknown", damages: [text])
             }
         }
         var report = ReplayReport(file: configuration.file, format: recording.format, damages: recording.damages)
-        for damage in recording.damages { logger.warning("recording damaged: \(damage); playing up to the last good block") }
+        for damage in recording.damages {
+            logger.warning("recording damaged: \(damage); playing up to the last good block")
+        }
         var sessions = recording.sessions
         if let pinned = configuration.session {
             guard let session = sessions.first(where: { $0.number == pinned }) else {
                 let numbers = sessions.map { String($0.number) }.joined(separator: ", ")
-                report.error = "no session \(pinned) in \(configuration.file) (sessions: \(numbers.isEmpty ? "none" : numbers))"
+                report.error =
+                    "no session \(pinned) in \(configuration.file) (sessions: \(numbers.isEmpty ? "none" : numbers))"
                 return report
             }
             sessions = [session]

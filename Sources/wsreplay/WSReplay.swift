@@ -37,7 +37,8 @@ struct WSReplay: AsyncParsableCommand {
     @Flag(help: "Send as fast as the client reads (backpressure respected), ignoring recorded times.")
     var fast = false
 
-    @Option(help: "client: wait for the client's recorded messages before playing past them; time: play by the clock only.")
+    @Option(
+        help: "client: wait for the client's recorded messages before playing past them; time: play by the clock only.")
     var sync: Sync = .client
 
     @Option(name: .customLong("wait-timeout"), help: "Seconds to wait for a client message (and the client's close).")

@@ -61,7 +61,10 @@ struct ClientCheckerTests {
         let session = rfbSession()
         #expect(session.looksLikeRFB)
         var checker = ClientChecker(session: session, rfb: true)
-        #expect(checker.units.map(\.name) == ["ProtocolVersion", "SecurityChoice", "ClientInit", "SetEncodings", "KeyEvent", "KeyEvent"])
+        #expect(
+            checker.units.map(\.name) == [
+                "ProtocolVersion", "SecurityChoice", "ClientInit", "SetEncodings", "KeyEvent", "KeyEvent",
+            ])
         let found = play(
             &checker,
             client: [
@@ -77,7 +80,8 @@ struct ClientCheckerTests {
     @Test func rfbKeyEventsMustMatch() throws {
         var checker = ClientChecker(session: rfbSession(), rfb: true)
         let found = play(
-            &checker, client: [rfbServerGreeting, [1], [1], rfbSetEncodings + fbur(false, 0, 0, 800, 600), key(true, 0x62)])
+            &checker,
+            client: [rfbServerGreeting, [1], [1], rfbSetEncodings + fbur(false, 0, 0, 800, 600), key(true, 0x62)])
         let d = try #require(found.first)
         #expect(d.kind == .mismatch)
         #expect(d.message.contains("KeyEvent"))

@@ -45,14 +45,17 @@ struct ReplayEngineTests {
         #expect(engine.next(nowNanos: 0, clientWritable: true) == .send(bytes("x")))
         // The client's close was recorded at 1 ms: wait until then plus the wait timeout.
         #expect(engine.next(nowNanos: 0, clientWritable: true) == .wait(untilNanos: 2_001 * ms))
-        #expect(engine.next(nowNanos: 2_001 * ms, clientWritable: true) == .close(code: 1000, reason: "replay finished"))
+        #expect(
+            engine.next(nowNanos: 2_001 * ms, clientWritable: true) == .close(code: 1000, reason: "replay finished"))
     }
 
     @Test func base64SessionsAreDecoded() {
         var records: [Record] = [
             Record(session: 3, timeMicros: 0, body: .open(SessionOpen(startWallMicros: 0, subprotocol: "base64")))
         ]
-        records.append(Record(session: 3, timeMicros: 1, body: .frame(Frame(direction: t2c, opcode: .text, payload: bytes("aGk=")))))
+        records.append(
+            Record(
+                session: 3, timeMicros: 1, body: .frame(Frame(direction: t2c, opcode: .text, payload: bytes("aGk=")))))
         let session = RecordedSession.sessions(from: records)[0]
         #expect(session.number == 3)
         #expect(session.stream(t2c) == bytes("hi"))

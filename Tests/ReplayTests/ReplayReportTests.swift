@@ -14,7 +14,9 @@ struct ReplayReportTests {
     @Test func exitCodes() {
         var report = ReplayReport(file: "f", format: "websockify-swift")
         #expect(report.exitCode == 0)
-        var s = SessionResult(session: 1, rfb: false, recordedTargetBytes: 0, recordedTargetFrames: 0, recordedClientBytes: 0, expectedClientUnits: 0)
+        var s = SessionResult(
+            session: 1, rfb: false, recordedTargetBytes: 0, recordedTargetFrames: 0, recordedClientBytes: 0,
+            expectedClientUnits: 0)
         s.divergences = [Divergence(session: 1, kind: .mismatch, stream: "client", message: "m")]
         report.sessions = [s]
         #expect(report.exitCode == 1)
@@ -25,7 +27,9 @@ struct ReplayReportTests {
     }
 
     @Test func jsonNamesSessionsTotalsDivergencesAndLateness() throws {
-        var s = SessionResult(session: 2, rfb: true, recordedTargetBytes: 10, recordedTargetFrames: 2, recordedClientBytes: 5, expectedClientUnits: 1)
+        var s = SessionResult(
+            session: 2, rfb: true, recordedTargetBytes: 10, recordedTargetFrames: 2, recordedClientBytes: 5,
+            expectedClientUnits: 1)
         s.framesSent = 2
         s.bytesSent = 10
         s.framesReceived = 1

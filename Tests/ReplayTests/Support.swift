@@ -12,7 +12,9 @@ func makeSession(
     ]
     for (ms, direction, bytes) in frames {
         records.append(
-            Record(session: 1, timeMicros: ms * 1000, body: .frame(Frame(direction: direction, opcode: .binary, payload: bytes))))
+            Record(
+                session: 1, timeMicros: ms * 1000,
+                body: .frame(Frame(direction: direction, opcode: .binary, payload: bytes))))
     }
     if let closedBy {
         records.append(
@@ -36,10 +38,16 @@ let rfbServerInit: [UInt8] =
     [0x03, 0x20, 0x02, 0x58, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0, 0, 0, 0, 4] + bytes("desk")
 let rfbSetEncodings: [UInt8] = [2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1]
 func fbur(_ incremental: Bool, _ x: UInt16, _ y: UInt16, _ w: UInt16, _ h: UInt16) -> [UInt8] {
-    [3, incremental ? 1 : 0, UInt8(x >> 8), UInt8(x & 255), UInt8(y >> 8), UInt8(y & 255), UInt8(w >> 8), UInt8(w & 255), UInt8(h >> 8), UInt8(h & 255)]
+    [
+        3, incremental ? 1 : 0, UInt8(x >> 8), UInt8(x & 255), UInt8(y >> 8), UInt8(y & 255), UInt8(w >> 8),
+        UInt8(w & 255), UInt8(h >> 8), UInt8(h & 255),
+    ]
 }
 func key(_ down: Bool, _ keysym: UInt32) -> [UInt8] {
-    [4, down ? 1 : 0, 0, 0, UInt8(keysym >> 24), UInt8((keysym >> 16) & 255), UInt8((keysym >> 8) & 255), UInt8(keysym & 255)]
+    [
+        4, down ? 1 : 0, 0, 0, UInt8(keysym >> 24), UInt8((keysym >> 16) & 255), UInt8((keysym >> 8) & 255),
+        UInt8(keysym & 255),
+    ]
 }
 func pointer(_ buttons: UInt8, _ x: UInt16, _ y: UInt16) -> [UInt8] {
     [5, buttons, UInt8(x >> 8), UInt8(x & 255), UInt8(y >> 8), UInt8(y & 255)]

@@ -53,6 +53,4 @@ public struct SessionDriver {
     /// Starts the close handshake with `code` (nil: a close frame without a code), as a target
     /// closing would.
     public func close(code: UInt16?, reason: String) { session.value.backendClose(code: code, reason: reason) }
-
-    public var allocator: ByteBufferAllocator { ByteBufferAllocator() }
 }
