@@ -205,11 +205,12 @@ public struct ClientChecker: Sendable {
             }
         }
         if !diverged, recordedFollowedUpTo == nil, case .lost(let why) = parser.state {
+            let unit = matchedUnits < units.count ? units[matchedUnits] : units.last
             out.append(
                 diverge(
                     .unparseable, "the client's RFB stream cannot be followed: \(why)",
-                    recordedOffset: Int(units[min(matchedUnits, max(units.count - 1, 0))].offset),
-                    actualOffset: actual.count, unit: matchedUnits < units.count ? units[matchedUnits] : nil, now: now))
+                    recordedOffset: Int(unit?.offset ?? UInt64(recorded.count)), actualOffset: actual.count,
+                    unit: unit, now: now))
         }
         return out
     }

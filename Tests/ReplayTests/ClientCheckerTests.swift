@@ -127,4 +127,15 @@ struct ClientCheckerTests {
         let d = try #require(checker.finish(atMicros: 0).first)
         #expect(d.kind == .missing && d.message.contains("KeyEvent"))
     }
+
+    @Test func aClientThatIsNotRFBIsReportedWithoutCrashing() {
+        // The recording's client never said anything; this one sends garbage.
+        let session = makeSession([(0, t2c, rfbServerGreeting)])
+        var checker = ClientChecker(session: session, rfb: true)
+        #expect(checker.units.isEmpty)
+        var found = checker.serverBytes(rfbServerGreeting, atMicros: 0)
+        found += checker.clientBytes(bytes("GET / HTTP/1.1\r\n"), atMicros: 0)
+        #expect(found.count <= 1)
+        #expect(checker.diverged == !found.isEmpty)
+    }
 }
