@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "RecordFormat", targets: ["RecordFormat"]),
         .library(name: "Proxy", targets: ["Proxy"]),
         .executable(name: "websockify", targets: ["websockify"]),
+        .library(name: "Replay", targets: ["Replay"]),
+        .executable(name: "wsreplay", targets: ["wsreplay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -84,6 +86,26 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
+        // Session replay: recorded sessions, pacing, client checks and the report (no sockets in the
+        // engine); served through Proxy's server stack as a session backend.
+        .target(
+            name: "Replay",
+            dependencies: [
+                "Proxy", "RecordFormat", "RFB",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "wsreplay",
+            dependencies: [
+                "Replay", "Proxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "RecordFormat", "RFB"]),
     ]
 )
 

@@ -68,6 +68,10 @@ public struct ProxyConfiguration: Sendable {
     public var shutdownHook: (@Sendable () async -> Void)?
     /// Event-loop threads; one per core by default.
     public var eventLoopThreads: Int
+    /// When set, sessions are driven by this provider's backends instead of a TCP connection to
+    /// ``target`` (which then only names the sessions in logs), and the handshake accepts the
+    /// provider's subprotocols.
+    public var sessionBackend: (any SessionBackendProvider)?
 
     public init(
         listenHost: String? = nil,
@@ -87,7 +91,8 @@ public struct ProxyConfiguration: Sendable {
         shutdownGracePeriod: TimeAmount = .seconds(3),
         sessionTapFactories: [SessionTapFactory] = [],
         shutdownHook: (@Sendable () async -> Void)? = nil,
-        eventLoopThreads: Int = System.coreCount
+        eventLoopThreads: Int = System.coreCount,
+        sessionBackend: (any SessionBackendProvider)? = nil
     ) {
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -107,5 +112,6 @@ public struct ProxyConfiguration: Sendable {
         self.sessionTapFactories = sessionTapFactories
         self.shutdownHook = shutdownHook
         self.eventLoopThreads = eventLoopThreads
+        self.sessionBackend = sessionBackend
     }
 }

@@ -101,6 +101,17 @@ struct HandshakeDecisionTests {
         #expect(mode == (expected == "base64" ? .base64 : .binary))
     }
 
+    @Test("a session backend's preference wins (a replay offers the recorded subprotocol first)")
+    func subprotocolPreference() {
+        let decision = HandshakeDecision.decide(
+            request(protocols: ["binary", "base64"]), subprotocols: ["base64", "binary"])
+        guard case .accept(_, let proto, let mode) = decision else {
+            Issue.record("expected accept")
+            return
+        }
+        #expect(proto == "base64" && mode == .base64)
+    }
+
     @Test("only unknown subprotocols get 400 naming the supported ones")
     func unknownSubprotocol() {
         guard case .reject(let status, _, let message) = HandshakeDecision.decide(request(protocols: ["chat", "mqtt"]))

@@ -44,7 +44,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let h):
             // Refusals are answered at once (a body that never comes must not delay them);
             // an upgrade waits for the request's end so the parser can be removed cleanly.
-            if case .reject = HandshakeDecision.decide(h) {
+            if case .reject = HandshakeDecision.decide(h, subprotocols: subprotocols) {
                 done = true
                 respond(context: context, head: h)
             } else {
@@ -67,9 +67,14 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         reject(context: context, status: .badRequest, headers: [:], message: "Malformed HTTP request.")
     }
 
+    /// The subprotocols on offer: a session backend's choice, else the proxy's.
+    private var subprotocols: [String] {
+        server.configuration.sessionBackend?.subprotocolPreference() ?? HandshakeDecision.supportedSubprotocols
+    }
+
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let client = context.channel.remoteAddress.map(describe) ?? "?"
-        switch HandshakeDecision.decide(head) {
+        switch HandshakeDecision.decide(head, subprotocols: subprotocols) {
         case .reject(let status, let headers, let message):
             server.logger.info("\(client): \(head.method) \(head.uri) refused: \(status.code) \(message)")
             reject(context: context, status: status, headers: headers, message: message)

@@ -49,6 +49,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private var state = State.connecting
     private var context: ChannelHandlerContext?
     private var target: (any Channel)?
+    /// Drives the session instead of a target connection (``ProxyConfiguration/sessionBackend``).
+    private var backend: (any SessionBackend)?
     private var inbound: ByteBuffer?
     private var taps: [any SessionTap] = []
     private var started = NIODeadline.now()
@@ -89,7 +91,16 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         started = .now()
         let sessionContext = SessionContext(sessionID: id, eventLoop: context.eventLoop)
         taps = server.configuration.sessionTapFactories.map { $0(sessionContext) }
-        connectTarget(context: context)
+        if let provider = server.configuration.sessionBackend {
+            // Like a target connection, the backend starts once the handshake handlers are gone.
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (session, context) = bound.value
+                session.startBackend(provider, context: context)
+            }
+        } else {
+            connectTarget(context: context)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -114,6 +125,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
             targetReadPending = false
             target.read()
         }
+        backend?.clientWritabilityChanged(isWritable: context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -159,7 +171,11 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
             case .data(let opcode, let isFinal, let payload, let forward):
                 note(.clientToTarget, opcode, isFinal, payload)
                 if state == .open, let forward, forward.readableBytes > 0 {
-                    target?.write(forward, promise: nil)
+                    if let backend {
+                        backend.clientData(forward)
+                    } else {
+                        target?.write(forward, promise: nil)
+                    }
                 }
             case .ping(let payload):
                 note(.clientToTarget, .ping, true, payload)
@@ -202,7 +218,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private func readClientIfPossible(context: ChannelHandlerContext) {
         switch state {
         case .open:
-            if target?.isWritable ?? false {
+            if backend != nil || target?.isWritable ?? false {
                 clientReadPending = false
                 context.read()
             } else {
@@ -263,7 +279,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     }
 
     /// Sends a close frame and waits for the client's answer for a bounded time (RFC 6455 §7.1.2).
-    private func startClosing(context: ChannelHandlerContext, code: UInt16, reason: String) {
+    private func startClosing(context: ChannelHandlerContext, code: UInt16?, reason: String) {
         guard state == .open || state == .connecting else { return }
         closeCode = code
         closeReason = reason
@@ -310,6 +326,44 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         case .closing, .draining, .closed:
             break
         }
+    }
+
+    // MARK: Session backend
+
+    private func startBackend(_ provider: any SessionBackendProvider, context: ChannelHandlerContext) {
+        guard state == .connecting, !clientGone, context.channel.isActive else {
+            if state == .connecting { state = .closed }
+            finish()
+            return
+        }
+        let backend = provider.makeBackend(
+            SessionBackendInfo(
+                sessionID: id, clientAddress: info.clientAddress, requestPath: info.requestPath,
+                subprotocol: info.subprotocol))
+        self.backend = backend
+        state = .open
+        let open = SessionOpen(
+            startWallMicros: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()),
+            clientAddress: info.clientAddress, listenAddress: info.listenAddress,
+            target: server.configuration.target.sessionTarget, requestPath: info.requestPath,
+            subprotocol: info.subprotocol, tls: false)
+        for tap in taps { tap.opened(open) }
+        logger.info(
+            "session \(id) open: client \(info.clientAddress), path \(info.requestPath), protocol \(info.subprotocol ?? "none"), driven by a session backend"
+        )
+        backend.start(SessionDriver(session: NIOLoopBound(self, eventLoop: context.eventLoop)))
+        processInbound(context: context)
+        readClientIfPossible(context: context)
+    }
+
+    var clientIsWritable: Bool { context?.channel.isWritable ?? false }
+
+    func backendFlush() { context?.flush() }
+
+    func backendClose(code: UInt16?, reason: String) {
+        guard let context, state == .open else { return }
+        closer = .target
+        startClosing(context: context, code: code, reason: reason)
     }
 
     // MARK: Target side
@@ -465,6 +519,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
             targetToClient: targetToClient)
         for tap in taps { tap.closed(close) }
         taps = []
+        backend?.ended(close)
+        backend = nil
         let millis = (NIODeadline.now() - started).nanoseconds / 1_000_000
         let fraction = String(millis % 1000)
         let durationText = "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"

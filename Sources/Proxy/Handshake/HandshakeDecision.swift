@@ -19,8 +19,10 @@ public enum HandshakeDecision: Equatable {
     /// The GUID appended to the key for `Sec-WebSocket-Accept` (RFC 6455 §1.3).
     static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-    /// Decides the answer to `head`.
-    public static func decide(_ head: HTTPRequestHead) -> HandshakeDecision {
+    /// Decides the answer to `head`, choosing among `subprotocols` (in order of preference).
+    public static func decide(
+        _ head: HTTPRequestHead, subprotocols: [String] = supportedSubprotocols
+    ) -> HandshakeDecision {
         let headers = head.headers
         let upgradeTokens = tokens(headers, "upgrade")
         let connectionTokens = tokens(headers, "connection")
@@ -66,13 +68,13 @@ public enum HandshakeDecision: Equatable {
         let chosen: String?
         if offered.isEmpty {
             chosen = nil
-        } else if let match = supportedSubprotocols.first(where: { offered.contains($0) }) {
+        } else if let match = subprotocols.first(where: { offered.contains($0) }) {
             chosen = match
         } else {
             return .reject(
                 status: .badRequest, headers: [:],
                 message: "Unsupported subprotocol (offered: \(offered.joined(separator: ", "))); "
-                    + "supported: \(supportedSubprotocols.joined(separator: ", ")).")
+                    + "supported: \(subprotocols.joined(separator: ", ")).")
         }
         var response: HTTPHeaders = [
             "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": acceptValue(forKey: key),

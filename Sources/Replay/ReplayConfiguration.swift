@@ -1,0 +1,33 @@
+/// Everything a replay needs; the `wsreplay` executable only fills this in.
+public struct ReplayConfiguration: Sendable {
+    /// The recording (ours, or a legacy Python websockify one).
+    public var file: String
+    /// Address to listen on (default 127.0.0.1: a replay serves tests, not the world).
+    public var listenHost: String
+    /// Port to listen on; 0 picks a free one.
+    public var listenPort: Int
+    /// Play only this session (its number in the file); nil plays the sessions in order.
+    public var session: UInt32?
+    /// Pacing, client sync, wait timeout and RFB rules.
+    public var engine: ReplayEngine.Options
+    /// Exit after one session.
+    public var once: Bool
+    /// Start over after the last session instead of exiting.
+    public var loop: Bool
+    /// Where to write the JSON report, if anywhere.
+    public var reportPath: String?
+
+    public init(
+        file: String, listenHost: String = "127.0.0.1", listenPort: Int, session: UInt32? = nil,
+        engine: ReplayEngine.Options = .init(), once: Bool = false, loop: Bool = false, reportPath: String? = nil
+    ) {
+        self.file = file
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.session = session
+        self.engine = engine
+        self.once = once
+        self.loop = loop
+        self.reportPath = reportPath
+    }
+}

@@ -1,0 +1,186 @@
+import RecordFormat
+
+/// Plays one recorded session against one client, without I/O: fed the client's bytes and the time,
+/// it says what to send and when, checks the client, and keeps the figures for the report.
+public struct ReplayEngine: Sendable {
+    /// How to play.
+    public struct Options: Sendable, Equatable {
+        public var pacing: ReplayScheduler.Pacing
+        /// Wait for the client's recorded messages before playing past them (`--sync=client`).
+        public var syncToClient: Bool
+        public var waitTimeoutNanos: UInt64
+        /// Apply RFB rules when the session looks like RFB (`--no-rfb` turns this off).
+        public var rfbAware: Bool
+
+        public init(
+            pacing: ReplayScheduler.Pacing = .speed(1), syncToClient: Bool = true,
+            waitTimeoutNanos: UInt64 = 10_000_000_000, rfbAware: Bool = true
+        ) {
+            self.pacing = pacing
+            self.syncToClient = syncToClient
+            self.waitTimeoutNanos = waitTimeoutNanos
+            self.rfbAware = rfbAware
+        }
+    }
+
+    public enum Action: Sendable, Equatable {
+        /// Send these bytes to the client as one data frame.
+        case send([UInt8])
+        /// Call ``next(nowNanos:clientWritable:)`` again at this time (or when the client sends).
+        case wait(untilNanos: UInt64)
+        /// Call again when the client is writable.
+        case waitForWritable
+        /// Close with this code and reason (the recorded close).
+        case close(code: UInt16?, reason: String)
+        /// Nothing more to do.
+        case done
+    }
+
+    public let session: RecordedSession
+    public let options: Options
+    public private(set) var checker: ClientChecker
+    public private(set) var scheduler: ReplayScheduler
+    public private(set) var result: SessionResult
+    private let frames: [RecordedSession.Event]
+    private let startNanos: UInt64
+    private var closing = false
+    private var closeDeadline: UInt64?
+    /// The recorded close, due at its recorded time.
+    private var pendingClose: (at: UInt64, code: UInt16?, reason: String)?
+    private var over = false
+
+    public init(session: RecordedSession, options: Options, startNanos: UInt64) {
+        self.session = session
+        self.options = options
+        self.startNanos = startNanos
+        let rfb = options.rfbAware && session.looksLikeRFB
+        let checker = ClientChecker(session: session, rfb: rfb)
+        self.checker = checker
+        // Each target frame requires the client units completed before it in record order.
+        var items: [ReplayScheduler.Item] = []
+        var frames: [RecordedSession.Event] = []
+        var clientEnd: UInt64 = 0
+        var required = 0
+        for event in session.events {
+            if event.direction == .clientToTarget {
+                clientEnd = event.offset + UInt64(event.bytes.count)
+                while required < checker.units.count, checker.units[required].end <= clientEnd { required += 1 }
+            } else {
+                frames.append(event)
+                items.append(
+                    ReplayScheduler.Item(
+                        timeMicros: event.timeMicros, requiredUnits: required,
+                        requiredAtMicros: required > 0 ? checker.units[required - 1].timeMicros : 0))
+            }
+        }
+        self.frames = frames
+        self.scheduler = ReplayScheduler(
+            items: items, pacing: options.pacing, syncToClient: options.syncToClient,
+            waitTimeoutNanos: options.waitTimeoutNanos, startNanos: startNanos)
+        self.result = SessionResult(
+            session: session.number, rfb: rfb, recordedTargetBytes: UInt64(session.stream(.targetToClient).count),
+            recordedTargetFrames: frames.count, recordedClientBytes: UInt64(session.stream(.clientToTarget).count),
+            expectedClientUnits: checker.units.count)
+        result.notes += checker.notes
+    }
+
+    private func micros(_ now: UInt64) -> UInt64 { now >= startNanos ? (now - startNanos) / 1000 : 0 }
+
+    /// The client sent `bytes` (payload of its data frames).
+    public mutating func clientData(_ bytes: [UInt8], nowNanos now: UInt64) {
+        result.framesReceived += 1
+        result.bytesReceived += UInt64(bytes.count)
+        add(checker.clientBytes(bytes, atMicros: micros(now)))
+    }
+
+    private mutating func add(_ divergences: [Divergence]) {
+        guard !divergences.isEmpty else { return }
+        result.divergences += divergences
+        result.matchedClientUnits = checker.matchedUnits
+        // The streams no longer line up: waiting for the client would only time out.
+        scheduler.stopSyncing()
+    }
+
+    /// What to do now.
+    public mutating func next(nowNanos now: UInt64, clientWritable: Bool) -> Action {
+        if over { return .done }
+        if closing {
+            if let pending = pendingClose {
+                if now < pending.at { return .wait(untilNanos: pending.at) }
+                over = true
+                return .close(code: pending.code, reason: pending.reason)
+            }
+            guard let deadline = closeDeadline else { return .done }
+            if now < deadline { return .wait(untilNanos: deadline) }
+            // The client did not close as it did in the recording: close for it.
+            over = true
+            result.notes.append("the client did not close within the wait timeout; closing with 1000")
+            return .close(code: 1000, reason: "replay finished")
+        }
+        while true {
+            switch scheduler.next(nowNanos: now, clientUnits: checker.matchedUnits, clientWritable: clientWritable) {
+            case .send(let index, let scheduled):
+                let frame = frames[index]
+                result.framesSent += 1
+                result.bytesSent += UInt64(frame.bytes.count)
+                if let scheduled { result.latenessNanos.append(now >= scheduled ? now - scheduled : 0) }
+                add(checker.serverBytes(frame.bytes, atMicros: micros(now)))
+                return .send(frame.bytes)
+            case .sleep(let until):
+                return .wait(untilNanos: until)
+            case .waitForClient(_, let until):
+                return .wait(untilNanos: until)
+            case .waitForWritable:
+                return .waitForWritable
+            case .clientTimedOut(let required):
+                let seconds = Double(options.waitTimeoutNanos) / 1e9
+                add(checker.timedOut(waitingFor: max(0, required - 1), seconds: seconds, atMicros: micros(now)))
+                continue
+            case .finished:
+                return finishPlaying(now: now)
+            }
+        }
+    }
+
+    private mutating func finishPlaying(now: UInt64) -> Action {
+        closing = true
+        let ending = session.ending
+        // The recorded end is due at its recorded time (right away with --fast or without a record).
+        let due = ending.map { max(now, scheduler.due($0.timeMicros)) } ?? now
+        if ending?.closedBy == .client {
+            // The client closed the recorded session: wait for it to do so again.
+            closeDeadline = due + options.waitTimeoutNanos
+            return .wait(untilNanos: closeDeadline!)
+        }
+        pendingClose = (due, ending?.code ?? 1000, ending?.reason ?? "")
+        return next(nowNanos: now, clientWritable: true)
+    }
+
+    /// The session ended (`closedBy` the client or not); records what the client never sent and
+    /// what the replay never got to send.
+    public mutating func ended(clientClosed: Bool, code: UInt16?, nowNanos now: UInt64) {
+        over = true
+        result.closedByClient = clientClosed
+        result.closeCode = code
+        result.durationMicros = micros(now)
+        add(checker.finish(atMicros: micros(now)))
+        result.matchedClientUnits = checker.matchedUnits
+        result.freeClientMessages = checker.freeMessages
+        if scheduler.nextIndex < frames.count {
+            let unsent = frames[scheduler.nextIndex]
+            let text =
+                "the session ended with \(frames.count - scheduler.nextIndex) recorded target frames (from offset \(unsent.offset)) not sent"
+            if clientClosed && session.ending?.closedBy == .client {
+                // The client ends such sessions; where it does so is its business.
+                result.notes.append(text)
+            } else {
+                result.divergences.append(
+                    Divergence(
+                        session: session.number, kind: .incomplete, stream: "target", message: text,
+                        recordedOffset: unsent.offset, actualOffset: result.bytesSent, recordIndex: unsent.recordIndex,
+                        recordedTimeMicros: unsent.timeMicros, actualTimeMicros: micros(now),
+                        recordedHex: Divergence.hex(unsent.bytes, from: 0), actualHex: ""))
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Proxy
+import Replay
+
+/// `wsreplay FILE --port PORT …`: plays a recording to WebSocket clients and checks what they send.
+@main
+struct WSReplay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wsreplay",
+        abstract: "Play a recorded WebSocket session to clients and check that they send what was recorded.",
+        discussion: """
+            Exit codes: 0 the client matched the recording, 1 a divergence, 2 usage or I/O error, \
+            3 the recording is truncated or corrupt (played up to the last good block).
+            """)
+
+    enum Sync: String, ExpressibleByArgument, CaseIterable {
+        case client, time
+    }
+
+    @Argument(help: "The recording: ours (.rec) or a legacy Python websockify --record file.")
+    var file: String
+
+    @Option(help: "TCP port to listen on (0 picks one and logs it).")
+    var port: Int
+
+    @Option(help: "Address to listen on.")
+    var listen: String = "127.0.0.1"
+
+    @Option(help: "Play only this session (its number in the file).")
+    var session: UInt32?
+
+    @Option(help: "Divide recorded time offsets by this factor.")
+    var speed: Double = 1.0
+
+    @Flag(help: "Send as fast as the client reads (backpressure respected), ignoring recorded times.")
+    var fast = false
+
+    @Option(
+        help: "client: wait for the client's recorded messages before playing past them; time: play by the clock only.")
+    var sync: Sync = .client
+
+    @Option(name: .customLong("wait-timeout"), help: "Seconds to wait for a client message (and the client's close).")
+    var waitTimeout: Double = 10
+
+    @Flag(help: "Exit after one session.")
+    var once = false
+
+    @Flag(help: "Start over after the last session instead of exiting.")
+    var loop = false
+
+    @Flag(name: .customLong("no-rfb"), help: "Compare plain bytes even when the session is RFB (VNC).")
+    var noRFB = false
+
+    @Option(help: "Write a JSON report to this file.")
+    var report: String?
+
+    @Flag(name: .shortAndLong, help: "Log each connection and session in detail.")
+    var verbose = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
+        guard waitTimeout > 0, waitTimeout.isFinite else { throw ValidationError("--wait-timeout must be positive") }
+        if fast && speed != 1.0 { throw ValidationError("--speed and --fast exclude each other") }
+        if once && loop { throw ValidationError("--once and --loop exclude each other") }
+    }
+
+    func makeConfiguration() -> ReplayConfiguration {
+        ReplayConfiguration(
+            file: file, listenHost: listen, listenPort: port, session: session,
+            engine: ReplayEngine.Options(
+                pacing: fast ? .fast : .speed(speed), syncToClient: sync == .client,
+                waitTimeoutNanos: UInt64(waitTimeout * 1e9), rfbAware: !noRFB),
+            once: once, loop: loop, reportPath: report)
+    }
+
+    func run() async throws {
+        let level: Logger.Level = verbose ? .debug : .info
+        LoggingSystem.bootstrap { label in
+            var handler = FileLogHandler(label: label, sink: .standardError)
+            handler.logLevel = level
+            return handler
+        }
+        let configuration = makeConfiguration()
+        let server = ReplayServer(configuration: configuration, logger: Logger(label: "wsreplay"))
+        var result = await server.run()
+        if let path = configuration.reportPath {
+            do {
+                try result.json().write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                if result.error == nil { result.error = "cannot write the report \(path): \(error)" }
+            }
+        }
+        FileLogHandler.Sink.standardError.writeRaw(result.summary() + "\n")
+        throw ExitCode(result.exitCode)
+    }
+
+    /// Like `AsyncParsableCommand.main()`, but usage errors exit with 2.
+    static func main() async {
+        let command: WSReplay
+        do {
+            command = try parse()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileLogHandler.Sink.standardError.writeRaw(fullMessage(for: error) + "\n")
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+        do {
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

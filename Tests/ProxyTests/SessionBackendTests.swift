@@ -1,0 +1,87 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Proxy
+import RecordFormat
+import Testing
+
+/// A backend that answers each client payload upper-cased and closes with 4000 on "quit".
+final class ShoutingBackend: SessionBackend {
+    let ended: NIOLockedValueBox<SessionClose?>
+    private var driver: SessionDriver?
+
+    init(ended: NIOLockedValueBox<SessionClose?>) { self.ended = ended }
+
+    func start(_ driver: SessionDriver) {
+        self.driver = driver
+        driver.send(ByteBuffer(string: "HI"))
+        driver.flush()
+    }
+
+    func clientData(_ bytes: ByteBuffer) {
+        let text = String(buffer: bytes)
+        if text == "quit" {
+            driver?.close(code: 4000, reason: "bye")
+        } else {
+            driver?.send(ByteBuffer(string: text.uppercased()))
+            driver?.flush()
+        }
+    }
+
+    func clientWritabilityChanged(isWritable: Bool) {}
+
+    func ended(_ close: SessionClose) { ended.withLockedValue { $0 = close } }
+}
+
+struct ShoutingProvider: SessionBackendProvider {
+    let ended = NIOLockedValueBox<SessionClose?>(nil)
+    func subprotocolPreference() -> [String] { ["base64", "binary"] }
+    func makeBackend(_ info: SessionBackendInfo) -> any SessionBackend { ShoutingBackend(ended: ended) }
+}
+
+struct SessionBackendTests {
+    @Test("a session backend drives the session after the proxy's handshake, with its subprotocol choice")
+    func backendDrivesSession() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let provider = ShoutingProvider()
+        var configuration = ProxyConfiguration(
+            listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "unused", port: 1), sessionBackend: provider
+        )
+        configuration.eventLoopThreads = 1
+        let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
+        let running = Task { try await server.run() }
+        try await waitFor("the server to listen") { server.localPort != nil }
+        let collector = CollectHandler()
+        let client = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .connect(host: "127.0.0.1", port: try #require(server.localPort)).get()
+        try await client.writeAndFlush(
+            ByteBuffer(
+                string: "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Protocol: binary, base64\r\n\r\n"))
+        // base64 was preferred: "HI" arrives as the text frame "SEk=".
+        let greeting: [UInt8] = [0x81, 4] + Array("SEk=".utf8)
+        try await waitFor("the greeting") { collector.received.withLockedValue { $0.suffix(6) == greeting[...] } }
+        let head = collector.received.withLockedValue { String(decoding: $0, as: UTF8.self) }
+        #expect(head.contains("Sec-WebSocket-Protocol: base64"))
+        try await client.writeAndFlush(clientFrame(opcode: 1, payload: Array("aGV5".utf8)))  // "hey"
+        let answer: [UInt8] = [0x81, 4] + Array("SEVZ".utf8)  // "HEY"
+        try await waitFor("the answer") { collector.received.withLockedValue { $0.suffix(6) == answer[...] } }
+        try await client.writeAndFlush(clientFrame(opcode: 1, payload: Array("cXVpdA==".utf8)))  // "quit"
+        let close: [UInt8] = [0x88, 5, 0x0F, 0xA0] + Array("bye".utf8)
+        try await waitFor("the backend's close") { collector.received.withLockedValue { $0.suffix(7) == close[...] } }
+        try await client.writeAndFlush(clientFrame(opcode: 8, payload: closePayload(4000)))
+        try await waitFor("the session to end") { provider.ended.withLockedValue { $0 != nil } }
+        let ended = try #require(provider.ended.withLockedValue { $0 })
+        #expect(ended.closedBy == .target)
+        #expect(ended.code == 4000)
+        server.stop()
+        _ = try await running.value
+        try? await client.close()
+        try await group.shutdownGracefully()
+    }
+}

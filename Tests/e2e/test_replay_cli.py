@@ -1,0 +1,175 @@
+"""wsreplay against scripted clients: a matching client, a diverging one (exit 1), a truncated
+recording (exit 3), usage and I/O errors (exit 2)."""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from proxyutil import Proxy, RawClient, TcpTarget, free_port, wait_until
+from replayutil import finish, read_report, record_file, records_block_offsets, wsreplay_bin
+from vncdesk import wait_for_port
+
+
+def record_echo_session(tmp_path: Path, messages: list[bytes], pause: float = 0.0) -> Path:
+    """Record one session through websockify to an echo target: each message, then its echo."""
+    target = TcpTarget()
+    base = tmp_path / "echo"
+    proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={base}"])
+    try:
+        client = RawClient(proxy.port, protocols=["binary"])
+        for i, message in enumerate(messages):
+            if i and pause:
+                time.sleep(pause)
+            client.send_frame(2, message)
+            got = b""
+            while len(got) < len(message):
+                _, opcode, payload = client.read_frame()
+                assert opcode == 2
+                got += payload
+            assert got == message
+        client.send_frame(8, b"\x03\xe8")
+        client.read_until_close()
+        client.close()
+        wait_until(lambda: "closed by" in proxy.log_text(), what="the session to close")
+    finally:
+        proxy.stop()
+        target.close()
+    return record_file(base)
+
+
+def start_replay(tmp_path: Path, recording: Path, *extra: str, name: str = "wsreplay"):
+    port = free_port()
+    log = open(tmp_path / f"{name}.log", "wb")
+    proc = subprocess.Popen([wsreplay_bin(), str(recording), "--port", str(port), *extra],
+                            stdout=log, stderr=subprocess.STDOUT)
+    proc.log_path = tmp_path / f"{name}.log"
+    wait_for_port(port, proc)
+    return proc, port
+
+
+def play_client(port: int, messages: list[bytes]) -> bytes:
+    """Send each message, read the frames that follow until the expected echo length; then close."""
+    client = RawClient(port, protocols=["binary"], timeout=15)
+    received = b""
+    for message in messages:
+        client.send_frame(2, message)
+        want = len(received) + len(message)
+        while len(received) < want:
+            _, opcode, payload = client.read_frame()
+            if opcode == 8:
+                client.close()
+                return received
+            received += payload
+    client.send_frame(8, b"\x03\xe8")
+    try:
+        client.read_until_close()
+    except (EOFError, OSError):
+        pass
+    client.close()
+    return received
+
+
+def test_replay_matching_client_exits_0(tmp_path):
+    messages = [b"hello ", b"world"]
+    recording = record_echo_session(tmp_path, messages)
+    report = tmp_path / "report.json"
+    proc, port = start_replay(tmp_path, recording, "--once", "--report", str(report))
+    assert play_client(port, messages) == b"hello world"
+    assert finish(proc) == 0, proc.log_path.read_text()
+    data = read_report(report)
+    assert data["sessions_played"] == 1
+    assert data["divergences"] == []
+    assert data["bytes_sent"] == 11 and data["bytes_received"] == 11
+    assert data["frames_sent"] == 2
+    assert data["lateness"]["frames"] == 2
+    assert "matched the recording" in proc.log_path.read_text()
+
+
+def test_replay_diverging_client_exits_1_naming_the_first_divergence(tmp_path):
+    recording = record_echo_session(tmp_path, [b"hello ", b"world"])
+    report = tmp_path / "report.json"
+    proc, port = start_replay(tmp_path, recording, "--once", "--wait-timeout", "2", "--report", str(report))
+    play_client(port, [b"hello ", b"wOrld"])
+    assert finish(proc) == 1, proc.log_path.read_text()
+    data = read_report(report)
+    first = data["divergences"][0]
+    assert first["kind"] == "mismatch" and first["stream"] == "client"
+    assert first["recorded_offset"] == 7 and first["actual_offset"] == 7
+    assert first["recorded_hex"].startswith("6f 72 6c 64")  # "orld"
+    assert first["actual_hex"].startswith("4f 72 6c 64")  # "Orld"
+    assert first["record_index"] is not None and first["recorded_time_micros"] is not None
+    log = proc.log_path.read_text()
+    assert "divergence (mismatch, client stream)" in log and "recorded: offset 7" in log
+
+
+def test_replay_truncated_recording_plays_the_readable_part_and_exits_3(tmp_path):
+    # Over a second apart, so the two exchanges land in different blocks (sealed every second).
+    recording = record_echo_session(tmp_path, [b"first", b"second"], pause=1.6)
+    data = recording.read_bytes()
+    blocks = records_block_offsets(data)
+    assert len(blocks) >= 2, f"expected two records blocks, found {blocks}"
+    cut = recording.with_name("cut.rec")
+    cut.write_bytes(data[:blocks[-1] + 60])  # the last records block loses its payload
+    report = tmp_path / "report.json"
+    proc, port = start_replay(tmp_path, cut, "--once", "--wait-timeout", "2", "--report", str(report))
+    assert play_client(port, [b"first"]) == b"first"
+    assert finish(proc) == 3, proc.log_path.read_text()
+    result = read_report(report)
+    assert result["damages"], result
+    assert result["sessions_played"] == 1 and result["bytes_sent"] == 5
+    assert "truncated or corrupt" in proc.log_path.read_text()
+
+
+def record_sessions(tmp_path: Path, per_session: list[bytes]) -> Path:
+    """Record one echo session per message, on separate connections."""
+    target = TcpTarget()
+    base = tmp_path / "many"
+    proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={base}"])
+    try:
+        for n, message in enumerate(per_session, 1):
+            assert play_client(proxy.port, [message]) == message
+            wait_until(lambda: proxy.log_text().count("closed by") >= n, what=f"session {n} to close")
+    finally:
+        proxy.stop()
+        target.close()
+    return record_file(base)
+
+
+def test_replay_plays_sessions_in_order_then_exits(tmp_path):
+    recording = record_sessions(tmp_path, [b"one", b"two"])
+    report = tmp_path / "report.json"
+    proc, port = start_replay(tmp_path, recording, "--report", str(report))
+    assert play_client(port, [b"one"]) == b"one"
+    assert play_client(port, [b"two"]) == b"two"
+    assert finish(proc) == 0, proc.log_path.read_text()
+    data = read_report(report)
+    assert [s["session"] for s in data["sessions"]] == [1, 2]
+
+
+def test_replay_pinned_session_loop_and_fast(tmp_path):
+    recording = record_sessions(tmp_path, [b"one", b"two"])
+    report = tmp_path / "report.json"
+    proc, port = start_replay(tmp_path, recording, "--session", "2", "--loop", "--fast", "--report", str(report))
+    for _ in range(3):
+        assert play_client(port, [b"two"]) == b"two"
+    proc.terminate()
+    assert finish(proc) == 0, proc.log_path.read_text()
+    data = read_report(report)
+    assert [s["session"] for s in data["sessions"]] == [2, 2, 2]
+    assert "lateness" not in data or data["lateness"] is None  # --fast has no schedule
+    run = subprocess.run([wsreplay_bin(), str(recording), "--port", "0", "--session", "9"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2 and "no session 9" in run.stderr
+
+
+def test_replay_usage_and_io_errors_exit_2(tmp_path):
+    for args in ([], ["x.rec"], ["x.rec", "--port", "1", "--sync", "sometimes"],
+                 ["x.rec", "--port", "1", "--fast", "--speed", "2"]):
+        run = subprocess.run([wsreplay_bin(), *args], capture_output=True, text=True, timeout=30)
+        assert run.returncode == 2, (args, run.returncode, run.stderr)
+    run = subprocess.run([wsreplay_bin(), str(tmp_path / "missing.rec"), "--port", "0"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2 and "missing.rec" in run.stderr
