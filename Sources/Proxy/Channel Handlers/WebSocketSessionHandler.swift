@@ -342,12 +342,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
                 subprotocol: info.subprotocol))
         self.backend = backend
         state = .open
-        let open = SessionOpen(
-            startWallMicros: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()),
-            clientAddress: info.clientAddress, listenAddress: info.listenAddress,
-            target: server.configuration.target.sessionTarget, requestPath: info.requestPath,
-            subprotocol: info.subprotocol, tls: false)
-        for tap in taps { tap.opened(open) }
+        tellTapsOpened()
         logger.info(
             "session \(id) open: client \(info.clientAddress), path \(info.requestPath), protocol \(info.subprotocol ?? "none"), driven by a session backend"
         )
@@ -402,6 +397,16 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The session is up: the taps get its metadata.
+    private func tellTapsOpened() {
+        let open = SessionOpen(
+            startWallMicros: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()),
+            clientAddress: info.clientAddress, listenAddress: info.listenAddress,
+            target: server.configuration.target.sessionTarget, requestPath: info.requestPath,
+            subprotocol: info.subprotocol, tls: false)
+        for tap in taps { tap.opened(open) }
+    }
+
     private func targetConnected(context: ChannelHandlerContext, channel: any Channel) {
         guard state == .connecting else {
             channel.close(promise: nil)
@@ -409,12 +414,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         }
         target = channel
         state = .open
-        let open = SessionOpen(
-            startWallMicros: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()),
-            clientAddress: info.clientAddress, listenAddress: info.listenAddress,
-            target: server.configuration.target.sessionTarget, requestPath: info.requestPath,
-            subprotocol: info.subprotocol, tls: false)
-        for tap in taps { tap.opened(open) }
+        tellTapsOpened()
         logger.info(
             "session \(id) open: client \(info.clientAddress) -> target \(server.configuration.target.sessionTarget.displayString), path \(info.requestPath), protocol \(info.subprotocol ?? "none")"
         )
