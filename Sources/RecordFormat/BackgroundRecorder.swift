@@ -104,11 +104,15 @@ public final class BackgroundRecorder: @unchecked Sendable {
         return nextSession
     }
 
+    static let recordOverhead = 160
+
     /// Queues `record` without blocking; returns false when it was dropped because the queue is full.
     @discardableResult
     public func submit(_ record: Record) -> Bool {
+        // What a queued record costs in memory: its payload plus the record and array overhead
+        // (about 160 bytes), so a flood of tiny frames is bounded as tightly as large ones.
         let size: Int
-        if case .frame(let frame) = record.body { size = frame.payload.count + RecordCodec.headerLength } else { size = 256 }
+        if case .frame(let frame) = record.body { size = frame.payload.count + Self.recordOverhead } else { size = 256 }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if closing {
