@@ -139,24 +139,23 @@ public struct ClientChecker: Sendable {
 
     /// The client closed or the session ended: what it never sent.
     public mutating func finish(atMicros now: UInt64) -> [Divergence] {
-        guard !diverged, matchedUnits < units.count else { return [] }
-        let unit = units[matchedUnits]
-        let what = rfb ? "the recorded \(unit.name)" : "the recorded bytes"
-        return [
-            diverge(
-                .missing, "the client never sent \(what) at offset \(unit.offset)",
-                recordedOffset: Int(unit.offset), actualOffset: actual.count, unit: unit, now: now)
-        ]
+        missing(matchedUnits, now: now) { "the client never sent \($0) at offset \($1)" }
     }
 
     /// The client did not send unit `index` in time.
     public mutating func timedOut(waitingFor index: Int, seconds: Double, atMicros now: UInt64) -> [Divergence] {
+        missing(index, now: now) { "the client did not send \($0) at offset \($1) within \(seconds) s" }
+    }
+
+    /// A `.missing` divergence for unit `index` (nothing once diverged or past the last unit);
+    /// `message` gets what was expected and its recorded offset.
+    private mutating func missing(_ index: Int, now: UInt64, _ message: (String, UInt64) -> String) -> [Divergence] {
         guard !diverged, index < units.count else { return [] }
         let unit = units[index]
         let what = rfb ? "the recorded \(unit.name)" : "the recorded bytes"
         return [
             diverge(
-                .missing, "the client did not send \(what) at offset \(unit.offset) within \(seconds) s",
+                .missing, message(what, UInt64(unit.offset)),
                 recordedOffset: Int(unit.offset), actualOffset: actual.count, unit: unit, now: now)
         ]
     }
