@@ -72,6 +72,19 @@ public struct ProxyConfiguration: Sendable {
     /// ``target`` (which then only names the sessions in logs), and the handshake accepts the
     /// provider's subprotocols.
     public var sessionBackend: (any SessionBackendProvider)?
+    /// Picks each session's target from its request (token plugins); nil sends every session to
+    /// ``target``.
+    public var targetResolver: (any TargetResolver)?
+    /// Checks requests before they are served (auth plugins): WebSocket upgrades always, web
+    /// requests when ``authenticateWebRequests`` is on.
+    public var authenticator: (any RequestAuthenticator)?
+    /// Apply ``authenticator`` to web requests too (`--web-auth`).
+    public var authenticateWebRequests: Bool
+    /// Answers plain HTTP requests (`--web`); nil answers them with 404/405.
+    public var webResponder: (any WebResponder)?
+
+    /// Where sessions go: ``targetResolver``, or else the fixed ``target``.
+    public var effectiveTargetResolver: any TargetResolver { targetResolver ?? FixedTargetResolver(target) }
 
     public init(
         listenHost: String? = nil,
@@ -92,7 +105,11 @@ public struct ProxyConfiguration: Sendable {
         sessionTapFactories: [SessionTapFactory] = [],
         shutdownHook: (@Sendable () async -> Void)? = nil,
         eventLoopThreads: Int = System.coreCount,
-        sessionBackend: (any SessionBackendProvider)? = nil
+        sessionBackend: (any SessionBackendProvider)? = nil,
+        targetResolver: (any TargetResolver)? = nil,
+        authenticator: (any RequestAuthenticator)? = nil,
+        authenticateWebRequests: Bool = false,
+        webResponder: (any WebResponder)? = nil
     ) {
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -113,5 +130,9 @@ public struct ProxyConfiguration: Sendable {
         self.shutdownHook = shutdownHook
         self.eventLoopThreads = eventLoopThreads
         self.sessionBackend = sessionBackend
+        self.targetResolver = targetResolver
+        self.authenticator = authenticator
+        self.authenticateWebRequests = authenticateWebRequests
+        self.webResponder = webResponder
     }
 }

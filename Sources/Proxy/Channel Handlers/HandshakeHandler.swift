@@ -3,8 +3,9 @@ import NIOCore
 import NIOHTTP1
 import RecordFormat
 
-/// Answers the opening HTTP request: refuses with a clear status, or switches protocols and hands
-/// the connection to a ``WebSocketSessionHandler`` (RFC 6455 §4.2).
+/// Answers the HTTP requests on the proxy's port: checks auth, serves web requests (`--web`,
+/// several on one kept-alive connection), refuses with a clear status, or switches protocols and
+/// hands the connection to a ``WebSocketSessionHandler`` (RFC 6455 §4.2).
 ///
 /// This replaces NIO's upgrader so that every refusal gets an answer (the upgrader leaves a
 /// refused client hanging unless another handler responds) with the precise status code.
@@ -16,55 +17,92 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let encoderName = "http-encoder"
     static let limitName = "header-limit"
 
+    private enum State {
+        /// Waiting for a request head.
+        case idle
+        /// Got the head of a request to answer once it has ended.
+        case reading(ConnectionRequest)
+        /// Answering a web request or looking up a target; further parts wait in ``queued``.
+        case busy
+        /// Answered for good: the connection closes or became a WebSocket session.
+        case done
+    }
+
     private let server: ServerContext
-    private var head: HTTPRequestHead?
-    private var done = false
+    private var state = State.idle
+    /// Request parts that arrived while busy (pipelined requests on a kept-alive connection).
+    private var queued: [HTTPServerRequestPart] = []
     private var timeout: Scheduled<Void>?
 
     init(server: ServerContext) { self.server = server }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        let peer = "\(channel.remoteAddress.map(describe) ?? "?")"
-        let logger = server.logger
-        let seconds = server.configuration.handshakeTimeout
-        timeout = context.eventLoop.scheduleTask(in: seconds) {
-            logger.debug("handshake timeout: dropping \(peer)")
-            channel.close(promise: nil)
-        }
+        armTimeout(context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timeout?.cancel()
     }
 
+    /// Drops the connection if no complete request arrives in time (also between kept-alive requests).
+    private func armTimeout(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        let channel = context.channel
+        let peer = "\(channel.remoteAddress.map(describe) ?? "?")"
+        let logger = server.logger
+        timeout = context.eventLoop.scheduleTask(in: server.configuration.handshakeTimeout) {
+            logger.debug("request timeout: dropping \(peer)")
+            channel.close(promise: nil)
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !done else { return }
-        switch unwrapInboundIn(data) {
-        case .head(let h):
-            // Refusals are answered at once (a body that never comes must not delay them);
-            // an upgrade waits for the request's end so the parser can be removed cleanly.
-            if case .reject = HandshakeDecision.decide(h, subprotocols: subprotocols) {
-                done = true
-                respond(context: context, head: h)
+        handle(context: context, part: unwrapInboundIn(data))
+    }
+
+    private func handle(context: ChannelHandlerContext, part: HTTPServerRequestPart) {
+        switch (state, part) {
+        case (.done, _):
+            return
+        case (.busy, _):
+            queued.append(part)
+        case (.idle, .head(let head)):
+            let request = makeRequest(context: context, head: head)
+            // Refusals are answered at once (a body that never comes must not delay them); other
+            // requests wait for their end so the parser can be removed cleanly.
+            if let refusal = earlyRefusal(request) {
+                refuse(context: context, request: request, refusal)
             } else {
-                head = h
+                state = .reading(request)
             }
-        case .body:
-            break
-        case .end:
-            guard let head else { return }
-            done = true
-            respond(context: context, head: head)
+        case (.reading(let request), .end):
+            state = .busy
+            timeout?.cancel()
+            if request.isWebSocketUpgrade {
+                upgrade(context: context, request: request)
+            } else {
+                serveWeb(context: context, request: request)
+            }
+        case (.reading, .body), (.idle, .body), (.idle, .end), (.reading, .head):
+            // A body is ignored (GET and HEAD have none worth reading); stray parts can't happen
+            // with NIO's parser.
+            return
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !done else { return }
-        done = true
+        if case .done = state { return }
         // Malformed HTTP: answer 400 before closing, as a web server would.
         server.logger.debug("bad HTTP request from \(context.channel.remoteAddress.map(describe) ?? "?"): \(error)")
-        reject(context: context, status: .badRequest, headers: [:], message: "Malformed HTTP request.")
+        state = .done
+        reject(
+            context: context,
+            RequestRefusal(status: .badRequest, message: "Malformed HTTP request."))
+    }
+
+    /// What `head` says about itself and what the connection says about its client.
+    private func makeRequest(context: ChannelHandlerContext, head: HTTPRequestHead) -> ConnectionRequest {
+        ConnectionRequest(head: head, clientAddress: context.channel.remoteAddress.map(describe) ?? "?")
     }
 
     /// The subprotocols on offer: a session backend's choice, else the proxy's.
@@ -72,49 +110,124 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         server.configuration.sessionBackend?.subprotocolPreference() ?? HandshakeDecision.supportedSubprotocols
     }
 
-    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let client = context.channel.remoteAddress.map(describe) ?? "?"
-        switch HandshakeDecision.decide(head, subprotocols: subprotocols) {
-        case .reject(let status, let headers, let message):
-            server.logger.info("\(client): \(head.method) \(head.uri) refused: \(status.code) \(message)")
-            reject(context: context, status: status, headers: headers, message: message)
-        case .accept(let headers, let subprotocol, let mode):
-            server.logger.debug(
-                "\(client): WebSocket upgrade \(head.uri) accepted, subprotocol \(subprotocol ?? "none"), headers: \(head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "; "))"
-            )
-            accept(context: context, head: head, headers: headers, subprotocol: subprotocol, mode: mode)
+    /// A refusal that needs no more than the request head: malformed upgrades, and plain requests
+    /// when there is no web server.
+    private func earlyRefusal(_ request: ConnectionRequest) -> RequestRefusal? {
+        if !request.isWebSocketUpgrade, server.configuration.webResponder != nil { return nil }
+        if case .reject(let status, let headers, let message) = HandshakeDecision.decide(
+            request.head, subprotocols: subprotocols)
+        {
+            return RequestRefusal(status: status, headers: headers, message: message)
+        }
+        return nil
+    }
+
+    private func refuse(context: ChannelHandlerContext, request: ConnectionRequest, _ refusal: RequestRefusal) {
+        state = .done
+        server.logger.info(
+            "\(request.clientAddress): \(request.head.method) \(request.head.uri) refused: \(refusal.status.code) \(refusal.logMessage)"
+        )
+        reject(context: context, refusal)
+    }
+
+    private func serveWeb(context: ChannelHandlerContext, request: ConnectionRequest) {
+        guard let web = server.configuration.webResponder else { return }
+        if server.configuration.authenticateWebRequests, let authenticator = server.configuration.authenticator,
+            let refusal = authenticator.authenticate(request)
+        {
+            refuse(context: context, request: request, refusal)
+            return
+        }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        web.respond(to: request, channel: context.channel).hop(to: context.eventLoop).whenComplete { result in
+            let (handler, context) = bound.value
+            handler.webResponseDone(context: context, keepAlive: (try? result.get()) ?? false)
         }
     }
 
-    private func reject(
-        context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, message: String
-    ) {
-        var all = headers
-        let body = message + "\n"
+    private func webResponseDone(context: ChannelHandlerContext, keepAlive: Bool) {
+        guard case .busy = state else { return }
+        guard keepAlive, context.channel.isActive else {
+            state = .done
+            context.close(promise: nil)
+            return
+        }
+        state = .idle
+        armTimeout(context: context)
+        let pending = queued
+        queued = []
+        for part in pending { handle(context: context, part: part) }
+        // Bytes held behind the previous request head are parsed now.
+        if let limiter = try? context.pipeline.syncOperations.context(name: Self.limitName),
+            let handler = limiter.handler as? HeaderLimitHandler
+        {
+            handler.nextRequest(context: limiter)
+        }
+    }
+
+    private func upgrade(context: ChannelHandlerContext, request: ConnectionRequest) {
+        if let authenticator = server.configuration.authenticator, let refusal = authenticator.authenticate(request) {
+            refuse(context: context, request: request, refusal)
+            return
+        }
+        guard
+            case .accept(let headers, let subprotocol, let mode) = HandshakeDecision.decide(
+                request.head, subprotocols: subprotocols)
+        else { return }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        server.configuration.effectiveTargetResolver.resolveTarget(for: request, on: context.eventLoop)
+            .hop(to: context.eventLoop)
+            .whenComplete { result in
+                let (handler, context) = bound.value
+                switch result {
+                case .success(let target):
+                    handler.accept(
+                        context: context, request: request, headers: headers, subprotocol: subprotocol, mode: mode,
+                        target: target)
+                case .failure(let refusal as RequestRefusal):
+                    handler.refuse(context: context, request: request, refusal)
+                case .failure(let error):
+                    handler.refuse(
+                        context: context, request: request,
+                        RequestRefusal(
+                            status: .badGateway, message: "Cannot look up the target for this request.",
+                            logMessage: "target lookup failed: \(error)"))
+                }
+            }
+    }
+
+    private func reject(context: ChannelHandlerContext, _ refusal: RequestRefusal) {
+        var all = refusal.headers
+        let body = refusal.message + "\n"
         all.add(name: "Content-Type", value: "text/plain; charset=utf-8")
         all.add(name: "Content-Length", value: "\(body.utf8.count)")
         all.add(name: "Connection", value: "close")
         var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
         buffer.writeString(body)
         context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: all))), promise: nil)
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: all))),
+            promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     private func accept(
-        context: ChannelHandlerContext, head: HTTPRequestHead, headers: HTTPHeaders, subprotocol: String?,
-        mode: PayloadMode
+        context: ChannelHandlerContext, request: ConnectionRequest, headers: HTTPHeaders, subprotocol: String?,
+        mode: PayloadMode, target: ProxyConfiguration.Target
     ) {
-        timeout?.cancel()
+        guard context.channel.isActive else { return }
+        state = .done
+        server.logger.debug(
+            "\(request.clientAddress): WebSocket upgrade \(request.head.uri) accepted, subprotocol \(subprotocol ?? "none"), headers: \(request.head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "; "))"
+        )
         context.writeAndFlush(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
             promise: nil)
         let sessionInfo = WebSocketSessionHandler.Info(
-            clientAddress: context.channel.remoteAddress.map(describe) ?? "?",
+            clientAddress: request.clientAddress,
             listenAddress: context.channel.localAddress.map(describe) ?? "?",
-            requestPath: head.uri, subprotocol: subprotocol, mode: mode)
+            requestPath: request.head.uri, subprotocol: subprotocol, target: target, tls: request.isTLS, mode: mode)
         do {
             let sync = context.pipeline.syncOperations
             let limiter = try sync.handler(type: HeaderLimitHandler.self)

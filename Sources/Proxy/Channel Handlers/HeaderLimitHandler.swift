@@ -24,6 +24,17 @@ final class HeaderLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
         return held
     }
 
+    /// After a web response on a kept-alive connection: starts counting the next request's header
+    /// block, and passes on what arrived behind the previous request.
+    func nextRequest(context: ChannelHandlerContext) {
+        guard !refused else { return }
+        limit = HeaderBlockLimit(limit: limit.limit)
+        headComplete = false
+        if var pending = takeHeldBytes(), pending.readableBytes > 0 {
+            channelRead(context: context, data: wrapInboundOut(pending.readSlice(length: pending.readableBytes)!))
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
         var buffer = unwrapInboundIn(data)

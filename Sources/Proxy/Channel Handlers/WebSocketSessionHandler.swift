@@ -24,6 +24,10 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         var listenAddress: String
         var requestPath: String
         var subprotocol: String?
+        /// Where this session connects (chosen by the target resolver).
+        var target: ProxyConfiguration.Target
+        /// The client came over TLS.
+        var tls: Bool
         var mode: PayloadMode
     }
 
@@ -378,7 +382,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
                 }
             }
         let future: EventLoopFuture<any Channel>
-        switch configuration.target {
+        switch info.target {
         case .hostPort(let host, let port):
             bootstrap = bootstrap.channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             future = bootstrap.connect(host: host, port: port)
@@ -402,8 +406,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         let open = SessionOpen(
             startWallMicros: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()),
             clientAddress: info.clientAddress, listenAddress: info.listenAddress,
-            target: server.configuration.target.sessionTarget, requestPath: info.requestPath,
-            subprotocol: info.subprotocol, tls: false)
+            target: info.target.sessionTarget, requestPath: info.requestPath,
+            subprotocol: info.subprotocol, tls: info.tls)
         for tap in taps { tap.opened(open) }
     }
 
@@ -416,7 +420,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         state = .open
         tellTapsOpened()
         logger.info(
-            "session \(id) open: client \(info.clientAddress) -> target \(server.configuration.target.sessionTarget.displayString), path \(info.requestPath), protocol \(info.subprotocol ?? "none")"
+            "session \(id) open: client \(info.clientAddress) -> target \(info.target.sessionTarget.displayString), path \(info.requestPath), protocol \(info.subprotocol ?? "none")"
         )
         if clientGone {
             processInbound(context: context)
@@ -440,7 +444,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
 
     private func targetFailed(context: ChannelHandlerContext, error: any Error) {
         guard state == .connecting else { return }
-        let target = server.configuration.target.sessionTarget.displayString
+        let target = info.target.sessionTarget.displayString
         logger.error("session \(id): cannot connect to target \(target): \(error)")
         if clientGone {
             state = .closed
@@ -525,7 +529,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         let fraction = String(millis % 1000)
         let durationText = "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
         logger.info(
-            "session \(id) closed by \(closer.name), code \(closeCode.map(String.init) ?? "none"): client \(info.clientAddress), target \(server.configuration.target.sessionTarget.displayString), \(durationText) s, client->target \(clientToTarget.bytes) bytes in \(clientToTarget.frames) frames, target->client \(targetToClient.bytes) bytes in \(targetToClient.frames) frames"
+            "session \(id) closed by \(closer.name), code \(closeCode.map(String.init) ?? "none"): client \(info.clientAddress), target \(info.target.sessionTarget.displayString), \(durationText) s, client->target \(clientToTarget.bytes) bytes in \(clientToTarget.frames) frames, target->client \(targetToClient.bytes) bytes in \(targetToClient.frames) frames"
         )
         target = nil
         context = nil

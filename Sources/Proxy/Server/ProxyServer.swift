@@ -122,7 +122,7 @@ public final class ProxyServer: Sendable {
         let port = serverChannel.localAddress?.port ?? configuration.listenPort
         boundPort.withLockedValue { $0 = port }
         logger.info(
-            "listening on \(serverChannel.localAddress.map(describe) ?? address), \(configuration.sessionBackend == nil ? "proxying to \(configuration.target.sessionTarget.displayString)" : "sessions driven by a session backend")"
+            "listening on \(serverChannel.localAddress.map(describe) ?? address), \(configuration.sessionBackend == nil ? configuration.effectiveTargetResolver.summary : "sessions driven by a session backend")"
         )
 
         let timers = scheduleTimers(context: context, serverChannel: serverChannel)

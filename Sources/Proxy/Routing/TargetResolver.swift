@@ -1,0 +1,29 @@
+import NIOCore
+import RecordFormat
+
+/// Chooses the target of a WebSocket session from its request (token plugins); consulted after the
+/// handshake was found valid and before it is answered.
+public protocol TargetResolver: Sendable {
+    /// The target for `request`; fails with a ``RequestRefusal`` (answered to the client as is) or
+    /// any other error (answered with 502 and logged). Called on `eventLoop`; complete on any loop.
+    func resolveTarget(for request: ConnectionRequest, on eventLoop: any EventLoop)
+        -> EventLoopFuture<ProxyConfiguration.Target>
+
+    /// How the listener's log line describes where sessions go ("tokens from FILE").
+    var summary: String { get }
+}
+
+/// Every session goes to the same target (`target_addr:target_port` on the command line).
+public struct FixedTargetResolver: TargetResolver {
+    public var target: ProxyConfiguration.Target
+
+    public init(_ target: ProxyConfiguration.Target) { self.target = target }
+
+    public func resolveTarget(for request: ConnectionRequest, on eventLoop: any EventLoop)
+        -> EventLoopFuture<ProxyConfiguration.Target>
+    {
+        eventLoop.makeSucceededFuture(target)
+    }
+
+    public var summary: String { "proxying to \(target.sessionTarget.displayString)" }
+}
