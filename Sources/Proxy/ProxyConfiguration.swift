@@ -83,6 +83,12 @@ public struct ProxyConfiguration: Sendable {
     /// Answers plain HTTP requests (`--web`); nil answers them with 404/405.
     public var webResponder: (any WebResponder)?
 
+    /// TLS for clients (`--cert` …): connections starting with a TLS hello are decrypted, the
+    /// rest served plain unless `--ssl-only`. nil: no TLS.
+    public var tls: TLSServer?
+    /// TLS towards targets (`--ssl-target`); nil connects in plain TCP.
+    public var targetTLS: TLSClient?
+
     /// Where sessions go: ``targetResolver``, or else the fixed ``target``.
     public var effectiveTargetResolver: any TargetResolver { targetResolver ?? FixedTargetResolver(target) }
 
@@ -109,7 +115,9 @@ public struct ProxyConfiguration: Sendable {
         targetResolver: (any TargetResolver)? = nil,
         authenticator: (any RequestAuthenticator)? = nil,
         authenticateWebRequests: Bool = false,
-        webResponder: (any WebResponder)? = nil
+        webResponder: (any WebResponder)? = nil,
+        tls: TLSServer? = nil,
+        targetTLS: TLSClient? = nil
     ) {
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -134,5 +142,7 @@ public struct ProxyConfiguration: Sendable {
         self.authenticator = authenticator
         self.authenticateWebRequests = authenticateWebRequests
         self.webResponder = webResponder
+        self.tls = tls
+        self.targetTLS = targetTLS
     }
 }

@@ -1,7 +1,7 @@
 /// An error the proxy reports to its user: what failed, where, and the underlying cause.
 public struct ProxyError: Error, CustomStringConvertible, Sendable {
     private enum Code: Sendable {
-        case bindFailed, invalidAddress
+        case bindFailed, invalidAddress, tls, invalidOption
     }
 
     private let code: Code
@@ -21,6 +21,16 @@ public struct ProxyError: Error, CustomStringConvertible, Sendable {
     /// An address given on the command line or in the configuration could not be used.
     public static func invalidAddress(_ text: String, why: String) -> ProxyError {
         ProxyError(.invalidAddress, "invalid address '\(text)': \(why)")
+    }
+
+    /// A command-line option or combination of options that can't work.
+    public static func invalidOption(_ option: String, why: String) -> ProxyError {
+        ProxyError(.invalidOption, "\(option): \(why)")
+    }
+
+    /// A certificate, key or CA file can't be used for TLS.
+    public static func tls(file: String, _ problem: String) -> ProxyError {
+        ProxyError(.tls, "TLS: \(file): \(problem)")
     }
 
     public var description: String { message }

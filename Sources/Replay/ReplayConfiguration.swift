@@ -1,3 +1,5 @@
+import Proxy
+
 /// Everything a replay needs; the `wsreplay` executable only fills this in.
 public struct ReplayConfiguration: Sendable {
     /// The recording (ours, or a legacy Python websockify one).
@@ -16,6 +18,8 @@ public struct ReplayConfiguration: Sendable {
     public var loop: Bool
     /// Where to write the JSON report, if anywhere.
     public var reportPath: String?
+    /// Serve wss:// (and https://) with this certificate too, on the same port.
+    public var tls: TLSServerSettings?
 
     public init(
         file: String, listenHost: String = "127.0.0.1", listenPort: Int, session: UInt32? = nil,

@@ -62,6 +62,14 @@ public final class ReplayServer: Sendable {
             listenHost: configuration.listenHost, listenPort: configuration.listenPort,
             target: .hostPort(host: "replay", port: 0), runOnce: configuration.once, sessionBackend: provider)
         proxyConfiguration.shutdownGracePeriod = .seconds(2)
+        if let tls = configuration.tls {
+            do {
+                proxyConfiguration.tls = try tls.load()
+            } catch {
+                report.error = "\(error)"
+                return report
+            }
+        }
         let proxy = ProxyServer(configuration: proxyConfiguration, logger: logger, handleSignals: handleSignals)
         server.withLockedValue { $0 = proxy }
         logger.info(

@@ -70,6 +70,74 @@ struct Websockify: AsyncParsableCommand {
             valueName: "WHAT"))
     var recordRedact: String?
 
+    // MARK: TLS
+
+    @Option(help: ArgumentHelp("SSL certificate file (PEM; may also hold the key)", valueName: "CERT"))
+    var cert: String?
+
+    @Option(help: ArgumentHelp("SSL key file (if separate from cert)", valueName: "KEY"))
+    var key: String?
+
+    @Option(name: .customLong("key-password"), help: ArgumentHelp("SSL key password", valueName: "KEY_PASSWORD"))
+    var keyPassword: String?
+
+    @Flag(name: .customLong("ssl-only"), help: "disallow non-encrypted client connections")
+    var sslOnly = false
+
+    @Flag(name: .customLong("ssl-target"), help: "connect to SSL target as SSL client")
+    var sslTarget = false
+
+    @Flag(
+        name: .customLong("verify-client"),
+        help: "require encrypted clients to present a valid certificate")
+    var verifyClient = false
+
+    @Option(
+        help: ArgumentHelp(
+            "file of concatenated CA certificates trusted for validating clients (with --verify-client; default: the system's)",
+            valueName: "FILE"))
+    var cafile: String?
+
+    @Option(
+        name: .customLong("ssl-version"),
+        help: ArgumentHelp(
+            "minimum TLS version to use (default, tlsv1_1, tlsv1_2, tlsv1_3)", valueName: "SSL_VERSION"))
+    var sslVersion: String = "default"
+
+    @Option(
+        name: .customLong("ssl-ciphers"),
+        help: ArgumentHelp("list of ciphers allowed for connection (OpenSSL cipher list)", valueName: "SSL_CIPHERS"))
+    var sslCiphers: String?
+
+    /// websockify's default certificate: used when present in the working directory.
+    static let defaultCertificate = "self.pem"
+
+    /// The TLS settings the flags describe; nil when no certificate is given or present.
+    func tlsSettings() throws -> TLSServerSettings? {
+        guard let version = TLSServerSettings.MinimumVersion(rawValue: sslVersion) else {
+            throw ProxyError.invalidOption("--ssl-version \(sslVersion)", why: "takes default, tlsv1_1, tlsv1_2 or tlsv1_3")
+        }
+        let file: String
+        if let cert {
+            file = cert
+        } else if FileManager.default.fileExists(atPath: Self.defaultCertificate) {
+            file = Self.defaultCertificate
+        } else {
+            if sslOnly {
+                throw ProxyError.invalidOption(
+                    "--ssl-only", why: "needs a certificate: give --cert (\(Self.defaultCertificate) not found)")
+            }
+            if verifyClient || key != nil {
+                throw ProxyError.invalidOption(
+                    verifyClient ? "--verify-client" : "--key", why: "needs a certificate: give --cert")
+            }
+            return nil
+        }
+        return TLSServerSettings(
+            certificateFile: file, keyFile: key, keyPassword: keyPassword, sslOnly: sslOnly,
+            verifyClient: verifyClient, caFile: cafile, minimumVersion: version, ciphers: sslCiphers)
+    }
+
     func validate() throws {
         do {
             _ = try makeConfiguration()
@@ -102,6 +170,7 @@ struct Websockify: AsyncParsableCommand {
                 throw ProxyError.invalidAddress("\(value)", why: "\(name) must be a non-negative number of seconds")
             }
         }
+        _ = try tlsSettings()
         var configuration = ProxyConfiguration(
             listenHost: listen.host, listenPort: listen.port, preferIPv6: preferIPv6, target: target)
         configuration.runOnce = runOnce
@@ -139,6 +208,16 @@ struct Websockify: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = try makeConfiguration()
+        do {
+            // Certificates are read at start-up, so that a bad file is an error now, not per connection.
+            configuration.tls = try tlsSettings()?.load()
+            if sslTarget {
+                configuration.targetTLS = try TLSClient(trustFile: ProcessInfo.processInfo.environment["SSL_CERT_FILE"])
+            }
+        } catch let error as ProxyError {
+            FileLogHandler.Sink.standardError.writeRaw("websockify: \(error.message)\n")
+            throw ExitCode.failure
+        }
         let sink = try logFile.map { try FileLogHandler.Sink(path: $0) } ?? .standardError
         let level: Logger.Level = verbose ? .debug : .info
         LoggingSystem.bootstrap { label in

@@ -59,21 +59,40 @@ struct WSReplay: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Log each connection and session in detail.")
     var verbose = false
 
+    @Option(help: ArgumentHelp("Also serve wss:// on the port, with this PEM certificate (may hold the key).", valueName: "FILE"))
+    var cert: String?
+
+    @Option(help: ArgumentHelp("The certificate's PEM private key, if not in --cert.", valueName: "FILE"))
+    var key: String?
+
+    @Option(name: .customLong("key-password"), help: ArgumentHelp("Passphrase of an encrypted key.", valueName: "PASSWORD"))
+    var keyPassword: String?
+
+    @Flag(name: .customLong("ssl-only"), help: "Refuse plain ws:// connections (needs --cert).")
+    var sslOnly = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
         guard waitTimeout > 0, waitTimeout.isFinite else { throw ValidationError("--wait-timeout must be positive") }
         if fast && speed != 1.0 { throw ValidationError("--speed and --fast exclude each other") }
         if once && loop { throw ValidationError("--once and --loop exclude each other") }
+        if cert == nil && (key != nil || keyPassword != nil || sslOnly) {
+            throw ValidationError("--key, --key-password and --ssl-only need --cert")
+        }
     }
 
     func makeConfiguration() -> ReplayConfiguration {
-        ReplayConfiguration(
+        var configuration = ReplayConfiguration(
             file: file, listenHost: listen, listenPort: port, session: session,
             engine: ReplayEngine.Options(
                 pacing: fast ? .fast : .speed(speed), syncToClient: sync == .client,
                 waitTimeoutNanos: UInt64(waitTimeout * 1e9), rfbAware: !noRFB),
             once: once, loop: loop, reportPath: report)
+        configuration.tls = cert.map {
+            TLSServerSettings(certificateFile: $0, keyFile: key, keyPassword: keyPassword, sslOnly: sslOnly)
+        }
+        return configuration
     }
 
     func run() async throws {

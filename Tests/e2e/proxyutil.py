@@ -224,10 +224,13 @@ def discard(conn, target):
 class RawClient:
     """A WebSocket client that builds frames by hand, so it can send malformed ones."""
 
-    def __init__(self, port, protocols=None, timeout=5.0):
+    def __init__(self, port, protocols=None, timeout=5.0, tls=None, path="/"):
+        """`tls`: an ssl.SSLContext to speak wss:// with."""
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(upgrade_request(key=key, protocols=protocols))
+        self.sock.sendall(upgrade_request(path=path, key=key, protocols=protocols))
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(4096)

@@ -10,6 +10,7 @@ import pytest
 
 from proxyutil import Proxy, RawClient, TcpTarget, free_port, wait_until
 from replayutil import finish, read_report, record_file, records_block_offsets, wsreplay_bin
+from tlsutil import make_certs
 from vncdesk import wait_for_port
 
 
@@ -50,9 +51,9 @@ def start_replay(tmp_path: Path, recording: Path, *extra: str, name: str = "wsre
     return proc, port
 
 
-def play_client(port: int, messages: list[bytes]) -> bytes:
+def play_client(port: int, messages: list[bytes], tls=None) -> bytes:
     """Send each message, read the frames that follow until the expected echo length; then close."""
-    client = RawClient(port, protocols=["binary"], timeout=15)
+    client = RawClient(port, protocols=["binary"], timeout=15, tls=tls)
     received = b""
     for message in messages:
         client.send_frame(2, message)
@@ -173,3 +174,26 @@ def test_replay_usage_and_io_errors_exit_2(tmp_path):
     run = subprocess.run([wsreplay_bin(), str(tmp_path / "missing.rec"), "--port", "0"],
                          capture_output=True, text=True, timeout=30)
     assert run.returncode == 2 and "missing.rec" in run.stderr
+
+
+def test_replay_over_wss_with_cert(tmp_path):
+    certs = make_certs(tmp_path)
+    messages = [b"secure ", b"replay"]
+    recording = record_echo_session(tmp_path, messages)
+    report = tmp_path / "report.json"
+    proc, port = start_replay(tmp_path, recording, "--once", "--report", str(report),
+                              "--cert", certs.server_cert, "--key", certs.server_key, "--ssl-only")
+    # --ssl-only: a plain client is refused, and the replay waits for a TLS one.
+    with pytest.raises(AssertionError):
+        RawClient(port, protocols=["binary"])
+    assert play_client(port, messages, tls=certs.client_context()) == b"secure replay"
+    assert finish(proc) == 0, proc.log_path.read_text()
+    assert read_report(report)["divergences"] == []
+
+
+def test_replay_with_an_unusable_certificate_exits_2(tmp_path):
+    recording = record_echo_session(tmp_path, [b"x"])
+    out = subprocess.run([wsreplay_bin(), str(recording), "--port", "0", "--cert", str(tmp_path / "none.pem")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2, out
+    assert "none.pem" in out.stderr

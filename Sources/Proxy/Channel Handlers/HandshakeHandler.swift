@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import RecordFormat
 
 /// Answers the HTTP requests on the proxy's port: checks auth, serves web requests (`--web`,
@@ -102,7 +103,16 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// What `head` says about itself and what the connection says about its client.
     private func makeRequest(context: ChannelHandlerContext, head: HTTPRequestHead) -> ConnectionRequest {
-        ConnectionRequest(head: head, clientAddress: context.channel.remoteAddress.map(describe) ?? "?")
+        var request = ConnectionRequest(head: head, clientAddress: context.channel.remoteAddress.map(describe) ?? "?")
+        if let tlsHandler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+            request.isTLS = true
+            // Only a certificate that TLS verified counts (with --verify-client the handshake fails
+            // without one); nothing the client sends in the request can set these.
+            if server.configuration.tls?.settings.verifyClient == true, let certificate = tlsHandler.peerCertificate {
+                request.verifiedClientCommonNames = certificate.subjectName.filter { $0.type == .commonName }.map(\.value)
+            }
+        }
+        return request
     }
 
     /// The subprotocols on offer: a session backend's choice, else the proxy's.

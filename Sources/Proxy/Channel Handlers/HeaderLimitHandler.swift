@@ -52,14 +52,7 @@ final class HeaderLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(wrapInboundOut(head))
         case .exceeded:
             refused = true
-            let body = "Request header block larger than \(limit.limit) bytes.\n"
-            let response =
-                "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n"
-                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-            var out = context.channel.allocator.buffer(capacity: response.utf8.count)
-            out.writeString(response)
-            let channel = context.channel
-            context.writeAndFlush(NIOAny(out)).whenComplete { _ in channel.close(promise: nil) }
+            context.answerAndClose(.requestHeaderFieldsTooLarge, "Request header block larger than \(limit.limit) bytes.")
         }
     }
 

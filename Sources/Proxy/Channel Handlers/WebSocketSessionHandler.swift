@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RecordFormat
 
 #if canImport(FoundationEssentials)
@@ -376,9 +377,13 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
             .channelOption(ChannelOptions.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
             .channelOption(ChannelOptions.recvAllocator, value: configuration.recvAllocator)
             .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
+            .channelInitializer { [target = info.target, targetTLS = configuration.targetTLS] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(TargetRelayHandler(session: boundSession))
+                    let sync = channel.pipeline.syncOperations
+                    if let targetTLS {
+                        try sync.addHandler(try TargetTLS.handler(for: target, client: targetTLS))
+                    }
+                    try sync.addHandler(TargetRelayHandler(session: boundSession))
                 }
             }
         let future: EventLoopFuture<any Channel>

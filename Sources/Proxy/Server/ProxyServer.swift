@@ -80,6 +80,8 @@ public final class ProxyServer: Sendable {
             }
         }
         let maxHeader = configuration.maxHeaderBlockSize
+        let tls = configuration.tls
+        let logger = self.logger
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -93,6 +95,7 @@ public final class ProxyServer: Sendable {
                         throw ChannelError.ioOnClosedChannel
                     }
                     let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ConnectionSniffer(tls: tls, logger: logger))
                     try sync.addHandler(HeaderLimitHandler(limit: maxHeader), name: HandshakeHandler.limitName)
                     try sync.addHandler(
                         ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
@@ -125,6 +128,12 @@ public final class ProxyServer: Sendable {
             "listening on \(serverChannel.localAddress.map(describe) ?? address), \(configuration.sessionBackend == nil ? configuration.effectiveTargetResolver.summary : "sessions driven by a session backend")"
         )
 
+        if let tls = configuration.tls {
+            logger.info(
+                tls.settings.sslOnly
+                    ? "TLS only (wss://, https://): plain connections are refused"
+                    : "TLS and plain on one port (wss:// and ws://)")
+        }
         let timers = scheduleTimers(context: context, serverChannel: serverChannel)
 
         let reason = try await stopPromise.futureResult.get()
