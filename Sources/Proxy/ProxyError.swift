@@ -1,7 +1,7 @@
 /// An error the proxy reports to its user: what failed, where, and the underlying cause.
 public struct ProxyError: Error, CustomStringConvertible, Sendable {
     private enum Code: Sendable {
-        case bindFailed, invalidAddress
+        case bindFailed, invalidAddress, invalidPluginOption
     }
 
     private let code: Code
@@ -21,6 +21,17 @@ public struct ProxyError: Error, CustomStringConvertible, Sendable {
     /// An address given on the command line or in the configuration could not be used.
     public static func invalidAddress(_ text: String, why: String) -> ProxyError {
         ProxyError(.invalidAddress, "invalid address '\(text)': \(why)")
+    }
+
+    /// A token or auth plugin option (`--token-plugin`, `--token-source`, `--auth-plugin`,
+    /// `--auth-source`) that cannot be used.
+    public static func invalidPluginOption(_ option: String, why: String) -> ProxyError {
+        ProxyError(.invalidPluginOption, "\(option): \(why)")
+    }
+
+    /// A token source (file, directory, key file) that cannot be read or used.
+    public static func tokenSource(_ source: String, why: String) -> ProxyError {
+        invalidPluginOption("--token-source \(source)", why: why)
     }
 
     public var description: String { message }
