@@ -8,7 +8,7 @@ import NIOCore
 ///
 /// The key file (`--token-source`) is read as websockify reads it: a PEM key — RSA (RS256) or EC
 /// P-256 (ES256), public or private — or else an HS256 secret written as a JWK `k` value, i.e.
-/// base64url (a trailing newline is ignored). The key, not the token's `alg` header, decides
+/// base64url (a trailing newline is ignored) of at least 32 bytes (RFC 7518 §3.2). The key, not the token's `alg` header, decides
 /// the algorithm. Encrypted tokens (JWE) are refused.
 public struct JWTTokenStore: TokenStore {
     /// A verification key.
@@ -41,6 +41,10 @@ public struct JWTTokenStore: TokenStore {
             guard !secret.isEmpty, let bytes = Base64URL.decode(secret) else {
                 throw TokenKeyError(
                     message: "not a PEM key, nor an HS256 secret in base64url (a JWK 'k' value, as websockify reads it)")
+            }
+            // RFC 7518 §3.2: an HS256 key must be at least as long as the hash (jwt-kit asserts it).
+            guard bytes.count >= 32 else {
+                throw TokenKeyError(message: "the HS256 secret is \(bytes.count) bytes; RFC 7518 §3.2 requires at least 32")
             }
             return .hmac(bytes)
         }

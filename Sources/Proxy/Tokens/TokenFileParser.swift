@@ -31,7 +31,8 @@ public enum TokenFileParser {
         var entries: [Entry] = []
         var diagnostics: [Diagnostic] = []
         var number = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on it too.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
             switch parseLine(raw) {
             case .blank: continue
@@ -46,9 +47,11 @@ public enum TokenFileParser {
     public static func parseLine(_ raw: Substring) -> Line {
         let line = raw.trimmingWhitespace()
         if line.isEmpty || line.hasPrefix("#") { return .blank }
-        let chars = Array(line)
-        let separators = chars.indices.filter { i in
-            chars[i] == ":" && i + 1 < chars.count && (chars[i + 1] == " " || chars[i + 1] == "\t")
+        // Bytes, not Characters: a large file parses several times faster.
+        let bytes = Array(line.utf8)
+        let separators = bytes.indices.filter { i in
+            bytes[i] == UInt8(ascii: ":") && i + 1 < bytes.count
+                && (bytes[i + 1] == UInt8(ascii: " ") || bytes[i + 1] == UInt8(ascii: "\t"))
         }
         guard separators.count == 1, let at = separators.first else {
             return .malformed(
@@ -56,9 +59,9 @@ public enum TokenFileParser {
                     ? "expected 'token: host:port' (a colon and a space after the token)"
                     : "expected 'token: host:port' (more than one colon followed by a space)")
         }
-        let token = String(chars[..<at])
+        let token = String(decoding: bytes[..<at], as: UTF8.self)
         guard !token.isEmpty else { return .malformed("empty token before ': '") }
-        switch TokenTarget.parse(String(chars[(at + 1)...])) {
+        switch TokenTarget.parse(String(decoding: bytes[(at + 1)...], as: UTF8.self)) {
         case .success(let target): return .entry(token: token, target: target)
         case .failure(let error): return .malformed("bad target for token: \(error.message)")
         }
