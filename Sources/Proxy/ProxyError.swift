@@ -1,7 +1,7 @@
 /// An error the proxy reports to its user: what failed, where, and the underlying cause.
 public struct ProxyError: Error, CustomStringConvertible, Sendable {
     private enum Code: Sendable {
-        case bindFailed, invalidAddress, tls, invalidOption
+        case bindFailed, invalidAddress, tls, invalidOption, invalidPluginOption
     }
 
     private let code: Code
@@ -31,6 +31,17 @@ public struct ProxyError: Error, CustomStringConvertible, Sendable {
     /// A certificate, key or CA file can't be used for TLS.
     public static func tls(file: String, _ problem: String) -> ProxyError {
         ProxyError(.tls, "TLS: \(file): \(problem)")
+    }
+
+    /// A token or auth plugin option (`--token-plugin`, `--token-source`, `--auth-plugin`,
+    /// `--auth-source`) that cannot be used.
+    public static func invalidPluginOption(_ option: String, why: String) -> ProxyError {
+        ProxyError(.invalidPluginOption, "\(option): \(why)")
+    }
+
+    /// A token source (file, directory, key file) that cannot be read or used.
+    public static func tokenSource(_ source: String, why: String) -> ProxyError {
+        invalidPluginOption("--token-source \(source)", why: why)
     }
 
     public var description: String { message }

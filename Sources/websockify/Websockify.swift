@@ -138,6 +138,40 @@ struct Websockify: AsyncParsableCommand {
             verifyClient: verifyClient, caFile: cafile, minimumVersion: version, ciphers: sslCiphers)
     }
 
+    // Token and auth plugins (websockify's names; see docs/proxy.md "Tokens and auth").
+    @Option(
+        name: .customLong("token-plugin"),
+        help: ArgumentHelp(
+            "pick each session's target by token: TokenFile, ReadOnlyTokenFile, JWTTokenApi, TokenRedis",
+            valueName: "CLASS"))
+    var tokenPlugin: String?
+
+    @Option(
+        name: .customLong("token-source"),
+        help: ArgumentHelp("the token plugin's source (file or directory, key file, redis address)", valueName: "ARG"))
+    var tokenSource: String?
+
+    @Flag(
+        name: .customLong("host-token"),
+        help: "use the host HTTP header as token instead of the token URL query parameter")
+    var hostToken = false
+
+    @Option(
+        name: .customLong("target-config"),
+        help: ArgumentHelp(
+            "token file or directory of 'token: host:port' lines (DEPRECATED: use --token-plugin TokenFile --token-source FILE)",
+            valueName: "FILE"))
+    var targetConfig: String?
+
+    @Option(
+        name: .customLong("auth-plugin"),
+        help: ArgumentHelp(
+            "check requests before the upgrade: BasicHTTPAuth, ExpectOrigin, ClientCertCNAuth", valueName: "CLASS"))
+    var authPlugin: String?
+
+    @Option(name: .customLong("auth-source"), help: ArgumentHelp("the auth plugin's argument", valueName: "ARG"))
+    var authSource: String?
+
     func validate() throws {
         do {
             _ = try makeConfiguration()
@@ -147,10 +181,16 @@ struct Websockify: AsyncParsableCommand {
     }
 
     /// The proxy configuration these flags describe.
-    func makeConfiguration() throws -> ProxyConfiguration {
+    func makeConfiguration(pluginLogger: Logger = Websockify.silentLogger) throws -> ProxyConfiguration {
         let listen = try AddressParsing.listen(source)
         let target: ProxyConfiguration.Target
+        let tokenResolver = try makeTokenResolver(logger: pluginLogger)
         switch (self.target, unixTarget) {
+        case (nil, nil) where tokenResolver != nil:
+            // Unused: the token plugin picks each session's target.
+            target = .hostPort(host: "", port: 0)
+        case (let other?, _) where tokenResolver != nil, (_, let other?) where tokenResolver != nil:
+            throw ProxyError.invalidAddress(other, why: "a token plugin picks the targets: give no target with it")
         case (let address?, nil):
             target = try AddressParsing.target(address)
         case (nil, let path?):
@@ -174,6 +214,8 @@ struct Websockify: AsyncParsableCommand {
         var configuration = ProxyConfiguration(
             listenHost: listen.host, listenPort: listen.port, preferIPv6: preferIPv6, target: target)
         configuration.runOnce = runOnce
+        configuration.targetResolver = tokenResolver
+        configuration.authenticator = try makeAuthenticator()
         // websockify treats 0 as "off" for all three.
         configuration.timeout = Self.seconds(timeout)
         configuration.idleTimeout = Self.seconds(idleTimeout)
@@ -226,6 +268,8 @@ struct Websockify: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "websockify")
+        // Built again with the real logger, so the token file's diagnostics are logged.
+        configuration.targetResolver = try makeTokenResolver(logger: logger)
         if traffic { FileLogHandler.Sink.standardOutput.writeRaw(TrafficTap.legend) }
         var openedRecording: SessionRecording?
         if let record {

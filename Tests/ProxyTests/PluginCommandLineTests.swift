@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Proxy
+import Testing
+
+@testable import websockify
+
+@Suite("Command line: token and auth plugins")
+struct PluginCommandLineTests {
+    func configuration(_ arguments: [String]) throws -> ProxyConfiguration {
+        try Websockify.parse(arguments).makeConfiguration()
+    }
+
+    @Test("--token-plugin/--token-source and --target-config set a resolver and take no target")
+    func tokens() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("tokens").path
+        try "a: h:1\n".write(toFile: file, atomically: false, encoding: .utf8)
+        let c = try configuration(["--token-plugin", "TokenFile", "--token-source", file, "--host-token", "6080"])
+        let resolver = try #require(c.targetResolver as? TokenTargetResolver)
+        #expect(resolver.hostToken && resolver.summary.contains("TokenFile \(file)"))
+        let alias = try #require(try configuration(["--target-config=\(file)", "6080"]).targetResolver)
+        #expect(alias.summary.contains("TokenFile \(file)"))
+        #expect(try configuration(["6080", "h:1"]).targetResolver == nil)
+    }
+
+    @Test("--auth-plugin/--auth-source set the authenticator")
+    func auth() throws {
+        let c = try configuration(["--auth-plugin=ExpectOrigin", "--auth-source=https://a", "6080", "h:1"])
+        #expect((c.authenticator as? ExpectOrigin)?.origins == ["https://a"])
+        #expect(try configuration(["6080", "h:1"]).authenticator == nil)
+    }
+
+    @Test(
+        "plugin argument errors are rejected",
+        arguments: [
+            ["--token-plugin=TokenRedis", "--token-source=r", "6080", "h:1"],
+            ["--token-plugin=TokenRedis", "--token-source=r", "--unix-target=/x", "6080"],
+            ["--token-plugin=TokenRedis", "6080"], ["--token-source=r", "6080", "h:1"], ["--host-token", "6080", "h:1"],
+            ["--target-config=/x", "--token-plugin=TokenRedis", "--token-source=r", "6080"],
+            ["--auth-source=u:p", "6080", "h:1"], ["--auth-plugin=Nope", "--auth-source=x", "6080", "h:1"],
+        ])
+    func errors(arguments: [String]) {
+        #expect(throws: (any Error).self) { try Websockify.parse(arguments) }
+    }
+}

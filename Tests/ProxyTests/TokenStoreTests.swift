@@ -1,0 +1,262 @@
+import Foundation
+import JWTKit
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+@testable import Proxy
+
+/// A fresh directory under the system temp dir, removed by the caller.
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The refusal a failed lookup carries (or nil when the lookup succeeded).
+func refusal(_ future: EventLoopFuture<ProxyConfiguration.Target>) async -> RequestRefusal? {
+    do {
+        _ = try await future.get()
+        return nil
+    } catch {
+        return error as? RequestRefusal
+    }
+}
+
+@Suite("Token stores")
+struct TokenStoreTests {
+    let loop = MultiThreadedEventLoopGroup.singleton.next()
+    let logger = Logger(label: "test")
+
+    @Test("TokenFile re-reads an edited file, a replaced file and a directory whose files change")
+    func reload() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("a.conf")
+        try "one: h:1\n".write(to: file, atomically: false, encoding: .utf8)
+        let store = try TokenFileStore(source: file.path, readOnly: false, logger: logger)
+        #expect(try await store.target(forToken: "one", on: loop).get() == .hostPort(host: "h", port: 1))
+        // Same size, same second: the nanosecond mtime and ctime still tell.
+        try "one: h:2\n".write(to: file, atomically: false, encoding: .utf8)
+        #expect(try await store.target(forToken: "one", on: loop).get() == .hostPort(host: "h", port: 2))
+        try "two: h:3\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(await refusal(store.target(forToken: "one", on: loop))?.status == .notFound)
+        #expect(try await store.target(forToken: "two", on: loop).get() == .hostPort(host: "h", port: 3))
+
+        let directory = try TokenFileStore(source: dir.path, readOnly: false, logger: logger)
+        #expect(await refusal(directory.target(forToken: "three", on: loop))?.status == .notFound)
+        try "three: h:4\n".write(to: dir.appendingPathComponent("b.conf"), atomically: false, encoding: .utf8)
+        try "hidden: h:5\n".write(to: dir.appendingPathComponent(".b.conf.swp"), atomically: false, encoding: .utf8)
+        #expect(try await directory.target(forToken: "three", on: loop).get() == .hostPort(host: "h", port: 4))
+        #expect(await refusal(directory.target(forToken: "hidden", on: loop))?.status == .notFound)
+        try "three: h:6\n".write(to: dir.appendingPathComponent("b.conf"), atomically: false, encoding: .utf8)
+        #expect(try await directory.target(forToken: "three", on: loop).get() == .hostPort(host: "h", port: 6))
+
+        // Gone: a 503 naming the problem, not a crash, and back once it is there again.
+        try FileManager.default.removeItem(at: file)
+        let gone = try #require(await refusal(store.target(forToken: "two", on: loop)))
+        #expect(gone.status == .serviceUnavailable && gone.logMessage.contains("a.conf"))
+        try "two: h:7\n".write(to: file, atomically: false, encoding: .utf8)
+        #expect(try await store.target(forToken: "two", on: loop).get() == .hostPort(host: "h", port: 7))
+    }
+
+    @Test("ReadOnlyTokenFile reads once")
+    func readOnly() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("t")
+        try "one: h:1\n".write(to: file, atomically: false, encoding: .utf8)
+        let store = try TokenFileStore(source: file.path, readOnly: true, logger: logger)
+        try "one: h:2\n".write(to: file, atomically: false, encoding: .utf8)
+        #expect(try await store.target(forToken: "one", on: loop).get() == .hostPort(host: "h", port: 1))
+        #expect(throws: ProxyError.self) {
+            try TokenFileStore(source: dir.appendingPathComponent("missing").path, readOnly: true, logger: logger)
+        }
+    }
+
+    /// Figures, not a pass/fail threshold: what a lookup costs with 10,000 tokens (see docs/proxy.md).
+    @Test("10,000 tokens: a parse, and a lookup with the unchanged-file check")
+    func tenThousand() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("t")
+        let text = (0..<10_000).map { "token\($0): 10.0.\($0 / 256 % 256).\($0 % 256):\(5900 + $0 % 100)" }.joined(separator: "\n")
+        try text.write(to: file, atomically: false, encoding: .utf8)
+        let clock = ContinuousClock()
+        var store: TokenFileStore?
+        let parse = try clock.measure { store = try TokenFileStore(source: file.path, readOnly: false, logger: logger) }
+        let loaded = try #require(store)
+        #expect(loaded.count == 10_000)
+        let lookups = 1000
+        let check = try clock.measure { for _ in 0..<lookups { _ = try loaded.refreshed() } }
+        let started = clock.now
+        for n in 0..<lookups {
+            #expect(try await loaded.target(forToken: "token\(n * 7)", on: loop).get() != .unixSocket(path: ""))
+        }
+        let full = clock.now - started
+        print("10,000 tokens: parse \(parse); unchanged check \(check / lookups); lookup via thread pool \(full / lookups)")
+    }
+
+    @Test("plugin names, sources and --host-token")
+    func plugins() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("t")
+        try "vnc.example.com: h:1\n".write(to: file, atomically: false, encoding: .utf8)
+        let resolver = try TokenPlugins.make(
+            plugin: "websockify.token_plugins.TokenFile", source: file.path, hostToken: true, logger: logger)
+        let head = HTTPRequestHead(
+            version: .http1_1, method: .GET, uri: "/?token=ignored", headers: ["Host": "vnc.example.com:6080"])
+        let request = ConnectionRequest(head: head, clientAddress: "c")
+        #expect(try await resolver.resolveTarget(for: request, on: loop).get() == .hostPort(host: "h", port: 1))
+        let noHost = ConnectionRequest(head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), clientAddress: "c")
+        #expect(await refusal(resolver.resolveTarget(for: noHost, on: loop))?.status == .badRequest)
+        for (plugin, source) in [
+            ("TokenFile", nil), ("NoSuchPlugin", file.path), ("TokenFileName", file.path), ("TokenRedis", "h:x"),
+            ("JWTTokenApi", dir.appendingPathComponent("nokey").path), ("ReadOnlyTokenFile", "/nonexistent/x"),
+        ] as [(String, String?)] {
+            #expect(throws: ProxyError.self, "\(plugin)") {
+                try TokenPlugins.make(plugin: plugin, source: source, hostToken: false, logger: logger)
+            }
+        }
+    }
+
+    @Test("TokenRedis with Redis down: a 503 per lookup naming the Redis address")
+    func redisDown() async throws {
+        // A port that was free a moment ago: nothing listens there.
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(probe.localAddress?.port)
+        try await probe.close()
+        let store = RedisTokenStore(source: .init(host: "127.0.0.1", port: port, password: "pw"))
+        for _ in 0..<2 {
+            let refused = try #require(await refusal(store.target(forToken: "t", on: loop)))
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.logMessage.contains("Redis at 127.0.0.1:\(port)") && !refused.logMessage.contains("pw"))
+        }
+    }
+}
+
+@Suite("JWTTokenApi")
+struct JWTTokenStoreTests {
+    struct Claims: JWTPayload {
+        var host: String?
+        var port: Int?
+        var portText: String?
+        var nbf: Double?
+        var exp: Double?
+        enum CodingKeys: String, CodingKey { case host, port, portText = "port_text", nbf, exp }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(host, forKey: .host)
+            if let portText { try c.encode(portText, forKey: .port) } else { try c.encodeIfPresent(port, forKey: .port) }
+            try c.encodeIfPresent(nbf, forKey: .nbf)
+            try c.encodeIfPresent(exp, forKey: .exp)
+        }
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// A PEM key pair made by the system openssl now: (private, public).
+    static func openssl(_ algorithm: [String]) throws -> (String, String) {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let key = dir.appendingPathComponent("key.pem").path
+        let pub = dir.appendingPathComponent("pub.pem").path
+        for arguments in [["genpkey"] + algorithm + ["-out", key], ["pkey", "-in", key, "-pubout", "-out", pub]] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = arguments
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            try #require(process.terminationStatus == 0, "openssl \(arguments)")
+        }
+        return (try String(contentsOfFile: key, encoding: .utf8), try String(contentsOfFile: pub, encoding: .utf8))
+    }
+
+    func store(_ keyFile: String) throws -> JWTTokenStore {
+        JWTTokenStore(key: try JWTTokenStore.Key.parse(Data(keyFile.utf8)), source: "k", now: { Self.now })
+    }
+
+    func check(_ store: JWTTokenStore, sign: (Claims) async throws -> String, wrongKey: (Claims) async throws -> String)
+        async throws
+    {
+        let t = Self.now.timeIntervalSince1970
+        #expect(try await store.verify(sign(Claims(host: "10.1.1.1", port: 5901))).get() == .hostPort(host: "10.1.1.1", port: 5901))
+        #expect(try await store.verify(sign(Claims(host: "h", portText: "5902", nbf: t - 10, exp: t + 10))).get() == .hostPort(host: "h", port: 5902))
+        #expect(try await store.verify(sign(Claims(host: "unix_socket", portText: "/run/s"))).get() == .unixSocket(path: "/run/s"))
+        let cases: [(Claims, String)] = [
+            (Claims(host: "h", port: 1, exp: t - 1), "expired"), (Claims(host: "h", port: 1, nbf: t + 60), "not valid yet"),
+            (Claims(host: "h"), "'host' and 'port'"), (Claims(port: 1), "'host' and 'port'"),
+            (Claims(host: "h", portText: "x"), "port"),
+        ]
+        for (claims, why) in cases {
+            let refused = await store.verify(try await sign(claims))
+            #expect(refused.failure?.status == .forbidden && refused.failure?.message.contains(why) == true, "\(why): \(refused)")
+        }
+        let forged = await store.verify(try await wrongKey(Claims(host: "h", port: 1)))
+        #expect(forged.failure?.status == .forbidden && forged.failure?.message.contains("bad signature") == true, "\(forged)")
+        var tampered = try await sign(Claims(host: "h", port: 1)).split(separator: ".").map(String.init)
+        tampered[1] = Data(#"{"host":"evil","port":22}"#.utf8).base64EncodedString()
+            .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        #expect(await store.verify(tampered.joined(separator: ".")).failure?.status == .forbidden)
+        #expect(await store.verify("not-a-jwt").failure?.status == .forbidden)
+        #expect(await store.verify("a.b.c.d.e").failure?.message.contains("JWE") == true)
+    }
+
+    @Test("HS256: the key file is a base64url secret (a JWK 'k', as websockify reads it)")
+    func hs256() async throws {
+        let secret = Data("a shared secret, 32 bytes long!!".utf8)
+        let encoded = secret.base64EncodedString().replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        let store = try store(encoded + "\n")
+        #expect(store.key.algorithm == "HS256")
+        try await check(
+            store,
+            sign: { claims in try await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256).sign(claims) },
+            wrongKey: { claims in try await JWTKeyCollection().add(hmac: "another secret, also 32 bytes long", digestAlgorithm: .sha256).sign(claims) })
+        #expect(throws: TokenKeyError.self) { try JWTTokenStore.Key.parse(Data("not base64url!".utf8)) }
+        #expect(throws: TokenKeyError.self) { try JWTTokenStore.Key.parse(Data("c2hvcnQ".utf8)) }
+    }
+
+    @Test("RS256 with an RSA public key PEM")
+    func rs256() async throws {
+        let (privatePEM, publicPEM) = try Self.openssl(["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        let (otherPEM, _) = try Self.openssl(["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        let store = try store(publicPEM)
+        #expect(store.key.algorithm == "RS256")
+        try await check(
+            store,
+            sign: { claims in
+                try await JWTKeyCollection().add(rsa: Insecure.RSA.PrivateKey(pem: privatePEM), digestAlgorithm: .sha256).sign(claims)
+            },
+            wrongKey: { claims in
+                try await JWTKeyCollection().add(rsa: Insecure.RSA.PrivateKey(pem: otherPEM), digestAlgorithm: .sha256).sign(claims)
+            })
+    }
+
+    @Test("ES256 with an EC P-256 public key PEM; an HS256 token signed with the PEM text is refused")
+    func es256() async throws {
+        let (privatePEM, publicPEM) = try Self.openssl(["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        let store = try store(publicPEM)
+        #expect(store.key.algorithm == "ES256")
+        try await check(
+            store,
+            sign: { claims in try await JWTKeyCollection().add(ecdsa: ES256PrivateKey(pem: privatePEM)).sign(claims) },
+            wrongKey: { claims in try await JWTKeyCollection().add(ecdsa: ES256PrivateKey()).sign(claims) })
+        // Algorithm confusion: the public key's text used as an HMAC secret.
+        let confused = try await JWTKeyCollection().add(hmac: HMACKey(from: publicPEM), digestAlgorithm: .sha256)
+            .sign(Claims(host: "h", port: 1))
+        #expect(await store.verify(confused).failure?.status == .forbidden)
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+}
