@@ -71,17 +71,6 @@ def test_expect_origin(proxy_with):
         websockets_banner(proxy.url("/"), origin="https://a.example.evil")
 
 
-def test_client_cert_cn_is_not_taken_from_request_headers(proxy_with):
-    # websockify 0.13 would let this client in: it reads the CN from a header the client can send.
-    proxy = proxy_with("--auth-plugin=ClientCertCNAuth", "--auth-source=alice bob")
-    for header in ["ssl_client_s_dn_cn: alice", "SSL_CLIENT_S_DN_CN: alice", "SSL-CLIENT-S-DN-CN: alice"]:
-        status, _, _ = curl_upgrade(f"http://127.0.0.1:{proxy.port}/", header)
-        assert status == 403, header
-    code, _ = websocat_banner(proxy.url("/"), ["-H=ssl_client_s_dn_cn: alice"])
-    assert code != 0
-    log_has(proxy, "no verified client certificate")
-
-
 def test_auth_is_checked_before_the_token_lookup(tmp_path, desk, proxy_with):
     tokens = tmp_path / "tokens"
     tokens.write_text(f"alpha: 127.0.0.1:{desk.port}\n")
@@ -98,6 +87,7 @@ def test_auth_is_checked_before_the_token_lookup(tmp_path, desk, proxy_with):
     (["--auth-plugin=BasicHTTPAuth"], "needs --auth-source"),
     (["--auth-plugin=BasicHTTPAuth", "--auth-source=nocolon"], "user:password"),
     (["--auth-source=u:p"], "You must use --auth-plugin to use --auth-source"),
+    (["--auth-plugin=ClientCertCNAuth", "--auth-source=alice"], "needs --verify-client"),
 ])
 def test_auth_usage_errors_exit_2(args, message):
     out = subprocess.run([websockify_bin(), *args, "6080", "127.0.0.1:1"], capture_output=True, timeout=10, text=True)

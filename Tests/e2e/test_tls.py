@@ -299,6 +299,47 @@ def test_verify_client_refuses_no_certificate_or_one_from_another_ca(verifying_p
     assert "HTTP/1.1" not in text
 
 
+@pytest.fixture
+def cn_proxy(target, certs):
+    p = Proxy([f"127.0.0.1:{target.port}"],
+              extra=["--cert", certs.server_combined, "--verify-client", "--cafile", certs.ca,
+                     "--auth-plugin=ClientCertCNAuth", "--auth-source=alice carol"])
+    yield p
+    p.stop()
+
+
+def upgrade_status(port, context, extra_header=""):
+    """Status of a WebSocket upgrade over TLS with `context`, with an extra header line if given."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as s:
+            request = ("GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                       + (extra_header + "\r\n" if extra_header else "") + "\r\n")
+            s.sendall(request.encode())
+            return int(s.recv(4096).split(b" ")[1])
+
+
+def test_client_cert_cn_auth_lets_listed_names_in(cn_proxy, certs):
+    c = RawClient(cn_proxy.port, tls=certs.client_context("alice"))
+    echo_roundtrip(c)
+    c.close()
+    assert upgrade_status(cn_proxy.port, certs.client_context("bob")) == 403
+    assert "client certificate CN 'bob' not allowed" in cn_proxy.log_text()
+
+
+@pytest.mark.parametrize("header", ["ssl_client_s_dn_cn: alice", "SSL_CLIENT_S_DN_CN: alice",
+                                    "SSL-CLIENT-S-DN-CN: alice"])
+def test_client_cert_cn_never_comes_from_a_request_header(cn_proxy, certs, header):
+    # websockify 0.13 lets bob in as alice with this header; here only the verified certificate counts.
+    assert upgrade_status(cn_proxy.port, certs.client_context("bob"), header) == 403
+
+
+def test_client_cert_cn_from_another_ca_fails_the_handshake(cn_proxy, certs):
+    # mallory's certificate says CN=alice but comes from a CA the proxy does not trust.
+    with pytest.raises((ssl.SSLError, ConnectionError, IndexError, ValueError)):
+        upgrade_status(cn_proxy.port, certs.client_context("mallory"))
+
+
 def test_verify_client_without_certificate_is_a_usage_error():
     code, err = run_briefly(["--verify-client"], cwd="/")
     assert code == 2 and "--verify-client" in err
