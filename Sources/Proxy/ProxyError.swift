@@ -2,6 +2,7 @@
 public struct ProxyError: Error, CustomStringConvertible, Sendable {
     private enum Code: Sendable {
         case bindFailed, invalidAddress
+        case webRoot, invalidOption
     }
 
     private let code: Code
@@ -21,6 +22,16 @@ public struct ProxyError: Error, CustomStringConvertible, Sendable {
     /// An address given on the command line or in the configuration could not be used.
     public static func invalidAddress(_ text: String, why: String) -> ProxyError {
         ProxyError(.invalidAddress, "invalid address '\(text)': \(why)")
+    }
+
+    /// The web server's directory (`--web`) cannot be served.
+    public static func webRoot(_ path: String, why: String) -> ProxyError {
+        ProxyError(.webRoot, "cannot serve '\(path)' as the web root: \(why)")
+    }
+
+    /// A command-line option that cannot be used as given (or without another one).
+    public static func invalidOption(_ option: String, why: String) -> ProxyError {
+        ProxyError(.invalidOption, "\(option): \(why)")
     }
 
     public var description: String { message }

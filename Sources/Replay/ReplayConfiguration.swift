@@ -1,3 +1,5 @@
+import Proxy
+
 /// Everything a replay needs; the `wsreplay` executable only fills this in.
 public struct ReplayConfiguration: Sendable {
     /// The recording (ours, or a legacy Python websockify one).
@@ -16,10 +18,13 @@ public struct ReplayConfiguration: Sendable {
     public var loop: Bool
     /// Where to write the JSON report, if anywhere.
     public var reportPath: String?
+    /// Also serve these files on the same port (`--web`), e.g. noVNC's.
+    public var web: WebConfiguration?
 
     public init(
         file: String, listenHost: String = "127.0.0.1", listenPort: Int, session: UInt32? = nil,
-        engine: ReplayEngine.Options = .init(), once: Bool = false, loop: Bool = false, reportPath: String? = nil
+        engine: ReplayEngine.Options = .init(), once: Bool = false, loop: Bool = false, reportPath: String? = nil,
+        web: WebConfiguration? = nil
     ) {
         self.file = file
         self.listenHost = listenHost
@@ -29,5 +34,6 @@ public struct ReplayConfiguration: Sendable {
         self.once = once
         self.loop = loop
         self.reportPath = reportPath
+        self.web = web
     }
 }

@@ -62,6 +62,15 @@ public final class ReplayServer: Sendable {
             listenHost: configuration.listenHost, listenPort: configuration.listenPort,
             target: .hostPort(host: "replay", port: 0), runOnce: configuration.once, sessionBackend: provider)
         proxyConfiguration.shutdownGracePeriod = .seconds(2)
+        if let web = configuration.web {
+            do {
+                proxyConfiguration.webResponder = try StaticFileServer(configuration: web, logLabel: "wsreplay.web")
+            } catch {
+                report.error = "\(error)"
+                return report
+            }
+            logger.info("web server: files from \(web.root)\(web.fileOnly ? " (no directory listings)" : "")")
+        }
         let proxy = ProxyServer(configuration: proxyConfiguration, logger: logger, handleSignals: handleSignals)
         server.withLockedValue { $0 = proxy }
         logger.info(

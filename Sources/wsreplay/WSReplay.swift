@@ -59,12 +59,25 @@ struct WSReplay: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Log each connection and session in detail.")
     var verbose = false
 
+    @Option(help: ArgumentHelp("Also serve the files in DIR on the same port (e.g. noVNC's).", valueName: "DIR"))
+    var web: String?
+
+    @Flag(name: .customLong("file-only"), help: "No directory listings from the web server.")
+    var fileOnly = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
         guard waitTimeout > 0, waitTimeout.isFinite else { throw ValidationError("--wait-timeout must be positive") }
         if fast && speed != 1.0 { throw ValidationError("--speed and --fast exclude each other") }
         if once && loop { throw ValidationError("--once and --loop exclude each other") }
+        if let web {
+            do {
+                _ = try WebPathResolver(configuration: WebConfiguration(root: web))
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
     }
 
     func makeConfiguration() -> ReplayConfiguration {
@@ -73,7 +86,8 @@ struct WSReplay: AsyncParsableCommand {
             engine: ReplayEngine.Options(
                 pacing: fast ? .fast : .speed(speed), syncToClient: sync == .client,
                 waitTimeoutNanos: UInt64(waitTimeout * 1e9), rfbAware: !noRFB),
-            once: once, loop: loop, reportPath: report)
+            once: once, loop: loop, reportPath: report,
+            web: web.map { WebConfiguration(root: $0, fileOnly: fileOnly) })
     }
 
     func run() async throws {
