@@ -104,25 +104,25 @@ public struct WebPathResolver: Sendable {
             rest = rest[..<mark]
         }
         guard rest.first == "/" else {
-            return .failure(badRequest("the request target must be a path starting with /", target))
+            return .failure(badRequest("the request target must be a path starting with /"))
         }
         var segments: [String] = []
         for raw in rest.split(separator: "/", omittingEmptySubsequences: true) {
             guard let bytes = percentDecode(raw) else {
-                return .failure(badRequest("bad percent-encoding in the path", target))
+                return .failure(badRequest("bad percent-encoding in the path"))
             }
-            if bytes.contains(0) { return .failure(badRequest("NUL byte in the path", target)) }
+            if bytes.contains(0) { return .failure(badRequest("NUL byte in the path")) }
             if bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-                return .failure(badRequest("control character in the path", target))
+                return .failure(badRequest("control character in the path"))
             }
-            if bytes.contains(UInt8(ascii: "/")) { return .failure(forbidden("encoded slash in a path segment", target)) }
-            if bytes.contains(UInt8(ascii: "\\")) { return .failure(forbidden("backslash in the path", target)) }
+            if bytes.contains(UInt8(ascii: "/")) { return .failure(forbidden("encoded slash in a path segment")) }
+            if bytes.contains(UInt8(ascii: "\\")) { return .failure(forbidden("backslash in the path")) }
             guard let segment = String(validating: bytes, as: UTF8.self) else {
-                return .failure(badRequest("the path is not UTF-8", target))
+                return .failure(badRequest("the path is not UTF-8"))
             }
             switch segment {
             case ".": continue
-            case "..": return .failure(forbidden("parent directory (..) in the path", target))
+            case "..": return .failure(forbidden("parent directory (..) in the path"))
             default: segments.append(segment)
             }
         }
@@ -176,15 +176,14 @@ public struct WebPathResolver: Sendable {
 
     /// What `path` names under the root. Blocks on the file system.
     public func locate(_ path: WebRequestPath) -> WebTarget {
-        let shown = path.display
         let candidate = path.segments.isEmpty ? root : root + "/" + path.segments.joined(separator: "/")
         let real: String
         switch Self.realPath(candidate) {
         case .success(let resolved): real = resolved
-        case .failure(let code): return .refused(Self.missing(code, shown))
+        case .failure(let code): return .refused(Self.missing(code))
         }
         guard isInside(real) else {
-            return .refused(Self.forbidden("resolves outside the web root (to \(real))", shown))
+            return .refused(Self.forbidden("\(path.display) resolves outside the web root (to \(real))"))
         }
         switch Self.kind(of: real) {
         case .directory:
@@ -194,22 +193,22 @@ public struct WebPathResolver: Sendable {
             for index in indexFiles {
                 guard case .success(let file) = Self.realPath(real + "/" + index) else { continue }
                 guard isInside(file) else {
-                    return .refused(Self.forbidden("\(index) resolves outside the web root (to \(file))", shown))
+                    return .refused(Self.forbidden("\(path.display)\(index) resolves outside the web root (to \(file))"))
                 }
                 if Self.kind(of: file) == .regular { return .file(path: file) }
             }
             if fileOnly {
                 return .refused(RequestRefusal(
-                    status: .notFound, message: "Not found.", logMessage: "\(shown): directory listing disabled (--file-only)"))
+                    status: .notFound, message: "Not found.", logMessage: "directory listing disabled (--file-only)"))
             }
             return .listing(directory: real, request: path)
         case .regular:
             guard !path.endsInSlash else {
-                return .refused(RequestRefusal(status: .notFound, message: "Not found.", logMessage: "\(shown): not a directory"))
+                return .refused(RequestRefusal(status: .notFound, message: "Not found.", logMessage: "not a directory"))
             }
             return .file(path: real)
         case .other, nil:
-            return .refused(Self.forbidden("not a regular file or directory", shown))
+            return .refused(Self.forbidden("not a regular file or directory"))
         }
     }
 
@@ -244,20 +243,20 @@ public struct WebPathResolver: Sendable {
         return .success(String(cString: resolved))
     }
 
-    private static func missing(_ code: Errno, _ shown: String) -> RequestRefusal {
+    private static func missing(_ code: Errno) -> RequestRefusal {
         switch code {
         case .permissionDenied, .tooManySymbolicLinkLevels:
-            forbidden(code.description, shown)
+            forbidden(code.description)
         default:
-            RequestRefusal(status: .notFound, message: "Not found.", logMessage: "\(shown): \(code.description)")
+            RequestRefusal(status: .notFound, message: "Not found.", logMessage: code.description)
         }
     }
 
-    static func forbidden(_ why: String, _ what: String) -> RequestRefusal {
-        RequestRefusal(status: .forbidden, message: "Forbidden.", logMessage: "\(what): \(why)")
+    static func forbidden(_ why: String) -> RequestRefusal {
+        RequestRefusal(status: .forbidden, message: "Forbidden.", logMessage: why)
     }
 
-    static func badRequest(_ why: String, _ what: String) -> RequestRefusal {
-        RequestRefusal(status: .badRequest, message: "Bad request: \(why).", logMessage: "\(what): \(why)")
+    static func badRequest(_ why: String) -> RequestRefusal {
+        RequestRefusal(status: .badRequest, message: "Bad request: \(why).", logMessage: why)
     }
 }
