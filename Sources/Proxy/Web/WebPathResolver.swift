@@ -219,21 +219,15 @@ public struct WebPathResolver: Sendable {
 
     enum Kind { case directory, regular, other }
 
-    /// The kind of file at `path` (symbolic links followed); nil when it cannot be examined.
+    /// The kind of file at `path`, a canonical path (a symbolic link there now is a race: `.other`);
+    /// nil when it cannot be examined.
     static func kind(of path: String) -> Kind? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
         switch attributes[.type] as? FileAttributeType {
         case .typeDirectory?: return .directory
         case .typeRegular?: return .regular
-        case .typeSymbolicLink?: return kind(of: path, following: true)
         default: return .other
         }
-    }
-
-    /// The kind behind a symbolic link (the root as given may be one).
-    private static func kind(of path: String, following: Bool) -> Kind? {
-        guard case .success(let real) = realPath(path), real != path else { return nil }
-        return kind(of: real)
     }
 
     /// `realpath(3)`: the canonical absolute path, or the errno it failed with.
