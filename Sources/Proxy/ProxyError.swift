@@ -1,7 +1,7 @@
 /// An error the proxy reports to its user: what failed, where, and the underlying cause.
 public struct ProxyError: Error, CustomStringConvertible, Sendable {
     private enum Code: Sendable {
-        case bindFailed, invalidAddress, tls, invalidOption, invalidPluginOption
+        case bindFailed, invalidAddress, tls, invalidOption, invalidPluginOption, webRoot
     }
 
     private let code: Code
@@ -21,6 +21,11 @@ public struct ProxyError: Error, CustomStringConvertible, Sendable {
     /// An address given on the command line or in the configuration could not be used.
     public static func invalidAddress(_ text: String, why: String) -> ProxyError {
         ProxyError(.invalidAddress, "invalid address '\(text)': \(why)")
+    }
+
+    /// The web server's directory (`--web`) cannot be served.
+    public static func webRoot(_ path: String, why: String) -> ProxyError {
+        ProxyError(.webRoot, "cannot serve '\(path)' as the web root: \(why)")
     }
 
     /// A command-line option or combination of options that can't work.

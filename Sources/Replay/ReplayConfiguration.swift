@@ -20,10 +20,13 @@ public struct ReplayConfiguration: Sendable {
     public var reportPath: String?
     /// Serve wss:// (and https://) with this certificate too, on the same port.
     public var tls: TLSServerSettings?
+    /// Also serve these files on the same port (`--web`), e.g. noVNC's.
+    public var web: WebConfiguration?
 
     public init(
         file: String, listenHost: String = "127.0.0.1", listenPort: Int, session: UInt32? = nil,
-        engine: ReplayEngine.Options = .init(), once: Bool = false, loop: Bool = false, reportPath: String? = nil
+        engine: ReplayEngine.Options = .init(), once: Bool = false, loop: Bool = false, reportPath: String? = nil,
+        web: WebConfiguration? = nil
     ) {
         self.file = file
         self.listenHost = listenHost
@@ -33,5 +36,6 @@ public struct ReplayConfiguration: Sendable {
         self.once = once
         self.loop = loop
         self.reportPath = reportPath
+        self.web = web
     }
 }

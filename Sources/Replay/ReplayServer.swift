@@ -70,6 +70,15 @@ public final class ReplayServer: Sendable {
                 return report
             }
         }
+        if let web = configuration.web {
+            do {
+                proxyConfiguration.webResponder = try StaticFileServer(configuration: web, logLabel: "wsreplay.web")
+            } catch {
+                report.error = "\(error)"
+                return report
+            }
+            logger.info("web server: files from \(web.root)\(web.fileOnly ? " (no directory listings)" : "")")
+        }
         let proxy = ProxyServer(configuration: proxyConfiguration, logger: logger, handleSignals: handleSignals)
         server.withLockedValue { $0 = proxy }
         logger.info(

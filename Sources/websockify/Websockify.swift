@@ -172,6 +172,16 @@ struct Websockify: AsyncParsableCommand {
     @Option(name: .customLong("auth-source"), help: ArgumentHelp("the auth plugin's argument", valueName: "ARG"))
     var authSource: String?
 
+    // Static web server on the same port (see Websockify+Web.swift).
+    @Option(help: ArgumentHelp("also answer plain HTTP requests on the same port with the files in DIR", valueName: "DIR"))
+    var web: String?
+
+    @Flag(name: .customLong("file-only"), help: "no directory listings from the web server")
+    var fileOnly = false
+
+    @Flag(name: .customLong("web-auth"), help: "web requests must pass the auth plugin too")
+    var webAuth = false
+
     func validate() throws {
         do {
             _ = try makeConfiguration()
@@ -226,6 +236,7 @@ struct Websockify: AsyncParsableCommand {
                 TrafficTap(sessionID: context.sessionID, verbose: verbose)
             }
         }
+        try applyWebOptions(to: &configuration)
         return configuration
     }
 
@@ -270,6 +281,7 @@ struct Websockify: AsyncParsableCommand {
         let logger = Logger(label: "websockify")
         // Built again with the real logger, so the token file's diagnostics are logged.
         configuration.targetResolver = try makeTokenResolver(logger: logger)
+        if let web { logger.info("web server: files from \(web)\(fileOnly ? " (no directory listings)" : "")") }
         if traffic { FileLogHandler.Sink.standardOutput.writeRaw(TrafficTap.legend) }
         var openedRecording: SessionRecording?
         if let record {

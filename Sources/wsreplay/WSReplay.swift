@@ -71,6 +71,12 @@ struct WSReplay: AsyncParsableCommand {
     @Flag(name: .customLong("ssl-only"), help: "Refuse plain ws:// connections (needs --cert).")
     var sslOnly = false
 
+    @Option(help: ArgumentHelp("Also serve the files in DIR on the same port (e.g. noVNC's).", valueName: "DIR"))
+    var web: String?
+
+    @Flag(name: .customLong("file-only"), help: "No directory listings from the web server.")
+    var fileOnly = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
@@ -80,6 +86,13 @@ struct WSReplay: AsyncParsableCommand {
         if cert == nil && (key != nil || keyPassword != nil || sslOnly) {
             throw ValidationError("--key, --key-password and --ssl-only need --cert")
         }
+        if let web {
+            do {
+                _ = try WebPathResolver(configuration: WebConfiguration(root: web))
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
     }
 
     func makeConfiguration() -> ReplayConfiguration {
@@ -88,7 +101,8 @@ struct WSReplay: AsyncParsableCommand {
             engine: ReplayEngine.Options(
                 pacing: fast ? .fast : .speed(speed), syncToClient: sync == .client,
                 waitTimeoutNanos: UInt64(waitTimeout * 1e9), rfbAware: !noRFB),
-            once: once, loop: loop, reportPath: report)
+            once: once, loop: loop, reportPath: report,
+            web: web.map { WebConfiguration(root: $0, fileOnly: fileOnly) })
         configuration.tls = cert.map {
             TLSServerSettings(certificateFile: $0, keyFile: key, keyPassword: keyPassword, sslOnly: sslOnly)
         }

@@ -1,4 +1,5 @@
-"""Real browser -> proxy -> real VNC server: noVNC in headless Chromium types into an xterm.
+"""Real browser -> proxy -> real VNC server: noVNC (vnc_lite.html and vnc.html), served by the proxy's
+own --web on the port its WebSocket uses, in headless Chromium types into an xterm.
 
     scripts/install-deps && python3 -m pytest Tests/e2e            # our binary (.build/debug/websockify)
     E2E_PROXY=python python3 -m pytest Tests/e2e                   # the Python reference websockify 0.13
@@ -35,43 +36,61 @@ XK_RETURN = 0xFF0D
 
 # ----------------------------------------------------------------------------- the test
 
-def test_novnc_types_into_xterm_through_proxy(proxy_kind, request, tmp_path, vncdesk, free_port,
-                                              start_process, chromium_driver):
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
-    ws_port, http_port = free_port(), free_port()
+def start_proxy(proxy_kind, request, tmp_path, vncdesk, start_process, port: int) -> tuple:
+    """The proxy under test on `port`, serving noVNC from NOVNC_DIR with --web on the same port and
+    recording; returns (process, record base)."""
     target = f"127.0.0.1:{vncdesk.vnc_port}"
     if proxy_kind == "swift":
         record_base = tmp_path / "live"
-        proxy = start_process([request.getfixturevalue("proxy_bin"), f"--record={record_base}",
-                               f"127.0.0.1:{ws_port}", target], name="proxy")
+        proxy = start_process([request.getfixturevalue("proxy_bin"), f"--web={NOVNC_DIR}", "-v",
+                               f"--record={record_base}", f"127.0.0.1:{port}", target], name="proxy")
     else:
         # The reference proxy, from the python3 that install-deps provisioned (not Debian's 0.10).
         # Its legacy --record output lets the RFB checks below run on real traffic today.
         record_base = tmp_path / "legacy"
-        proxy = start_process([sys.executable, "-m", "websockify", f"--record={record_base}",
-                               f"127.0.0.1:{ws_port}", target], name="proxy")
-    http = start_process([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", http_port,
-                          "--directory", NOVNC_DIR], name="http")
-    wait_for_port(ws_port, proxy)
-    wait_for_port(http_port, http)
+        proxy = start_process([sys.executable, "-m", "websockify", f"--web={NOVNC_DIR}",
+                               f"--record={record_base}", f"127.0.0.1:{port}", target], name="proxy")
+    wait_for_port(port, proxy)
+    return proxy, record_base
+
+
+def load_time(driver) -> float:
+    """Seconds from navigation start to the load event of the current page."""
+    return driver.execute_script(
+        "const t = performance.getEntriesByType('navigation')[0]; return (t.loadEventEnd - t.startTime) / 1000;")
+
+
+def type_into_canvas(driver, canvas, vncdesk) -> str:
+    """Click the canvas, type `touch <random name>` + Return; returns the command once the file exists."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    name = f"typed-{secrets.token_hex(4)}"
+    command = f"touch {name}"  # relative: the xterm's shell runs in vncdesk.workdir
+    ActionChains(driver).move_to_element(canvas).click().perform()
+    ActionChains(driver).send_keys(command + Keys.ENTER).perform()
+    created = vncdesk.workdir / name
+    poll(created.exists, bool, FILE_TIMEOUT, f"{created} to be created by the typed command")
+    return command
+
+
+def test_novnc_types_into_xterm_through_proxy(proxy_kind, request, tmp_path, vncdesk, free_port,
+                                              start_process, chromium_driver):
+    """vnc_lite.html, served by the proxy's own --web, connects through the same port."""
+    from selenium.webdriver.common.by import By
+
+    port = free_port()
+    proxy, record_base = start_proxy(proxy_kind, request, tmp_path, vncdesk, start_process, port)
 
     driver = chromium_driver
-    driver.get(f"http://127.0.0.1:{http_port}/vnc_lite.html?host=127.0.0.1&port={ws_port}")
+    driver.get(f"http://127.0.0.1:{port}/vnc_lite.html?host=127.0.0.1&port={port}")
+    print(f"\nvnc_lite.html ({proxy_kind}) loaded in {load_time(driver):.3f} s")
     poll(lambda: driver.find_element(By.ID, "status").text,
          lambda text: text.startswith("Connected"), CONNECT_TIMEOUT,
          "noVNC #status to read 'Connected to ...'")
 
     canvas = driver.find_element(By.CSS_SELECTOR, "#screen canvas")
-    name = f"typed-{secrets.token_hex(4)}"
-    command = f"touch {name}"  # relative: the xterm's shell runs in vncdesk.workdir
-    ActionChains(driver).move_to_element(canvas).click().perform()
-    ActionChains(driver).send_keys(command + Keys.ENTER).perform()
-
-    created = vncdesk.workdir / name
-    poll(created.exists, bool, FILE_TIMEOUT, f"{created} to be created by the typed command")
+    command = type_into_canvas(driver, canvas, vncdesk)
 
     # The framebuffer update showing the echoed command may trail the file a little.
     time.sleep(0.3)
@@ -89,11 +108,52 @@ def test_novnc_types_into_xterm_through_proxy(proxy_kind, request, tmp_path, vnc
 
     if proxy_kind == "swift":
         check_swift_record(record_base, request.getfixturevalue("proxy_bin"), command)
+        check_web_log(Path(proxy.log_path))
     else:
         recordings = sorted(tmp_path.glob("legacy.*"))
         assert recordings, f"websockify --record wrote nothing under {record_base}.*"
         lines = [line for rec in recordings for line in legacy_record_to_json_lines(rec, session=1)]
         check_rfb_record_lines(lines, command)
+
+
+def test_novnc_full_client_connects_through_same_port(proxy_kind, request, tmp_path, vncdesk, free_port,
+                                                      start_process, chromium_driver):
+    """vnc.html (the full client: ES modules, CSS, SVG icons, fonts), served by --web, connects
+    through the same port and types into the desktop."""
+    from selenium.webdriver.common.by import By
+
+    port = free_port()
+    proxy, _ = start_proxy(proxy_kind, request, tmp_path, vncdesk, start_process, port)
+    driver = chromium_driver
+    driver.get(f"http://127.0.0.1:{port}/vnc.html?host=127.0.0.1&port={port}&autoconnect=1")
+    print(f"\nvnc.html ({proxy_kind}) loaded in {load_time(driver):.3f} s")
+    poll(lambda: driver.execute_script("return document.documentElement.className"),
+         lambda classes: "noVNC_connected" in classes.split(), CONNECT_TIMEOUT,
+         "vnc.html to mark itself noVNC_connected")
+    canvas = driver.find_element(By.CSS_SELECTOR, "#noVNC_container canvas")
+    type_into_canvas(driver, canvas, vncdesk)
+    driver.get("about:blank")
+    time.sleep(0.3)
+    stop_process(proxy)
+    if proxy_kind == "swift":
+        check_web_log(Path(proxy.log_path))
+
+
+# Asked for but not shipped by Debian's novnc: the browser's default icon, and the version file
+# vnc.html reads (it shows no version without it).
+ABSENT_FROM_NOVNC = ("GET /favicon.ico: 404 ", "GET /package.json: 404 ")
+
+
+def check_web_log(log: Path) -> None:
+    """Every file the page asked our --web for was served: no 4xx in the proxy's log beyond the
+    known-absent ones, and the page's scripts among the 200s."""
+    text = log.read_text(errors="replace")
+    served = [line for line in text.splitlines() if "websockify.web" in line]
+    assert any("/core/rfb.js: 200 " in line for line in served), \
+        f"the proxy logged no successful web requests for noVNC's core:\n{text[-3000:]}"
+    refused = [line for line in served if any(f": {code} " in line for code in ("400", "403", "404", "405"))
+               and not any(known in line for known in ABSENT_FROM_NOVNC)]
+    assert not refused, "noVNC asked for files the web server refused:\n" + "\n".join(refused)
 
 
 def poll(get, ok, timeout: float, what: str, interval: float = 0.1):

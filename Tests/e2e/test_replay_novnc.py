@@ -1,10 +1,10 @@
 """wsreplay to a real browser: noVNC in headless Chromium replays (a) a live session recorded
 through our websockify from x11vnc, typing the same keys, and ends with the same canvas; (b) the
-legacy Python websockify fixture, typing what its client typed."""
+legacy Python websockify fixture, typing what its client typed. noVNC's files come from the
+program under test itself (`--web`), on the port its WebSocket uses."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -24,9 +24,10 @@ def canvas_png(driver) -> bytes:
     return data_url_png(driver.execute_script("return arguments[0].toDataURL('image/png')", canvas))
 
 
-def connect(driver, http_port: int, ws_port: int) -> None:
+def connect(driver, port: int) -> None:
+    """vnc_lite.html from `port`'s --web, connecting to the same port."""
     from selenium.webdriver.common.by import By
-    driver.get(f"http://127.0.0.1:{http_port}/vnc_lite.html?host=127.0.0.1&port={ws_port}")
+    driver.get(f"http://127.0.0.1:{port}/vnc_lite.html?host=127.0.0.1&port={port}")
     poll(lambda: driver.find_element(By.ID, "status").text, lambda text: text.startswith("Connected"),
          CONNECT_TIMEOUT, "noVNC #status to read 'Connected to ...'")
 
@@ -41,26 +42,17 @@ def type_command(driver, command: str) -> None:
     ActionChains(driver).send_keys(command + Keys.ENTER).perform()
 
 
-def start_http(start_process, free_port) -> int:
-    port = free_port()
-    http = start_process([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", port,
-                          "--directory", NOVNC_DIR], name="http")
-    wait_for_port(port, http)
-    return port
-
-
 def test_replay_live_novnc_session_to_novnc(request, tmp_path, vncdesk, free_port, start_process,
                                             chromium_driver):
     driver = chromium_driver
-    http_port = start_http(start_process, free_port)
 
     # 1. Live: noVNC -> websockify --record -> x11vnc; type a command into the xterm.
     ws_port = free_port()
     base = tmp_path / "live"
-    proxy = start_process([request.getfixturevalue("proxy_bin"), f"--record={base}",
+    proxy = start_process([request.getfixturevalue("proxy_bin"), f"--record={base}", f"--web={NOVNC_DIR}",
                            f"127.0.0.1:{ws_port}", f"127.0.0.1:{vncdesk.vnc_port}"], name="proxy")
     wait_for_port(ws_port, proxy)
-    connect(driver, http_port, ws_port)
+    connect(driver, ws_port)
     command = "touch replayed-file"
     type_command(driver, command)
     created = vncdesk.workdir / "replayed-file"
@@ -80,9 +72,9 @@ def test_replay_live_novnc_session_to_novnc(request, tmp_path, vncdesk, free_por
     replay_port = free_port()
     report = tmp_path / "replay.json"
     replay = start_process([wsreplay_bin(), recording, "--port", replay_port, "--once",
-                            "--report", report], name="wsreplay")
+                            "--report", report, "--web", NOVNC_DIR], name="wsreplay")
     wait_for_port(replay_port, replay)
-    connect(driver, http_port, replay_port)
+    connect(driver, replay_port)
     type_command(driver, command)
     shots = {"last": b""}
 
@@ -108,14 +100,13 @@ def test_replay_live_novnc_session_to_novnc(request, tmp_path, vncdesk, free_por
 
 def test_replay_legacy_fixture_to_novnc(tmp_path, free_port, start_process, chromium_driver):
     driver = chromium_driver
-    http_port = start_http(start_process, free_port)
     replay_port = free_port()
     report = tmp_path / "replay.json"
     fixture = REPO / "Fixtures" / "websockify-0.10-session.legacy"
-    replay = start_process([wsreplay_bin(), fixture, "--port", replay_port, "--once", "--report", report],
-                           name="wsreplay")
+    replay = start_process([wsreplay_bin(), fixture, "--port", replay_port, "--once", "--report", report,
+                            "--web", NOVNC_DIR], name="wsreplay")
     wait_for_port(replay_port, replay)
-    connect(driver, http_port, replay_port)
+    connect(driver, replay_port)
     # What the recorded client typed (its KeyEvents, per `wsrecord-inspect dump --hex`).
     type_command(driver, "echo hello")
     code = finish(replay)
