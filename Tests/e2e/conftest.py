@@ -158,7 +158,13 @@ def vncdesk(request, tmp_path):
 
 
 @pytest.fixture
-def chromium_driver(request, tmp_path):
+def chromium_extra_args() -> list[str]:
+    """More Chromium switches; a test module overrides this fixture to add its own."""
+    return []
+
+
+@pytest.fixture
+def chromium_driver(request, tmp_path, chromium_extra_args):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -169,7 +175,7 @@ def chromium_driver(request, tmp_path):
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--window-size=1024,768", "--no-first-run", "--no-default-browser-check",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+                f"--user-data-dir={tmp_path / 'chromium-profile'}", *chromium_extra_args):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     log = tmp_path / "logs" / "chromedriver.log"

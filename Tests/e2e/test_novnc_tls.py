@@ -25,6 +25,7 @@ def test_novnc_over_wss_from_our_web_server(page, request, tmp_path, vncdesk, fr
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
+    (tmp_path / "certs").mkdir()
     certs = make_certs(tmp_path / "certs")
     port = free_port()
     proxy = start_process([request.getfixturevalue("proxy_bin"), "--cert", certs.server_cert, "--key",
