@@ -72,6 +72,12 @@ public struct ProxyConfiguration: Sendable {
     /// ``target`` (which then only names the sessions in logs), and the handshake accepts the
     /// provider's subprotocols.
     public var sessionBackend: (any SessionBackendProvider)?
+    /// Where the listening socket comes from: ``listenHost``/``listenPort`` by default, a unix
+    /// socket (`--unix-listen`), or one inherited on a descriptor (`--inetd`).
+    public var listener: Listener
+    /// Called once the server listens, before any session: a daemon detaches there, a wrapped
+    /// program is started there.
+    public var listeningHook: (@Sendable () -> Void)?
 
     public init(
         listenHost: String? = nil,
@@ -92,7 +98,9 @@ public struct ProxyConfiguration: Sendable {
         sessionTapFactories: [SessionTapFactory] = [],
         shutdownHook: (@Sendable () async -> Void)? = nil,
         eventLoopThreads: Int = System.coreCount,
-        sessionBackend: (any SessionBackendProvider)? = nil
+        sessionBackend: (any SessionBackendProvider)? = nil,
+        listener: Listener = .address,
+        listeningHook: (@Sendable () -> Void)? = nil
     ) {
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -113,5 +121,7 @@ public struct ProxyConfiguration: Sendable {
         self.shutdownHook = shutdownHook
         self.eventLoopThreads = eventLoopThreads
         self.sessionBackend = sessionBackend
+        self.listener = listener
+        self.listeningHook = listeningHook
     }
 }

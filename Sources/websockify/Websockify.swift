@@ -18,11 +18,14 @@ struct Websockify: AsyncParsableCommand {
         usage: """
             websockify [options] [source_addr:]source_port target_addr:target_port
             websockify [options] --unix-target=FILE [source_addr:]source_port
+            websockify [options] [source_addr:]source_port -- WRAP_COMMAND_LINE
+            websockify [options] --inetd|--unix-listen=FILE target_addr:target_port
             """
     )
 
-    @Argument(help: "Listen address: [source_addr:]source_port (IPv6 in brackets).")
-    var source: String
+    @Argument(
+        help: "Listen address: [source_addr:]source_port (IPv6 in brackets); the target with --inetd or --unix-listen.")
+    var source: String?
 
     @Argument(help: "Target address: target_addr:target_port (IPv6 in brackets).")
     var target: String?
@@ -70,28 +73,70 @@ struct Websockify: AsyncParsableCommand {
             valueName: "WHAT"))
     var recordRedact: String?
 
+    @Flag(name: [.customShort("D"), .long], help: "run in the background once listening (new session, working directory /)")
+    var daemon = false
+
+    @Option(name: .customLong("unix-listen"), help: ArgumentHelp("listen on a unix socket at FILE instead of a TCP port", valueName: "FILE"))
+    var unixListen: String?
+
+    @Option(
+        name: .customLong("unix-listen-mode"),
+        help: ArgumentHelp("permission bits of the --unix-listen socket, in octal (default 0600)", valueName: "UNIX_LISTEN_MODE"))
+    var unixListenMode: String?
+
+    @Flag(help: "serve the listening socket given as standard input (inetd wait mode, systemd Accept=no)")
+    var inetd = false
+
+    @Option(
+        name: .customLong("wrap-mode"),
+        help: ArgumentHelp(
+            "when the wrapped program exits: exit (with its status; the default), ignore, respawn",
+            valueName: "MODE"))
+    var wrapMode: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "also log to syslog: a local socket such as /dev/log, or a UDP server as HOST:PORT",
+            valueName: "SERVER"))
+    var syslog: String?
+
+    @Flag(
+        name: .customLong("legacy-syslog"),
+        help: "send RFC 3164 syslog messages instead of RFC 5424, for receivers that misread RFC 5424")
+    var legacySyslog = false
+
+    @Argument(
+        parsing: .postTerminator,
+        help: ArgumentHelp(
+            "after --: a program to run with its bind() of source_port moved to a loopback port, which is proxied",
+            valueName: "WRAP_COMMAND_LINE"))
+    var wrapCommand: [String] = []
+
     func validate() throws {
         do {
             _ = try makeConfiguration()
         } catch let error as ProxyError {
+            throw ValidationError(error.message)
+        } catch let error as OperationsError {
             throw ValidationError(error.message)
         }
     }
 
     /// The proxy configuration these flags describe.
     func makeConfiguration() throws -> ProxyConfiguration {
-        let listen = try AddressParsing.listen(source)
+        let (listenText, targetText) = try positionalAddresses()
+        let listen = try listenText.map(AddressParsing.listen) ?? (host: nil, port: 0)
         let target: ProxyConfiguration.Target
-        switch (self.target, unixTarget) {
+        switch (wrapCommand.isEmpty ? targetText : "127.0.0.1:\(try rebindPort())", unixTarget) {
         case (let address?, nil):
             target = try AddressParsing.target(address)
         case (nil, let path?):
             target = .unixSocket(path: path)
         case (_?, _?):
             throw ProxyError.invalidAddress(
-                self.target!, why: "give either target_addr:target_port or --unix-target, not both")
+                targetText ?? unixTarget!, why: "give either target_addr:target_port or --unix-target, not both")
         case (nil, nil):
-            throw ProxyError.invalidAddress(source, why: "target_addr:target_port or --unix-target is required")
+            throw ProxyError.invalidAddress(source ?? "", why: "target_addr:target_port or --unix-target is required")
         }
         if recordRedact != nil && record == nil {
             throw ProxyError.invalidAddress(recordRedact!, why: "--record-redact needs --record")
@@ -109,6 +154,8 @@ struct Websockify: AsyncParsableCommand {
         configuration.timeout = Self.seconds(timeout)
         configuration.idleTimeout = Self.seconds(idleTimeout)
         configuration.heartbeatInterval = Self.seconds(heartbeat)
+        configuration.listener = try listener()
+        try checkOperationsOptions()
         if traffic {
             let verbose = self.verbose
             configuration.sessionTapFactories.append { context in
@@ -139,14 +186,23 @@ struct Websockify: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = try makeConfiguration()
+        let daemonChild = daemon ? DaemonChild.adopt() : nil
         let sink = try logFile.map { try FileLogHandler.Sink(path: $0) } ?? .standardError
+        let syslogSink = try makeSyslogSink()
         let level: Logger.Level = verbose ? .debug : .info
         LoggingSystem.bootstrap { label in
             var handler = FileLogHandler(label: label, sink: sink)
             handler.logLevel = level
-            return handler
+            return Self.addingSyslog(to: handler, syslogSink, label: label, level: level)
         }
         let logger = Logger(label: "websockify")
+        let operations: Operations
+        do {
+            operations = try prepareOperations(&configuration, daemonChild: daemonChild, logger: logger)
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode.failure
+        }
         if traffic { FileLogHandler.Sink.standardOutput.writeRaw(TrafficTap.legend) }
         var openedRecording: SessionRecording?
         if let record {
@@ -182,6 +238,7 @@ struct Websockify: AsyncParsableCommand {
             }
         }
         let server = ProxyServer(configuration: configuration, logger: logger)
+        operations.attach(server)
         do {
             try await server.run()
         } catch let error as ProxyError {
@@ -189,7 +246,12 @@ struct Websockify: AsyncParsableCommand {
             await openedRecording?.close()
             logger.error("\(error.message)")
             throw ExitCode.failure
+        } catch let error as OperationsError {
+            await openedRecording?.close()
+            logger.error("\(error.message)")
+            throw ExitCode.failure
         }
+        if let code = operations.exitCode { throw ExitCode(code) }
     }
 
     /// Like `AsyncParsableCommand.main()`, but argument errors exit with 2 as websockify's optparse does.
@@ -215,6 +277,13 @@ struct Websockify: AsyncParsableCommand {
                 Glibc.exit(2)
             }
             exit(withError: error)
+        }
+        if command.daemon && !DaemonChild.isLaunched {
+            // Before any event loop: the daemon is this program run again, in the background.
+            Glibc.exit(
+                DaemonLauncher.launch(
+                    arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment,
+                    keepStandardInput: command.inetd, report: FileLogHandler.Sink.standardError.writeRaw))
         }
         do {
             try await command.run()

@@ -109,15 +109,13 @@ public final class ProxyServer: Sendable {
             host.contains(":") ? "[\(host)]:\(configuration.listenPort)" : "\(host):\(configuration.listenPort)"
         let serverChannel: any Channel
         do {
-            let socketAddress = try Self.resolve(
-                host: host, port: configuration.listenPort, preferIPv6: configuration.preferIPv6)
-            serverChannel = try await bootstrap.bind(to: socketAddress).get()
+            serverChannel = try await bindListener(bootstrap, host: host)
         } catch {
             for source in signalSources { source.cancel() }
             // NIO traps on a promise that is never completed.
             stopPromise.succeed(.requested)
             try? await group.shutdownGracefully()
-            throw ProxyError.bindFailed(address: address, underlying: error)
+            throw listenFailure(error, address: address)
         }
         let port = serverChannel.localAddress?.port ?? configuration.listenPort
         boundPort.withLockedValue { $0 = port }
@@ -125,6 +123,7 @@ public final class ProxyServer: Sendable {
             "listening on \(serverChannel.localAddress.map(describe) ?? address), \(configuration.sessionBackend == nil ? "proxying to \(configuration.target.sessionTarget.displayString)" : "sessions driven by a session backend")"
         )
 
+        configuration.listeningHook?()
         let timers = scheduleTimers(context: context, serverChannel: serverChannel)
 
         let reason = try await stopPromise.futureResult.get()
