@@ -224,8 +224,10 @@ def discard(conn, target):
 class RawClient:
     """A WebSocket client that builds frames by hand, so it can send malformed ones."""
 
-    def __init__(self, port, protocols=None, timeout=5.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, protocols=None, timeout=5.0, sock=None):
+        """Connects to 127.0.0.1:port, or does the handshake on `sock` (e.g. a unix socket) when given."""
+        self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.settimeout(timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(upgrade_request(key=key, protocols=protocols))
         self.buf = b""
@@ -302,6 +304,27 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+def ws_round_trip(client, payload):
+    """Sends `payload` as one binary frame; returns the bytes received back until as many arrived."""
+    client.send_frame(2, payload)
+    got = b""
+    while len(got) < len(payload):
+        fin, opcode, data = client.read_frame()
+        assert opcode in (0, 2), f"expected data, got opcode {opcode}: {data!r}"
+        got += data
+    return got
+
+
+def ws_read_all(client):
+    """Data frames' payloads until the server's close frame."""
+    out = b""
+    while True:
+        fin, opcode, data = client.read_frame()
+        if opcode == 8:
+            return out
+        out += data
 
 
 # --- fixtures (imported by the test modules) -----------------------------------------------------
