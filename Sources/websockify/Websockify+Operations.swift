@@ -109,14 +109,23 @@ extension Websockify {
         return try SyslogLogHandler.Sink(destination: destination, formatter: formatter)
     }
 
-    /// `handler`, plus syslog when `--syslog` is given.
-    static func addingSyslog(
-        to handler: FileLogHandler, _ sink: SyslogLogHandler.Sink?, label: String, level: Logger.Level
+    /// `handler`, plus standard error when asked and syslog when `--syslog` is given.
+    static func adding(
+        to handler: FileLogHandler, standardError: Bool, syslog sink: SyslogLogHandler.Sink?, label: String,
+        level: Logger.Level
     ) -> any LogHandler {
-        guard let sink else { return handler }
-        var syslog = SyslogLogHandler(label: label, sink: sink)
-        syslog.logLevel = level
-        return MultiplexLogHandler([handler, syslog])
+        var handlers: [any LogHandler] = [handler]
+        if standardError {
+            var terminal = FileLogHandler(label: label, sink: .standardError)
+            terminal.logLevel = level
+            handlers.append(terminal)
+        }
+        if let sink {
+            var syslog = SyslogLogHandler(label: label, sink: sink)
+            syslog.logLevel = level
+            handlers.append(syslog)
+        }
+        return handlers.count == 1 ? handler : MultiplexLogHandler(handlers)
     }
 
     /// Sets up the wrapped program and the daemon's detaching, both at the moment the server listens.

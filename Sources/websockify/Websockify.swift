@@ -190,10 +190,13 @@ struct Websockify: AsyncParsableCommand {
         let sink = try logFile.map { try FileLogHandler.Sink(path: $0) } ?? .standardError
         let syslogSink = try makeSyslogSink()
         let level: Logger.Level = verbose ? .debug : .info
+        // A daemon's messages also reach the terminal until it detaches (then standard error is /dev/null).
+        let alsoStandardError = daemonChild != nil && logFile != nil
         LoggingSystem.bootstrap { label in
             var handler = FileLogHandler(label: label, sink: sink)
             handler.logLevel = level
-            return Self.addingSyslog(to: handler, syslogSink, label: label, level: level)
+            return Self.adding(
+                to: handler, standardError: alsoStandardError, syslog: syslogSink, label: label, level: level)
         }
         let logger = Logger(label: "websockify")
         let operations: Operations

@@ -65,9 +65,10 @@ def test_daemon_detaches_once_listening(target, daemons, tmp_path):
     port = free_port()
     pid, text, elapsed = start_daemon(["--log-file=relative.log", f"127.0.0.1:{port}", f"127.0.0.1:{target.port}"],
                                       daemons, cwd=tmp_path)
-    # The port accepts as soon as the launcher returned; the log file says so.
+    # The port accepts as soon as the launcher returned; the log file and the terminal say so.
     socket.create_connection(("127.0.0.1", port), timeout=2).close()
     assert f"listening on 127.0.0.1:{port}" in (tmp_path / "relative.log").read_text()
+    assert f"listening on 127.0.0.1:{port}" in text
     assert elapsed < 10
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().split(") ")[1].split()
@@ -87,14 +88,14 @@ def test_daemon_detaches_once_listening(target, daemons, tmp_path):
     assert "stopped" in log.read_text()
 
 
-def test_port_in_use_fails_in_the_foreground(target):
+def test_port_in_use_fails_in_the_foreground(target, tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
         listen = f"127.0.0.1:{port}"
-        out = subprocess.run([websockify_bin(), "-D", listen, f"127.0.0.1:{target.port}"],
-                             capture_output=True, timeout=30)
+        out = subprocess.run([websockify_bin(), "-D", f"--log-file={tmp_path}/d.log", listen,
+                              f"127.0.0.1:{target.port}"], capture_output=True, timeout=30)
     assert out.returncode == 1, out
     assert f"cannot listen on 127.0.0.1:{port}".encode() in out.stderr
     assert b"the daemon stopped before listening (exit status 1)" in out.stderr
