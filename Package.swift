@@ -10,6 +10,9 @@ let package = Package(
         .executable(name: "websockify", targets: ["websockify"]),
         .library(name: "Replay", targets: ["Replay"]),
         .executable(name: "wsreplay", targets: ["wsreplay"]),
+        // LD_PRELOADed into a program websockify wraps (`websockify PORT -- PROGRAM`); built as
+        // librebind.so next to the executables.
+        .library(name: "rebind", type: .dynamic, targets: ["CRebind"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -76,6 +79,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -115,11 +119,18 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "RecordFormat", "RFB"]),
+        // rebind.so: moves a wrapped program's bind() of websockify's port to a loopback port. C, so
+        // that it can be LD_PRELOADed into any program; nothing of ours links it.
+        .target(
+            name: "CRebind",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
     ]
 )
 
 // Stricter settings for every target, in one place.
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CRebind" {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

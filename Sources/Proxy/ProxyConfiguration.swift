@@ -89,6 +89,13 @@ public struct ProxyConfiguration: Sendable {
     /// TLS towards targets (`--ssl-target`); nil connects in plain TCP.
     public var targetTLS: TLSClient?
 
+    /// Where the listening socket comes from: ``listenHost``/``listenPort`` by default, a unix
+    /// socket (`--unix-listen`), or one inherited on a descriptor (`--inetd`).
+    public var listener: Listener
+    /// Called once the server listens, before any session: a daemon detaches there, a wrapped
+    /// program is started there.
+    public var listeningHook: (@Sendable () -> Void)?
+
     /// Where sessions go: ``targetResolver``, or else the fixed ``target``.
     public var effectiveTargetResolver: any TargetResolver { targetResolver ?? FixedTargetResolver(target) }
 
@@ -117,7 +124,9 @@ public struct ProxyConfiguration: Sendable {
         authenticateWebRequests: Bool = false,
         webResponder: (any WebResponder)? = nil,
         tls: TLSServer? = nil,
-        targetTLS: TLSClient? = nil
+        targetTLS: TLSClient? = nil,
+        listener: Listener = .address,
+        listeningHook: (@Sendable () -> Void)? = nil
     ) {
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -144,5 +153,7 @@ public struct ProxyConfiguration: Sendable {
         self.webResponder = webResponder
         self.tls = tls
         self.targetTLS = targetTLS
+        self.listener = listener
+        self.listeningHook = listeningHook
     }
 }

@@ -18,11 +18,14 @@ struct Websockify: AsyncParsableCommand {
         usage: """
             websockify [options] [source_addr:]source_port target_addr:target_port
             websockify [options] --unix-target=FILE [source_addr:]source_port
+            websockify [options] [source_addr:]source_port -- WRAP_COMMAND_LINE
+            websockify [options] --inetd|--unix-listen=FILE target_addr:target_port
             """
     )
 
-    @Argument(help: "Listen address: [source_addr:]source_port (IPv6 in brackets).")
-    var source: String
+    @Argument(
+        help: "Listen address: [source_addr:]source_port (IPv6 in brackets); the target with --inetd or --unix-listen.")
+    var source: String?
 
     @Argument(help: "Target address: target_addr:target_port (IPv6 in brackets).")
     var target: String?
@@ -182,20 +185,65 @@ struct Websockify: AsyncParsableCommand {
     @Flag(name: .customLong("web-auth"), help: "web requests must pass the auth plugin too")
     var webAuth = false
 
+    @Flag(name: [.customShort("D"), .long], help: "run in the background once listening (new session, working directory /)")
+    var daemon = false
+
+    @Option(name: .customLong("unix-listen"), help: ArgumentHelp("listen on a unix socket at FILE instead of a TCP port", valueName: "FILE"))
+    var unixListen: String?
+
+    @Option(
+        name: .customLong("unix-listen-mode"),
+        help: ArgumentHelp("permission bits of the --unix-listen socket, in octal (default 0600)", valueName: "UNIX_LISTEN_MODE"))
+    var unixListenMode: String?
+
+    @Flag(help: "serve the listening socket given as standard input (inetd wait mode, systemd Accept=no)")
+    var inetd = false
+
+    @Option(
+        name: .customLong("wrap-mode"),
+        help: ArgumentHelp(
+            "when the wrapped program exits: exit (with its status; the default), ignore, respawn",
+            valueName: "MODE"))
+    var wrapMode: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "also log to syslog: a local socket such as /dev/log, or a UDP server as HOST:PORT",
+            valueName: "SERVER"))
+    var syslog: String?
+
+    @Flag(
+        name: .customLong("legacy-syslog"),
+        help: "send RFC 3164 syslog messages instead of RFC 5424, for receivers that misread RFC 5424")
+    var legacySyslog = false
+
+    @Argument(
+        parsing: .postTerminator,
+        help: ArgumentHelp(
+            "after --: a program to run with its bind() of source_port moved to a loopback port, which is proxied",
+            valueName: "WRAP_COMMAND_LINE"))
+    var wrapCommand: [String] = []
+
     func validate() throws {
         do {
             _ = try makeConfiguration()
         } catch let error as ProxyError {
+            throw ValidationError(error.message)
+        } catch let error as OperationsError {
             throw ValidationError(error.message)
         }
     }
 
     /// The proxy configuration these flags describe.
     func makeConfiguration(pluginLogger: Logger = Websockify.silentLogger) throws -> ProxyConfiguration {
-        let listen = try AddressParsing.listen(source)
+        let (listenText, targetText) = try positionalAddresses()
+        let listen = try listenText.map(AddressParsing.listen) ?? (host: nil, port: 0)
         let target: ProxyConfiguration.Target
         let tokenResolver = try makeTokenResolver(logger: pluginLogger)
-        switch (self.target, unixTarget) {
+        if tokenResolver != nil, !wrapCommand.isEmpty {
+            throw ProxyError.invalidOption("--token-plugin", why: "picks targets per token; it can't be combined with wrapping a program")
+        }
+        switch (wrapCommand.isEmpty ? targetText : "127.0.0.1:\(try rebindPort())", unixTarget) {
         case (nil, nil) where tokenResolver != nil:
             // Unused: the token plugin picks each session's target.
             target = .hostPort(host: "", port: 0)
@@ -207,9 +255,9 @@ struct Websockify: AsyncParsableCommand {
             target = .unixSocket(path: path)
         case (_?, _?):
             throw ProxyError.invalidAddress(
-                self.target!, why: "give either target_addr:target_port or --unix-target, not both")
+                targetText ?? unixTarget!, why: "give either target_addr:target_port or --unix-target, not both")
         case (nil, nil):
-            throw ProxyError.invalidAddress(source, why: "target_addr:target_port or --unix-target is required")
+            throw ProxyError.invalidAddress(source ?? "", why: "target_addr:target_port or --unix-target is required")
         }
         if recordRedact != nil && record == nil {
             throw ProxyError.invalidAddress(recordRedact!, why: "--record-redact needs --record")
@@ -230,6 +278,8 @@ struct Websockify: AsyncParsableCommand {
         configuration.timeout = Self.seconds(timeout)
         configuration.idleTimeout = Self.seconds(idleTimeout)
         configuration.heartbeatInterval = Self.seconds(heartbeat)
+        configuration.listener = try listener()
+        try checkOperationsOptions()
         if traffic {
             let verbose = self.verbose
             configuration.sessionTapFactories.append { context in
@@ -271,17 +321,29 @@ struct Websockify: AsyncParsableCommand {
             FileLogHandler.Sink.standardError.writeRaw("websockify: \(error.message)\n")
             throw ExitCode.failure
         }
+        let daemonChild = daemon ? DaemonChild.adopt() : nil
         let sink = try logFile.map { try FileLogHandler.Sink(path: $0) } ?? .standardError
+        let syslogSink = try makeSyslogSink()
         let level: Logger.Level = verbose ? .debug : .info
+        // A daemon's messages also reach the terminal until it detaches (then standard error is /dev/null).
+        let alsoStandardError = daemonChild != nil && logFile != nil
         LoggingSystem.bootstrap { label in
             var handler = FileLogHandler(label: label, sink: sink)
             handler.logLevel = level
-            return handler
+            return Self.adding(
+                to: handler, standardError: alsoStandardError, syslog: syslogSink, label: label, level: level)
         }
         let logger = Logger(label: "websockify")
         // Built again with the real logger, so the token file's diagnostics are logged.
         configuration.targetResolver = try makeTokenResolver(logger: logger)
         if let web { logger.info("web server: files from \(web)\(fileOnly ? " (no directory listings)" : "")") }
+        let operations: Operations
+        do {
+            operations = try prepareOperations(&configuration, daemonChild: daemonChild, logger: logger)
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode.failure
+        }
         if traffic { FileLogHandler.Sink.standardOutput.writeRaw(TrafficTap.legend) }
         var openedRecording: SessionRecording?
         if let record {
@@ -317,6 +379,7 @@ struct Websockify: AsyncParsableCommand {
             }
         }
         let server = ProxyServer(configuration: configuration, logger: logger)
+        operations.attach(server)
         do {
             try await server.run()
         } catch let error as ProxyError {
@@ -324,7 +387,12 @@ struct Websockify: AsyncParsableCommand {
             await openedRecording?.close()
             logger.error("\(error.message)")
             throw ExitCode.failure
+        } catch let error as OperationsError {
+            await openedRecording?.close()
+            logger.error("\(error.message)")
+            throw ExitCode.failure
         }
+        if let code = operations.exitCode { throw ExitCode(code) }
     }
 
     /// Like `AsyncParsableCommand.main()`, but argument errors exit with 2 as websockify's optparse does.
@@ -350,6 +418,13 @@ struct Websockify: AsyncParsableCommand {
                 Glibc.exit(2)
             }
             exit(withError: error)
+        }
+        if command.daemon && !DaemonChild.isLaunched {
+            // Before any event loop: the daemon is this program run again, in the background.
+            Glibc.exit(
+                DaemonLauncher.launch(
+                    arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment,
+                    keepStandardInput: command.inetd, report: FileLogHandler.Sink.standardError.writeRaw))
         }
         do {
             try await command.run()

@@ -41,7 +41,10 @@ final class CollectHandler: ChannelInboundHandler, Sendable {
     func channelInactive(context: ChannelHandlerContext) { closed.withLockedValue { $0 = true } }
 }
 
-func waitFor(_ what: String, timeout: Double = 30, _ condition: () -> Bool) async throws {
+/// The deadline is wall time, but the server under test runs on the cooperative pool, which other
+/// modules' long synchronous tests (subprocess loops, fixture parsing) can hold for a minute on a
+/// loaded 2-core machine: 120 s, so that only a real hang fails.
+func waitFor(_ what: String, timeout: Double = 120, _ condition: () -> Bool) async throws {
     let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
     while !condition() {
         if NIODeadline.now() > deadline {

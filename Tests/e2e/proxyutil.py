@@ -224,9 +224,11 @@ def discard(conn, target):
 class RawClient:
     """A WebSocket client that builds frames by hand, so it can send malformed ones."""
 
-    def __init__(self, port, protocols=None, timeout=5.0, tls=None, path="/"):
-        """`tls`: an ssl.SSLContext to speak wss:// with."""
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, protocols=None, timeout=5.0, tls=None, path="/", sock=None):
+        """Connects to 127.0.0.1:port, or does the handshake on `sock` (e.g. a unix socket) when
+        given; `tls`: an ssl.SSLContext to speak wss:// with."""
+        self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.settimeout(timeout)
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         key = base64.b64encode(os.urandom(16)).decode()
@@ -305,6 +307,27 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+def ws_round_trip(client, payload):
+    """Sends `payload` as one binary frame; returns the bytes received back until as many arrived."""
+    client.send_frame(2, payload)
+    got = b""
+    while len(got) < len(payload):
+        fin, opcode, data = client.read_frame()
+        assert opcode in (0, 2), f"expected data, got opcode {opcode}: {data!r}"
+        got += data
+    return got
+
+
+def ws_read_all(client):
+    """Data frames' payloads until the server's close frame."""
+    out = b""
+    while True:
+        fin, opcode, data = client.read_frame()
+        if opcode == 8:
+            return out
+        out += data
 
 
 # --- fixtures (imported by the test modules) -----------------------------------------------------

@@ -86,9 +86,7 @@ public struct FileLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let extra =
-            merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
+        let extra = metadataPairs(of: event).map { " " + $0 }.joined()
         let now = Date()
         let stamp = now.formatted(.iso8601)
         sink.write("\(stamp) \(event.level) \(label):\(extra) \(event.message)\n")

@@ -112,15 +112,13 @@ public final class ProxyServer: Sendable {
             host.contains(":") ? "[\(host)]:\(configuration.listenPort)" : "\(host):\(configuration.listenPort)"
         let serverChannel: any Channel
         do {
-            let socketAddress = try Self.resolve(
-                host: host, port: configuration.listenPort, preferIPv6: configuration.preferIPv6)
-            serverChannel = try await bootstrap.bind(to: socketAddress).get()
+            serverChannel = try await bindListener(bootstrap, host: host)
         } catch {
             for source in signalSources { source.cancel() }
             // NIO traps on a promise that is never completed.
             stopPromise.succeed(.requested)
             try? await group.shutdownGracefully()
-            throw ProxyError.bindFailed(address: address, underlying: error)
+            throw listenFailure(error, address: address)
         }
         let port = serverChannel.localAddress?.port ?? configuration.listenPort
         boundPort.withLockedValue { $0 = port }
@@ -134,6 +132,7 @@ public final class ProxyServer: Sendable {
                     ? "TLS only (wss://, https://): plain connections are refused"
                     : "TLS and plain on one port (wss:// and ws://)")
         }
+        configuration.listeningHook?()
         let timers = scheduleTimers(context: context, serverChannel: serverChannel)
 
         let reason = try await stopPromise.futureResult.get()

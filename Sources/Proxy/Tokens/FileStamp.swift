@@ -1,3 +1,5 @@
+import CDispatch  // declares the `stat` structs Glibc uses here (member import visibility)
+
 #if canImport(Glibc)
     import Glibc
 #endif

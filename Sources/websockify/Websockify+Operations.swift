@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Proxy
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Flags for running as a service (`-D`, `--inetd`, `--unix-listen`, `--syslog`, `-- PROGRAM`)
+/// mapped onto Proxy's operations types.
+extension Websockify {
+    /// The positional addresses: `[source_addr:]source_port` and the target; with `--inetd` or
+    /// `--unix-listen`, which replace the listen address, the only positional is the target.
+    func positionalAddresses() throws -> (listen: String?, target: String?) {
+        if inetd && unixListen != nil {
+            throw OperationsError.option("give either --inetd or --unix-listen, not both")
+        }
+        if inetd || unixListen != nil {
+            let flag = inetd ? "--inetd" : "--unix-listen"
+            if !wrapCommand.isEmpty {
+                throw OperationsError.option(
+                    "-- PROGRAM needs [source_addr:]source_port, the port the program binds; it cannot be combined with \(flag)")
+            }
+            if let extra = target {
+                throw ProxyError.invalidAddress(extra, why: "too many arguments: with \(flag) give only target_addr:target_port")
+            }
+            return (nil, source)
+        }
+        guard let source else {
+            throw ProxyError.invalidAddress("", why: "[source_addr:]source_port is required")
+        }
+        if !wrapCommand.isEmpty {
+            if let target {
+                throw ProxyError.invalidAddress(
+                    target, why: "with -- PROGRAM give no target: websockify proxies to the port the program binds")
+            }
+            if unixTarget != nil {
+                throw OperationsError.option("--unix-target cannot be combined with -- PROGRAM")
+            }
+            if try AddressParsing.listen(source).port == 0 {
+                throw OperationsError.option("-- PROGRAM needs the program's real port as source_port, not 0")
+            }
+        }
+        return (source, target)
+    }
+
+    /// A loopback port for the wrapped program (the proxy's target).
+    func rebindPort() throws -> Int { try ProgramWrapper.freeLoopbackPort() }
+
+    /// `--inetd` → descriptor 0, `--unix-listen` → the socket file, else the TCP address.
+    func listener() throws -> ProxyConfiguration.Listener {
+        let mode = try Self.octalMode(unixListenMode ?? "0600")
+        if inetd { return .inherited(descriptor: 0) }
+        if let unixListen { return .unixSocket(path: Self.absolute(unixListen), mode: mode) }
+        return .address
+    }
+
+    /// Operations options that are checked at parse time (exit 2) but not part of the proxy's configuration.
+    func checkOperationsOptions() throws {
+        _ = try wrapModeValue()
+        _ = try syslogDestination()
+    }
+
+    /// `0600`, `600` or `0o600`.
+    static func octalMode(_ text: String) throws -> UInt32 {
+        let digits = text.hasPrefix("0o") ? text.dropFirst(2) : Substring(text)
+        guard !digits.isEmpty, let mode = UInt32(digits, radix: 8), mode <= 0o7777 else {
+            throw OperationsError.option("--unix-listen-mode=\(text): give permission bits in octal, such as 0600 or 660")
+        }
+        return mode
+    }
+
+    func wrapModeValue() throws -> ProgramWrapperConfiguration.Mode {
+        guard let wrapMode else { return .exit }
+        guard let mode = ProgramWrapperConfiguration.Mode(rawValue: wrapMode) else {
+            throw OperationsError.option("--wrap-mode=\(wrapMode): choose exit, ignore or respawn")
+        }
+        return mode
+    }
+
+    func syslogDestination() throws -> SyslogDestination? {
+        if legacySyslog && syslog == nil {
+            throw OperationsError.option("--legacy-syslog needs --syslog")
+        }
+        return try syslog.map { try SyslogDestination(parsing: $0, workingDirectory: Self.workingDirectory) }
+    }
+
+    /// Options given where they do nothing (websockify 0.13 accepts them too).
+    func operationsWarnings() -> [String] {
+        var warnings: [String] = []
+        if wrapMode != nil && wrapCommand.isEmpty { warnings.append("--wrap-mode has no effect without -- PROGRAM") }
+        if unixListenMode != nil && unixListen == nil {
+            warnings.append("--unix-listen-mode has no effect without --unix-listen")
+        }
+        return warnings
+    }
+
+    /// The syslog socket, opened before anything is logged; nil without `--syslog`.
+    func makeSyslogSink() throws -> SyslogLogHandler.Sink? {
+        guard let destination = try syslogDestination() else { return nil }
+        var local = false
+        if case .unixSocket = destination { local = true }
+        // A local daemon reads RFC 3164's tag where a remote one reads the host name (syslog(3) style).
+        let formatter = SyslogFormatter(
+            style: legacySyslog ? .rfc3164 : .rfc5424, facility: daemon ? .daemon : .user,
+            hostname: legacySyslog && local ? nil : Self.hostname, processID: getpid())
+        return try SyslogLogHandler.Sink(destination: destination, formatter: formatter)
+    }
+
+    /// `handler`, plus standard error when asked and syslog when `--syslog` is given.
+    static func adding(
+        to handler: FileLogHandler, standardError: Bool, syslog sink: SyslogLogHandler.Sink?, label: String,
+        level: Logger.Level
+    ) -> any LogHandler {
+        var handlers: [any LogHandler] = [handler]
+        if standardError {
+            var terminal = FileLogHandler(label: label, sink: .standardError)
+            terminal.logLevel = level
+            handlers.append(terminal)
+        }
+        if let sink {
+            var syslog = SyslogLogHandler(label: label, sink: sink)
+            syslog.logLevel = level
+            handlers.append(syslog)
+        }
+        return handlers.count == 1 ? handler : MultiplexLogHandler(handlers)
+    }
+
+    /// Sets up the wrapped program and the daemon's detaching, both at the moment the server listens.
+    func prepareOperations(
+        _ configuration: inout ProxyConfiguration, daemonChild: DaemonChild?, logger: Logger
+    ) throws -> Operations {
+        for warning in operationsWarnings() { logger.warning("\(warning)") }
+        let operations = Operations()
+        var wrapper: ProgramWrapper?
+        if !wrapCommand.isEmpty, case .hostPort(_, let port) = configuration.target {
+            var environment = ProcessInfo.processInfo.environment
+            environment.removeValue(forKey: DaemonLauncher.readinessVariable)
+            let program = wrapCommand[0].contains("/") ? Self.absolute(wrapCommand[0]) : wrapCommand[0]
+            let wrap = ProgramWrapperConfiguration(
+                command: [program] + wrapCommand.dropFirst(), mode: try wrapModeValue(),
+                listenPort: configuration.listenPort, rebindPort: port,
+                libraryPath: try RebindLibrary.locate(environment: environment),
+                nullStandardStreams: daemonChild != nil)
+            let made = ProgramWrapper(configuration: wrap, environment: environment, logger: logger) { status in
+                operations.finish(code: status.shellCode)
+            }
+            wrapper = made
+            let previous = configuration.shutdownHook
+            configuration.shutdownHook = {
+                await made.stop()
+                await previous?()
+            }
+        }
+        if daemonChild != nil, case .unixSocket(let path) = configuration.target {
+            // Sessions connect after the daemon moved to /.
+            configuration.target = .unixSocket(path: Self.absolute(path))
+        }
+        let keepStandardInput = inetd
+        configuration.listeningHook = { [wrapper] in
+            if let wrapper {
+                do {
+                    try wrapper.start()
+                } catch {
+                    logger.error("\(error)")
+                    operations.finish(code: 1)
+                    return
+                }
+            }
+            daemonChild?.detach(keepStandardInput: keepStandardInput)
+        }
+        return operations
+    }
+
+    static var workingDirectory: String { FileManager.default.currentDirectoryPath }
+
+    static func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : "\(workingDirectory)/\(path)" }
+
+    static var hostname: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "-" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// How the service parts end websockify: a wrapped program that exits (`--wrap-mode=exit`) or
+/// cannot start stops the server, and websockify exits with its code.
+final class Operations: Sendable {
+    private let server = NIOLockedValueBox<ProxyServer?>(nil)
+    private let code = NIOLockedValueBox<Int32?>(nil)
+
+    /// The exit code decided by ``finish(code:)``, if any.
+    var exitCode: Int32? { code.withLockedValue { $0 } }
+
+    func attach(_ server: ProxyServer) { self.server.withLockedValue { $0 = server } }
+
+    /// Stops the server; websockify then exits with `value`.
+    func finish(code value: Int32) {
+        code.withLockedValue { $0 = value }
+        server.withLockedValue { $0 }?.stop(.requested)
+    }
+}
