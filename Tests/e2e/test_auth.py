@@ -93,3 +93,24 @@ def test_auth_usage_errors_exit_2(args, message):
     out = subprocess.run([websockify_bin(), *args, "6080", "127.0.0.1:1"], capture_output=True, timeout=10, text=True)
     assert out.returncode == 2, out
     assert message in out.stderr
+
+
+def test_web_auth_protects_the_web_server_too(proxy_with, tmp_path):
+    (tmp_path / "index.html").write_text("<p>desk</p>\n")
+    protected = proxy_with("--auth-plugin=BasicHTTPAuth", "--auth-source=u:p", f"--web={tmp_path}", "--web-auth")
+    open_web = proxy_with("--auth-plugin=BasicHTTPAuth", "--auth-source=u:p", f"--web={tmp_path}")
+
+    def get(proxy, *headers):
+        args = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"http://127.0.0.1:{proxy.port}/"]
+        for h in headers:
+            args += ["-H", h]
+        return int(subprocess.run(args, capture_output=True, text=True, timeout=10).stdout)
+
+    assert get(protected) == 401
+    assert get(protected, basic("u:wrong")) == 401
+    assert get(protected, basic("u:p")) == 200
+    # Without --web-auth, pages are public while the WebSocket still needs the password.
+    assert get(open_web) == 200
+    assert curl_upgrade(f"http://127.0.0.1:{open_web.port}/")[0] == 401
+    code, out = websocat_banner(protected.url("/"), ["--basic-auth", "u:p"])
+    assert code == 0 and out.startswith(b"A\n")
