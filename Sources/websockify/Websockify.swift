@@ -185,6 +185,9 @@ struct Websockify: AsyncParsableCommand {
     @Flag(name: .customLong("web-auth"), help: "web requests must pass the auth plugin too")
     var webAuth = false
 
+    @Flag(help: "accepted for compatibility with websockify 0.13 (its Python SocketServer engine); ignored")
+    var libserver = false
+
     @Flag(name: [.customShort("D"), .long], help: "run in the background once listening (new session, working directory /)")
     var daemon = false
 
@@ -336,6 +339,7 @@ struct Websockify: AsyncParsableCommand {
         let logger = Logger(label: "websockify")
         // Built again with the real logger, so the token file's diagnostics are logged.
         configuration.targetResolver = try makeTokenResolver(logger: logger)
+        if libserver { logger.warning("--libserver selects a Python engine in websockify 0.13; ignored here") }
         if let web { logger.info("web server: files from \(web)\(fileOnly ? " (no directory listings)" : "")") }
         let operations: Operations
         do {

@@ -134,6 +134,15 @@ struct HeaderBlockLimitTests {
         #expect(limit.feed(Array("\nrest".utf8)) == .complete(bytesUsed: 1))
     }
 
+    @Test("empty lines before the request line are not an empty header block")
+    func leadingEmptyLines() {
+        var limit = HeaderBlockLimit(limit: 64)
+        #expect(limit.feed(Array("\r\n\r\n".utf8)) == .withinLimit)
+        #expect(limit.feed(Array("GET / HTTP/1.1\r\n\r\nX".utf8)) == .complete(bytesUsed: 18))
+        var endless = HeaderBlockLimit(limit: 64)
+        #expect(endless.feed([UInt8](repeating: 0x0A, count: 65)) == .exceeded)
+    }
+
     @Test("a block longer than the limit is exceeded")
     func exceeded() {
         var limit = HeaderBlockLimit(limit: 16 << 10)

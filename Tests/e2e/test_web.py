@@ -373,3 +373,73 @@ def test_wsreplay_serves_files_too(site, start_process, tmp_path):
     bad = subprocess.run([wsreplay_bin(), str(fixture), "--port", "0", "--web", str(tmp_path / "missing")],
                          capture_output=True, text=True, timeout=20)
     assert bad.returncode == 2 and "No such file or directory" in bad.stderr, bad.stderr
+
+
+# ----------------------------------------------------------------------------- request framing
+
+def test_requests_with_bodies_are_answered_at_once(web):
+    """Only request heads are parsed: a body is refused right away, never waited for."""
+    for request, status in [
+        (b"POST /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 405),
+        (b"GET /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400),
+        (b"CONNECT x:80 HTTP/1.1\r\nHost: x:80\r\n\r\nGET / HTTP/1.1\r\n\r\n", 405),
+    ]:
+        started = time.monotonic()
+        got, _, _ = http_request(web.port, request, timeout=5)
+        assert got == status, request
+        assert time.monotonic() - started < 2, f"{request!r} took {time.monotonic() - started:.1f} s"
+
+
+def test_empty_lines_before_the_request_line_are_skipped(web):
+    started = time.monotonic()
+    status, _, body = http_request(web.port, b"\r\n\r\nGET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status == 200 and body == FILES["index.html"][0]
+    assert time.monotonic() - started < 2
+
+
+def test_other_upgrades_are_web_requests(web):
+    """Only `Upgrade: websocket` is a WebSocket handshake (as in websockify); h2c is a plain GET."""
+    status, _, body = http_request(web.port, b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                                             b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+                                             b"Connection: close\r\n\r\n")
+    assert status == 200 and body == FILES["index.html"][0]
+
+
+def test_bytes_sent_behind_a_request_are_not_buffered(web, site):
+    """A client that keeps sending after its request head (here: without reading a big file) is held
+    back by TCP, not buffered by the proxy."""
+    with open(site / "big.bin", "wb") as f:
+        f.truncate(64 << 20)
+    before = web.rss_kib()
+    with socket.create_connection(("127.0.0.1", web.port), timeout=5) as s:
+        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.setblocking(False)
+        filler = b"x" * (1 << 20)
+        sent = 0
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and sent < (300 << 20):
+            try:
+                sent += s.send(filler)
+            except BlockingIOError:
+                time.sleep(0.01)
+        grown = web.rss_kib() - before
+    assert sent < (300 << 20), "the proxy kept reading: all 300 MB went in"
+    assert grown < 32 * 1024, f"RSS grew by {grown} KiB"
+
+
+def test_verbose_log_keeps_credentials_out(site, echo):
+    proxy = Proxy([f"127.0.0.1:{echo.port}"], extra=["-v"])
+    try:
+        client = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                       b"Authorization: Basic dXNlcjpzM2NyZXQtcGFzcw==\r\nCookie: token=desk-secret\r\n\r\n")
+        assert client.recv(4096).startswith(b"HTTP/1.1 101")
+        client.close()
+        wait_until(lambda: "accepted" in proxy.log_text(), what="the handshake log line")
+        log = proxy.log_text()
+        assert "dXNlcjpzM2NyZXQtcGFzcw" not in log and "desk-secret" not in log
+        assert "Authorization: (" in log and "not logged)" in log
+    finally:
+        proxy.stop()

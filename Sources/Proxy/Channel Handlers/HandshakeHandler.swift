@@ -92,13 +92,25 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if case .done = state { return }
-        // Malformed HTTP: answer 400 before closing, as a web server would.
-        server.logger.debug("bad HTTP request from \(context.channel.remoteAddress.map(describe) ?? "?"): \(error)")
+        let peer = context.channel.remoteAddress.map(describe) ?? "?"
+        switch state {
+        case .done:
+            return
+        case .idle, .reading:
+            if error is HTTPParserError {
+                // Malformed HTTP: answer 400 before closing, as a web server would.
+                server.logger.debug("bad HTTP request from \(peer): \(error)")
+                state = .done
+                reject(context: context, RequestRefusal(status: .badRequest, message: "Malformed HTTP request."))
+                return
+            }
+        case .busy:
+            break
+        }
+        // A reset, a TLS failure, or trouble while a response is being written: nothing to answer.
+        server.logger.debug("connection from \(peer) failed: \(error)")
         state = .done
-        reject(
-            context: context,
-            RequestRefusal(status: .badRequest, message: "Malformed HTTP request."))
+        context.close(promise: nil)
     }
 
     /// What `head` says about itself and what the connection says about its client.
@@ -123,6 +135,20 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A refusal that needs no more than the request head: malformed upgrades, and plain requests
     /// when there is no web server.
     private func earlyRefusal(_ request: ConnectionRequest) -> RequestRefusal? {
+        let head = request.head
+        if head.method == .CONNECT {
+            // The parser switches to tunnel mode after CONNECT: nothing more can be read.
+            return RequestRefusal(
+                status: .methodNotAllowed, headers: ["Allow": "GET, HEAD"], message: "CONNECT is not served here.")
+        }
+        if Self.hasBody(head) {
+            // Only the head reaches the parser (see HeaderLimitHandler): a body would never end.
+            return head.method == .GET || head.method == .HEAD
+                ? RequestRefusal(status: .badRequest, message: "Request bodies are not accepted.")
+                : RequestRefusal(
+                    status: .methodNotAllowed, headers: ["Allow": "GET, HEAD"],
+                    message: "Only GET and HEAD are served.")
+        }
         if !request.isWebSocketUpgrade, server.configuration.webResponder != nil { return nil }
         if case .reject(let status, let headers, let message) = HandshakeDecision.decide(
             request.head, subprotocols: subprotocols)
@@ -130,6 +156,19 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             return RequestRefusal(status: status, headers: headers, message: message)
         }
         return nil
+    }
+
+    /// A request announcing a body: a non-zero Content-Length, or any Transfer-Encoding.
+    static func hasBody(_ head: HTTPRequestHead) -> Bool {
+        if head.headers.contains(name: "transfer-encoding") { return true }
+        return head.headers["content-length"].contains { $0.trimmingSpaces != "0" }
+    }
+
+    /// The request's headers for the `-v` log, with credentials and the key masked.
+    static func loggableHeaders(_ headers: HTTPHeaders) -> String {
+        let secret: Set<String> = ["authorization", "proxy-authorization", "cookie", "sec-websocket-key"]
+        return headers.map { "\($0.name): \(secret.contains($0.name.lowercased()) ? "(\($0.value.utf8.count) bytes, not logged)" : $0.value)" }
+            .joined(separator: "; ")
     }
 
     private func refuse(context: ChannelHandlerContext, request: ConnectionRequest, _ refusal: RequestRefusal) {
@@ -229,7 +268,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard context.channel.isActive else { return }
         state = .done
         server.logger.debug(
-            "\(request.clientAddress): WebSocket upgrade \(request.head.uri) accepted, subprotocol \(subprotocol ?? "none"), headers: \(request.head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "; "))"
+            "\(request.clientAddress): WebSocket upgrade \(request.head.uri) accepted, subprotocol \(subprotocol ?? "none"), headers: \(Self.loggableHeaders(request.head.headers))"
         )
         context.writeAndFlush(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),

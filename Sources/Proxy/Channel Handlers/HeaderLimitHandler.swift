@@ -30,6 +30,7 @@ final class HeaderLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard !refused else { return }
         limit = HeaderBlockLimit(limit: limit.limit)
         headComplete = false
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
         if var pending = takeHeldBytes(), pending.readableBytes > 0 {
             channelRead(context: context, data: wrapInboundOut(pending.readSlice(length: pending.readableBytes)!))
         }
@@ -47,6 +48,10 @@ final class HeaderLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
         case .complete(let used):
             headComplete = true
+            // No more reading until this request is answered: what a client sends meanwhile waits
+            // in the kernel (TCP backpressure), not here. ``nextRequest`` and the WebSocket session
+            // read on.
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             let head = buffer.readSlice(length: used)!
             hold(&buffer)
             context.fireChannelRead(wrapInboundOut(head))

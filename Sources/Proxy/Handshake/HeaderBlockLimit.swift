@@ -18,6 +18,8 @@ public struct HeaderBlockLimit {
     private var seen = 0
     /// The last bytes seen, to find CRLFCRLF across reads.
     private var tail: UInt32 = 0
+    /// Past the CR/LF bytes that may precede the request line.
+    private var started = false
 
     public init(limit: Int) { self.limit = limit }
 
@@ -27,6 +29,15 @@ public struct HeaderBlockLimit {
         for byte in bytes {
             seen += 1
             used += 1
+            if !started {
+                // Empty lines before the request line are ignored (RFC 9112 §2.2), not taken for
+                // the end of an empty header block.
+                if byte == 0x0D || byte == 0x0A {
+                    if seen > limit { return .exceeded }
+                    continue
+                }
+                started = true
+            }
             tail = tail << 8 | UInt32(byte)
             if tail == 0x0D0A_0D0A { return .complete(bytesUsed: used) }
             if seen > limit { return .exceeded }

@@ -21,9 +21,9 @@ public struct ConnectionRequest: Sendable {
         self.verifiedClientCommonNames = verifiedClientCommonNames
     }
 
-    /// True when the request asks for a WebSocket upgrade (an `Upgrade` header or a
-    /// `Sec-WebSocket-Key`); everything else is a plain web request.
+    /// True when the request asks for a WebSocket upgrade (`Upgrade: websocket`, as websockify
+    /// decides); everything else, `Upgrade: h2c` included, is a plain web request.
     public var isWebSocketUpgrade: Bool {
-        !HandshakeDecision.tokens(head.headers, "upgrade").isEmpty || head.headers.contains(name: "sec-websocket-key")
+        HandshakeDecision.tokens(head.headers, "upgrade").contains("websocket")
     }
 }

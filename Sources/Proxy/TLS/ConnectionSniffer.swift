@@ -38,6 +38,10 @@ final class ConnectionSniffer: ChannelInboundHandler, RemovableChannelHandler {
         switch FirstBytes.classify(bytes.readableBytesView) {
         case .needMore:
             return
+        case .flashPolicyRequest where tls?.settings.sslOnly == true:
+            decided = true
+            logger.info("\(peer): plain connection refused (--ssl-only)")
+            context.close(promise: nil)
         case .flashPolicyRequest:
             decided = true
             logger.debug("\(peer): Flash policy request answered")
