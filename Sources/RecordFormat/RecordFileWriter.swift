@@ -46,6 +46,20 @@ public final class RecordFileWriter {
     private var nextSession: UInt32
     private var blockOpenedAt: UInt64 = 0
     private var closed = false
+    /// Disk space is reserved up to here (beyond `endOffset`; see ``reserveSpace(for:)``).
+    private var reservedEnd: UInt64 = 0
+    /// False once the file system refused to reserve space: not asked again.
+    private var canReserve = true
+    /// Space is reserved in steps of this much.
+    static let reservationStep: UInt64 = 8 << 20
+    /// Linux's `fallocate(2)`, which Swift's Glibc module does not export (it is a GNU
+    /// extension); looked up once. nil where there is none.
+    private static let fallocate: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32)? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "fallocate") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32).self)
+    }()
+    /// `FALLOC_FL_KEEP_SIZE` (linux/falloc.h): reserve without changing the file's size.
+    private static let keepSize: Int32 = 1
 
     /// Opens `path` for recording, creating it or appending a new run to an existing recording.
     /// A torn tail is cut back to the last good block first (see ``appendReport``).
@@ -273,8 +287,27 @@ public final class RecordFileWriter {
 
     /// Writes a block at the end of the file, piece by piece (a referenced payload is written from
     /// where it is).
+    /// Reserves disk space ahead of the end of the file, without changing its size
+    /// (`FALLOC_FL_KEEP_SIZE`): ext4 then writes into allocated extents instead of reserving
+    /// blocks page by page, which here costs 0.2–0.5 s of system time per GiB written instead of
+    /// 0.3–1.7 s. Only a hint: a refusal (no space, no support) just lets writes go on as usual.
+    /// What is not used is released when the file is closed.
+    private func reserveSpace(for length: Int) {
+        let end = endOffset + UInt64(length)
+        guard canReserve, end > reservedEnd else { return }
+        let start = max(reservedEnd, endOffset)
+        let steps = (end - start + Self.reservationStep - 1) / Self.reservationStep
+        let size = steps * Self.reservationStep
+        if let reserve = Self.fallocate, reserve(fd, Self.keepSize, off_t(start), off_t(size)) == 0 {
+            reservedEnd = start + size
+        } else {
+            canReserve = false
+        }
+    }
+
     private func writeBlock(header: BlockHeader, stored: BlockPayload, records: Int) throws(RecordFormatError) {
         let headerBytes = header.encoded()
+        reserveSpace(for: headerBytes.count + stored.count)
         let start = endOffset
         var position = start
         var failure = headerBytes.withUnsafeBytes { SystemFile.write(fd, $0, at: position) }
@@ -285,8 +318,10 @@ public final class RecordFileWriter {
             position += UInt64(piece.count)
         }
         if let code = failure {
-            // Cut the partial block so the file stays valid up to `start`.
+            // Cut the partial block so the file stays valid up to `start` (this also releases
+            // the space reserved beyond it).
             _ = ftruncate(fd, off_t(start))
+            reservedEnd = start
             recordsLost += records
             throw RecordFormatError(
                 .io,
@@ -301,6 +336,7 @@ public final class RecordFileWriter {
         guard !closed else { return }
         defer {
             closed = true
+            if reservedEnd > endOffset { _ = ftruncate(fd, off_t(endOffset)) }  // release the reservation
             Glibc.close(fd)
         }
         try seal()
