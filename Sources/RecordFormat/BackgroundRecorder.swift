@@ -46,7 +46,13 @@ public final class BackgroundRecorder: @unchecked Sendable {
     private var finished = false
     /// Records refused because they came after close() began.
     private var lateRecords = 0
-    private var queue: [Record] = []
+    /// What the queue holds: a record, or a frame record whose payload is referenced.
+    private enum Entry {
+        case record(Record)
+        case frame(FrameRecord)
+    }
+
+    private var queue: [Entry] = []
     private var queuedBytes = 0
     private var droppedRecords = 0
     private var droppedBytes = 0
@@ -111,19 +117,32 @@ public final class BackgroundRecorder: @unchecked Sendable {
     public func submit(_ record: Record) -> Bool {
         // What a queued record costs in memory: its payload plus the record and array overhead
         // (about 160 bytes), so a flood of tiny frames is bounded as tightly as large ones.
-        let size: Int
-        if case .frame(let frame) = record.body { size = frame.payload.count + Self.recordOverhead } else { size = 256 }
+        switch record.body {
+        case .frame(let frame):
+            return enqueue(.record(record), size: frame.payload.count + Self.recordOverhead, structural: false)
+        case .marker:
+            return enqueue(.record(record), size: 256, structural: false)
+        case .open, .close:
+            // Opens and closes are always kept (they are small and give sessions their shape).
+            return enqueue(.record(record), size: 256, structural: true)
+        }
+    }
+
+    /// Queues a frame record without copying its payload; returns false when it was dropped
+    /// because the queue is full.
+    /// - Parameter retainedBytes: the memory the payload keeps alive while queued (for a slice,
+    ///   its whole buffer), counted against the queue's limit.
+    @discardableResult
+    public func submit(_ frame: FrameRecord, retainedBytes: Int) -> Bool {
+        enqueue(.frame(frame), size: max(retainedBytes, frame.payload.byteCount) + Self.recordOverhead, structural: false)
+    }
+
+    private func enqueue(_ entry: Entry, size: Int, structural: Bool) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if closing {
             lateRecords += 1
             return false
-        }
-        // Opens and closes are always kept (they are small and give sessions their shape).
-        let structural: Bool
-        switch record.body {
-        case .open, .close: structural = true
-        default: structural = false
         }
         if !structural && queuedBytes + size > configuration.queueByteLimit {
             droppedRecords += 1
@@ -131,7 +150,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
             return false
         }
         let wasEmpty = queue.isEmpty
-        queue.append(record)
+        queue.append(entry)
         queuedBytes += size
         if wasEmpty { pthread_cond_signal(condition) }
         return true
@@ -157,7 +176,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
     }
 
     private func writerLoop() {
-        var batch: [Record] = []
+        var batch: [Entry] = []
         while true {
             pthread_mutex_lock(mutex)
             if queue.isEmpty && !closing {
@@ -177,7 +196,12 @@ public final class BackgroundRecorder: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
 
             // The batch was queued before the drops happened: the gap comes after it.
-            for record in batch { write(record) }
+            for entry in batch {
+                switch entry {
+                case .record(let record): write(record)
+                case .frame(let frame): write(frame)
+                }
+            }
             if dropped.0 > 0 {
                 onEvent(.dropped(records: dropped.0, bytes: dropped.1))
                 let note = "recording gap: \(dropped.0) records (\(dropped.1) bytes) dropped because the writer fell behind"
@@ -209,6 +233,14 @@ public final class BackgroundRecorder: @unchecked Sendable {
     private func write(_ record: Record) {
         do {
             try writer.append(record)
+        } catch {
+            onEvent(.writeFailed(error))
+        }
+    }
+
+    private func write(_ frame: FrameRecord) {
+        do {
+            try writer.append(frame)
         } catch {
             onEvent(.writeFailed(error))
         }

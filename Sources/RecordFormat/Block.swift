@@ -54,9 +54,108 @@ public struct Damage: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// A block's raw payload as the writer holds it: bytes of its own, with the payloads of frame
+/// records kept by reference (``RecordPayload``) spliced in between, so that big payloads are
+/// not copied on their way to the file.
+struct BlockPayload {
+    /// Payloads at least this long are referenced; shorter ones are copied, which is cheaper than
+    /// keeping track of them.
+    static let referenceThreshold = 4096
+
+    /// The bytes of the payload that are not referenced.
+    private(set) var own: [UInt8] = []
+    /// Referenced payloads, each with the number of `own` bytes that come before it.
+    private var references: [(offset: Int, payload: any RecordPayload)] = []
+    /// Length of the whole payload.
+    private(set) var count = 0
+
+    init(capacity: Int = 0) { own.reserveCapacity(capacity) }
+
+    init(_ bytes: [UInt8]) {
+        own = bytes
+        count = bytes.count
+    }
+
+    /// Appends bytes of its own through `body`.
+    mutating func appendOwn(_ body: (inout [UInt8]) -> Void) {
+        let before = own.count
+        body(&own)
+        count += own.count - before
+    }
+
+    /// Appends `payload`, by reference when it is long enough.
+    mutating func append(_ payload: any RecordPayload) {
+        let length = payload.byteCount
+        if length >= Self.referenceThreshold {
+            references.append((own.count, payload))
+            count += length
+        } else {
+            appendOwn { own in payload.withPayloadBytes { own.append(contentsOf: $0) } }
+        }
+    }
+
+    mutating func removeAll() {
+        own.removeAll(keepingCapacity: true)
+        references.removeAll(keepingCapacity: true)
+        count = 0
+    }
+
+    /// Calls `body` with the payload's pieces, in order (empty pieces are skipped).
+    func forEachPiece(_ body: (UnsafeRawBufferPointer) -> Void) {
+        own.withUnsafeBytes { own in
+            var start = 0
+            for (offset, payload) in references {
+                if offset > start { body(UnsafeRawBufferPointer(rebasing: own[start..<offset])) }
+                payload.withPayloadBytes { if $0.count > 0 { body($0) } }
+                start = offset
+            }
+            if own.count > start { body(UnsafeRawBufferPointer(rebasing: own[start...])) }
+        }
+    }
+
+    /// Calls `body` with the pieces that make up the payload bytes at `range`, in order.
+    func forEachPiece(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var position = 0
+        forEachPiece { piece in
+            let pieceRange = position..<(position + piece.count)
+            position += piece.count
+            let overlap = pieceRange.clamped(to: range)
+            guard !overlap.isEmpty else { return }
+            let local = (overlap.lowerBound - pieceRange.lowerBound)..<(overlap.upperBound - pieceRange.lowerBound)
+            body(UnsafeRawBufferPointer(rebasing: piece[local]))
+        }
+    }
+
+    /// The whole payload in one array (a copy only when payloads are referenced).
+    func contiguous() -> [UInt8] {
+        guard !references.isEmpty else { return own }
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        forEachPiece { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// CRC-32 of the payload.
+    func crc32() -> UInt32 {
+        var crc: UInt32 = 0
+        forEachPiece { crc = crc32Of($0, continuing: crc) }
+        return crc
+    }
+
+    /// ``looksIncompressible(_:)`` over the payload, reading only the sampled bytes.
+    func looksIncompressible() -> Bool {
+        guard !references.isEmpty else { return own.withUnsafeBytes { RecordFormat.looksIncompressible($0) } }
+        return RecordFormat.looksIncompressible(length: count) { range, histogram in
+            forEachPiece(in: range) { piece in
+                for byte in piece { histogram[Int(byte)] += 1 }
+            }
+        }
+    }
+}
+
 /// Accumulates records into the next block and seals it (docs/record-format.md §3).
 struct BlockBuilder {
-    private(set) var raw: [UInt8] = []
+    private(set) var payload: BlockPayload
     private(set) var recordCount = 0
     private(set) var firstWall = Int64.max
     private(set) var lastWall = Int64.min
@@ -64,54 +163,68 @@ struct BlockBuilder {
 
     var isEmpty: Bool { recordCount == 0 }
     var sessionCount: Int { sessionFirstTimes.count }
+    /// The block's raw payload length so far.
+    var rawLength: Int { payload.count }
 
-    init(capacity: Int) { raw.reserveCapacity(capacity) }
+    init(capacity: Int) { payload = BlockPayload(capacity: capacity) }
 
     mutating func add(_ record: Record, wallMicros: Int64) {
-        RecordCodec.encode(record, into: &raw)
+        if case .frame(let frame) = record.body {
+            add(FrameRecord(session: record.session, timeMicros: record.timeMicros, frame: frame), wallMicros: wallMicros)
+            return
+        }
+        payload.appendOwn { RecordCodec.encode(record, into: &$0) }
+        noteRecord(session: record.session, timeMicros: record.timeMicros, wallMicros: wallMicros)
+    }
+
+    mutating func add(_ frame: FrameRecord, wallMicros: Int64) {
+        payload.appendOwn { RecordCodec.encodeHeader(of: frame, into: &$0) }
+        payload.append(frame.payload)
+        noteRecord(session: frame.session, timeMicros: frame.timeMicros, wallMicros: wallMicros)
+    }
+
+    private mutating func noteRecord(session: UInt32, timeMicros: UInt64, wallMicros: Int64) {
         recordCount += 1
         firstWall = min(firstWall, wallMicros)
         lastWall = max(lastWall, wallMicros)
-        if record.session != 0, sessionFirstTimes[record.session] == nil {
-            sessionFirstTimes[record.session] = record.timeMicros
+        if session != 0, sessionFirstTimes[session] == nil {
+            sessionFirstTimes[session] = timeMicros
         }
     }
 
     /// Header of the block the records make, and its deflated payload (nil: the payload is
-    /// stored, i.e. ``raw`` itself). Call ``reset()`` once the block is written.
+    /// stored, i.e. ``payload`` itself). Call ``reset()`` once the block is written.
     func seal(compressor: BlockCompressor?) -> (header: BlockHeader, deflated: [UInt8]?, sessions: [(UInt32, UInt64)]) {
         let sessions = sessionFirstTimes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let (header, deflated) = Self.makeBlock(
-            kind: .records, raw: raw, recordCount: recordCount, firstWall: firstWall, lastWall: lastWall,
+            kind: .records, payload: payload, recordCount: recordCount, firstWall: firstWall, lastWall: lastWall,
             sessions: sessions.map(\.0), compressor: compressor)
         return (header, deflated, sessions)
     }
 
-    /// Empties the builder, keeping its buffer.
+    /// Empties the builder, keeping its buffer (and letting go of referenced payloads).
     mutating func reset() {
-        raw.removeAll(keepingCapacity: true)
+        payload.removeAll()
         recordCount = 0
         firstWall = .max
         lastWall = .min
         sessionFirstTimes.removeAll(keepingCapacity: true)
     }
 
-    /// Builds a block header around `raw`, deflating it unless it looks incompressible or would
-    /// not shrink. Returns the deflated bytes, or nil when `raw` is to be stored as it is.
+    /// Builds a block header around `payload`, deflating it unless it looks incompressible or
+    /// would not shrink. Returns the deflated bytes, or nil when `payload` is to be stored as it is.
     static func makeBlock(
-        kind: BlockHeader.Kind, raw: [UInt8], recordCount: Int, firstWall: Int64, lastWall: Int64,
+        kind: BlockHeader.Kind, payload: BlockPayload, recordCount: Int, firstWall: Int64, lastWall: Int64,
         sessions: [UInt32], compressor: BlockCompressor?
     ) -> (BlockHeader, [UInt8]?) {
         var deflated: [UInt8]?
-        if let compressor, raw.count >= 64 {
-            deflated = raw.withUnsafeBytes { bytes in
-                looksIncompressible(bytes) ? nil : compressor.compress(bytes)
-            }
+        if let compressor, payload.count >= 64, !payload.looksIncompressible() {
+            deflated = payload.contiguous().withUnsafeBytes { compressor.compress($0) }
         }
-        let crc = (deflated ?? raw).withUnsafeBytes { crc32Of($0) }
+        let crc = deflated.map { $0.withUnsafeBytes { crc32Of($0) } } ?? payload.crc32()
         let header = BlockHeader(
-            kind: kind, codec: deflated == nil ? .stored : .deflate, storedLength: deflated?.count ?? raw.count,
-            rawLength: raw.count, recordCount: recordCount, firstWallMicros: firstWall, lastWallMicros: lastWall,
+            kind: kind, codec: deflated == nil ? .stored : .deflate, storedLength: deflated?.count ?? payload.count,
+            rawLength: payload.count, recordCount: recordCount, firstWallMicros: firstWall, lastWallMicros: lastWall,
             payloadCRC: crc, sessions: sessions)
         return (header, deflated)
     }

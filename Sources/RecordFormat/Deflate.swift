@@ -110,16 +110,26 @@ final class BlockDecompressor {
 /// Histogramming 16 KiB costs microseconds. Threshold 7.5 bits/byte: compressed or encrypted data
 /// is ~7.95+, text ~4.5, raw pixels and protocol headers much lower.
 func looksIncompressible(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    looksIncompressible(length: bytes.count) { range, histogram in
+        for i in range { histogram[Int(bytes[i])] += 1 }
+    }
+}
+
+/// The test of ``looksIncompressible(_:)`` over `length` bytes that need not be contiguous:
+/// `count(range, histogram)` adds the bytes at `range` to the 256-bin histogram.
+func looksIncompressible(
+    length: Int, count: (Range<Int>, UnsafeMutableBufferPointer<Int>) -> Void
+) -> Bool {
     let sampleLength = 2048
     let sampleCount = 8
-    guard bytes.count >= sampleLength * 2 else { return false }
+    guard length >= sampleLength * 2 else { return false }
     var histogram = [Int](repeating: 0, count: 256)
     var total = 0
-    let stride = (bytes.count - sampleLength) / (sampleCount - 1)
+    let stride = (length - sampleLength) / (sampleCount - 1)
     histogram.withUnsafeMutableBufferPointer { h in
         for s in 0..<sampleCount {
             let start = s * stride
-            for i in start..<(start + sampleLength) { h[Int(bytes[i])] += 1 }
+            count(start..<(start + sampleLength), h)
             total += sampleLength
         }
     }
@@ -131,4 +141,3 @@ func looksIncompressible(_ bytes: UnsafeRawBufferPointer) -> Bool {
     }
     return entropy > 7.5
 }
-

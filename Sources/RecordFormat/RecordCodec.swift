@@ -29,11 +29,8 @@ enum RecordCodec {
     static func encode(_ record: Record, into out: inout [UInt8]) {
         switch record.body {
         case .frame(let frame):
-            var flags: UInt8 = 0
-            if frame.direction == .targetToClient { flags |= Flag.targetToClient }
-            if frame.isRedacted { flags |= Flag.redacted }
-            if frame.isFinal { flags |= Flag.final }
-            appendHeader(.frame, flags: flags, opcode: frame.opcode.rawValue, record, bodyLength: frame.payload.count, &out)
+            let reference = FrameRecord(session: record.session, timeMicros: record.timeMicros, frame: frame)
+            encodeHeader(of: reference, into: &out)
             out.append(contentsOf: frame.payload)
         case .marker(let text):
             let utf8 = Array(text.utf8)
@@ -50,6 +47,17 @@ enum RecordCodec {
         }
     }
 
+    /// Appends the 20-byte header of a frame record; its payload follows it.
+    static func encodeHeader(of frame: FrameRecord, into out: inout [UInt8]) {
+        var flags: UInt8 = 0
+        if frame.direction == .targetToClient { flags |= Flag.targetToClient }
+        if frame.isRedacted { flags |= Flag.redacted }
+        if frame.isFinal { flags |= Flag.final }
+        appendHeader(
+            .frame, flags: flags, opcode: frame.opcode.rawValue, session: frame.session, timeMicros: frame.timeMicros,
+            bodyLength: frame.payload.byteCount, &out)
+    }
+
     /// Bytes `record` takes when encoded (used for block size accounting).
     static func encodedSize(_ record: Record) -> Int {
         switch record.body {
@@ -62,12 +70,21 @@ enum RecordCodec {
     private static func appendHeader(
         _ kind: KindByte, flags: UInt8, opcode: UInt8, _ record: Record, bodyLength: Int, _ out: inout [UInt8]
     ) {
+        appendHeader(
+            kind, flags: flags, opcode: opcode, session: record.session, timeMicros: record.timeMicros,
+            bodyLength: bodyLength, &out)
+    }
+
+    private static func appendHeader(
+        _ kind: KindByte, flags: UInt8, opcode: UInt8, session: UInt32, timeMicros: UInt64, bodyLength: Int,
+        _ out: inout [UInt8]
+    ) {
         out.append(kind.rawValue)
         out.append(flags)
         out.append(opcode)
         out.append(0)
-        out.appendLE(record.session)
-        out.appendLE(record.timeMicros)
+        out.appendLE(session)
+        out.appendLE(timeMicros)
         out.appendLE(UInt32(bodyLength))
     }
 

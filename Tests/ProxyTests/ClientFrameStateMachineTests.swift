@@ -64,6 +64,59 @@ struct ClientFrameStateMachineTests {
         #expect(actions.count == 3)
     }
 
+    @Test("every cut of a stream into two reads gives the same frames, and each read is taken whole")
+    func everyCut() {
+        // Headers with 7-, 16- and 64-bit lengths, so cuts fall inside each kind of header and
+        // inside payloads at every masking-key offset.
+        let frames = [
+            clientFrame(opcode: 2, payload: (0..<37).map { UInt8($0) }),
+            clientFrame(opcode: 2, payload: (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 7) }, fin: false),
+            clientFrame(opcode: 0, payload: (0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 13) }),
+            clientFrame(opcode: 9, payload: [9, 8, 7]),
+        ]
+        let batch = run(frames)
+        #expect(batch.count == 4)
+        var all = ByteBuffer()
+        for var f in frames { all.writeBuffer(&f) }
+        let stream = bytes(all)
+        let cuts = Array(0..<400) + Array(stream.count - 400...stream.count) + [30_000, 40_001, 50_002, 60_003]
+        for cut in cuts {
+            var machine = ClientFrameStateMachine(maxMessageSize: 1 << 20, mode: .binary)
+            var actions: [ClientFrameStateMachine.Action] = []
+            for part in [stream[..<cut], stream[cut...]] {
+                var buffer = ByteBuffer(bytes: part)
+                while true {
+                    let action = machine.next(&buffer)
+                    if action == .needMoreData { break }
+                    actions.append(action)
+                }
+                #expect(buffer.readableBytes == 0, "cut \(cut): bytes left behind")
+            }
+            #expect(actions == batch, "cut \(cut)")
+        }
+    }
+
+    @Test("a payload arriving in reads of every size is unmasked with the right key offsets")
+    func payloadInPieces() {
+        let payload = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 5) }
+        let frame = bytes(clientFrame(opcode: 2, payload: payload, key: [0xA1, 0x00, 0x5C, 0xFF]))
+        for size in [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 63, 333] {
+            var machine = ClientFrameStateMachine(maxMessageSize: 1 << 20, mode: .binary)
+            var got: [UInt8]?
+            var offset = 0
+            while offset < frame.count {
+                var buffer = ByteBuffer(bytes: frame[offset..<min(frame.count, offset + size)])
+                offset += size
+                while true {
+                    let action = machine.next(&buffer)
+                    if action == .needMoreData { break }
+                    if case .data(_, _, let data, _) = action { got = bytes(data) }
+                }
+            }
+            #expect(got == payload, "reads of \(size) bytes")
+        }
+    }
+
     @Test("fragmented binary message is delivered in order with FIN only on the last")
     func fragmentedBinary() {
         let actions = run([

@@ -62,3 +62,45 @@ struct RecordingTapTests {
         #expect(frames.map(\.isRedacted) == [false, false, true, false, false, true, true, true])
     }
 }
+
+@Suite("Recording tap: payloads queued without a copy")
+struct RecordingTapQueueTests {
+    @Test("a payload that is most of its buffer is queued as it is; small ones and small slices are copied")
+    func queuedOrCopied() {
+        var whole = ByteBuffer(bytes: [UInt8](repeating: 7, count: 8192))
+        #expect(QueuedPayload(whole)?.retainedBytes == whole.storageCapacity)
+        #expect(QueuedPayload(ByteBuffer(bytes: [1, 2, 3])) == nil, "too short to be worth it")
+        let slice = whole.readSlice(length: 4096)!
+        #expect(QueuedPayload(slice) != nil, "half of its buffer")
+        var big = ByteBufferAllocator().buffer(capacity: 1 << 20)
+        big.writeBytes([UInt8](repeating: 1, count: 5000))
+        #expect(QueuedPayload(big) == nil, "would keep 1 MiB alive for 5000 bytes")
+    }
+
+    @Test("frames recorded with and without redaction read back the same, whatever their size")
+    func sameRecords() throws {
+        func record(_ redaction: RecordingRedaction) throws -> [Frame] {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("tapq-\(UUID().uuidString).rec").path
+            defer { unlink(path) }
+            let recording = try SessionRecording(file: path, redaction: redaction) { _ in }
+            let tap = RecordingTap(recorder: recording.recorder, redaction: recording.redaction)
+            tap.opened(SessionOpen(startWallMicros: 1))
+            for (n, size) in [3, 4095, 4096, 70_000, 1 << 20].enumerated() {
+                var payload = ByteBuffer(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ n) })
+                tap.frame(.targetToClient, opcode: .binary, isFinal: true, payload: payload)
+                payload.clear()  // the session may reuse its buffer: the queued bytes must not change
+                payload.writeBytes([9, 9, 9])
+            }
+            tap.closed(SessionClose(closedBy: .client))
+            recording.recorder.close()
+            return try RecordSource(path: path).readAll().compactMap { record in
+                if case .frame(let frame) = record.body { return frame }
+                return nil
+            }
+        }
+        let queued = try record([])
+        #expect(queued.map(\.payload.count) == [3, 4095, 4096, 70_000, 1 << 20])
+        // Server frames are never redacted: the copying path (redaction on) gives the same records.
+        #expect(queued == (try record([.keys])))
+    }
+}

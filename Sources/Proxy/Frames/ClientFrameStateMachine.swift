@@ -17,10 +17,15 @@ public enum PayloadMode: String, Sendable, Equatable, CaseIterable {
 
 /// Parses and validates the frames a WebSocket client sends (RFC 6455 §5), with no I/O.
 ///
-/// Feed it the bytes read from the client with ``next(_:)``; each call consumes at most one frame
+/// Feed it the bytes read from the client with ``next(_:)``; each call completes at most one frame
 /// and returns what the handler must do. Every "fail the WebSocket connection" case of the RFC maps
 /// to ``Action/fail(code:reason:)``, decided from the frame header before any payload is buffered,
 /// so a declared 1 TiB length is refused without allocating.
+///
+/// The machine takes every byte it is given: a payload is unmasked straight from the read buffer
+/// into a buffer of the frame's own (one pass over each byte, whatever the read sizes), and the
+/// start of a header cut off by the end of a read is kept here. So when ``next(_:)`` says
+/// ``Action/needMoreData``, the buffer is empty and the caller never has to cumulate reads.
 public struct ClientFrameStateMachine {
     /// What the handler must do next.
     public enum Action: Equatable {
@@ -40,13 +45,20 @@ public struct ClientFrameStateMachine {
     }
 
     private enum State {
-        /// Between frames.
+        /// Between frames (``headerStart`` may hold the first bytes of the next header).
         case header
-        /// A header was parsed; waiting for `length` payload bytes.
+        /// A header was parsed; its unmasked payload is collected in ``payload`` until it has
+        /// `length` bytes.
         case payload(FrameHeader)
         /// A close was received or the connection failed: nothing more is parsed.
         case closed
     }
+
+    /// The longest frame header: 2 bytes, a 64-bit length and the masking key.
+    static let maximumHeaderLength = 14
+    /// Payload capacity reserved when a header arrives; longer payloads grow the buffer as their
+    /// bytes come, so a header alone (up to ``maxMessageSize``) never reserves much.
+    static let initialPayloadCapacity = 1 << 20
 
     /// A parsed frame header.
     struct FrameHeader: Equatable {
@@ -74,6 +86,10 @@ public struct ClientFrameStateMachine {
     private var messageLength = 0
     /// Fragments of a text message collected until its last frame (text is validated whole).
     private var textMessage: ByteBuffer?
+    /// The first bytes of a header that the end of a read cut off (nil between such cuts).
+    private var headerStart: ByteBuffer?
+    /// The unmasked payload of the frame in progress (in state `.payload`).
+    private var payload: ByteBuffer?
 
     public init(maxMessageSize: Int, mode: PayloadMode, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         self.maxMessageSize = maxMessageSize
@@ -87,14 +103,15 @@ public struct ClientFrameStateMachine {
         return false
     }
 
-    /// Consumes at most one frame from `buffer` and says what to do.
+    /// Consumes bytes from `buffer` up to the end of the next complete frame and says what to do.
+    /// Returns ``Action/needMoreData`` only once all of `buffer` is taken.
     public mutating func next(_ buffer: inout ByteBuffer) -> Action {
         switch state {
         case .closed:
             buffer.moveReaderIndex(to: buffer.writerIndex)
             return .needMoreData
         case .header:
-            guard let header = Self.parseHeader(&buffer) else { return .needMoreData }
+            guard let header = takeHeader(&buffer) else { return .needMoreData }
             switch header {
             case .failure(let failure):
                 return fail(failure.code, failure.reason)
@@ -103,14 +120,46 @@ public struct ClientFrameStateMachine {
                     return fail(failure.code, failure.reason)
                 }
                 state = .payload(header)
+                payload = allocator.buffer(capacity: min(header.length, Self.initialPayloadCapacity))
                 return next(&buffer)
             }
         case .payload(let header):
-            guard buffer.readableBytes >= header.length, let key = header.maskKey else { return .needMoreData }
-            let payload = buffer.readUnmaskedBuffer(length: header.length, key: key, allocator: allocator)!
+            // Validation ensured a key; keep `payload` uniquely referenced while writing into it.
+            guard let key = header.maskKey, var collected = payload.take() else { return .needMoreData }
+            let count = min(header.length - collected.readableBytes, buffer.readableBytes)
+            buffer.readUnmaskedBytes(count, key: key, offset: collected.readableBytes, into: &collected)
+            guard collected.readableBytes == header.length else {
+                payload = collected
+                return .needMoreData
+            }
             state = .header
-            return frameComplete(header, payload)
+            return frameComplete(header, collected)
         }
+    }
+
+    /// Takes a whole header from the front of `buffer` (after any start of it kept from an earlier
+    /// read); when the header is still incomplete, keeps all of `buffer` for later and returns nil.
+    private mutating func takeHeader(_ buffer: inout ByteBuffer) -> Result<FrameHeader, Failure>? {
+        guard var combined = headerStart.take() else {
+            if let header = Self.parseHeader(&buffer) { return header }
+            if buffer.readableBytes > 0 {
+                // A copy: a slice would keep the whole read buffer alive for a few bytes.
+                var start = allocator.buffer(capacity: Self.maximumHeaderLength)
+                start.writeBuffer(&buffer)
+                headerStart = start
+            }
+            return nil
+        }
+        // At most one header's worth: what the header doesn't use goes back to `buffer`.
+        let taken = min(Self.maximumHeaderLength - combined.readableBytes, buffer.readableBytes)
+        var piece = buffer.readSlice(length: taken)!
+        combined.writeBuffer(&piece)
+        guard let header = Self.parseHeader(&combined) else {
+            headerStart = combined
+            return nil
+        }
+        buffer.moveReaderIndex(to: buffer.readerIndex - combined.readableBytes)
+        return header
     }
 
     private struct Failure: Error {
@@ -121,6 +170,8 @@ public struct ClientFrameStateMachine {
     private mutating func fail(_ code: UInt16, _ reason: String) -> Action {
         state = .closed
         textMessage = nil
+        headerStart = nil
+        payload = nil
         return .fail(code: code, reason: reason)
     }
 

@@ -14,8 +14,9 @@ public struct RecordingRedaction: OptionSet, Sendable, Hashable {
     public static let keys = RecordingRedaction(rawValue: 2)
 }
 
-/// Records one session into a ``BackgroundRecorder``: cheap on the event loop (one payload copy
-/// and a queue push per frame), with the file work on the recorder's thread.
+/// Records one session into a ``BackgroundRecorder``: cheap on the event loop (a queue push per
+/// frame; the payload buffer itself is queued, not copied, unless redaction must look into it),
+/// with the file work on the recorder's thread.
 ///
 /// With redaction on, the client's bytes are followed as RFB so that frames carrying a VNC
 /// authentication response or a KeyEvent — even partly — are stored as same-length filler
@@ -53,6 +54,14 @@ final class RecordingTap: SessionTap {
     func frame(_ direction: Direction, opcode: Opcode, isFinal: Bool, payload: ByteBuffer) {
         guard session != 0 else { return }
         let time = now
+        if redaction.isEmpty, let queued = QueuedPayload(payload) {
+            recorder.submit(
+                FrameRecord(
+                    session: session, timeMicros: time, direction: direction, opcode: opcode, isFinal: isFinal,
+                    payload: queued),
+                retainedBytes: queued.retainedBytes)
+            return
+        }
         var frame = Frame(
             direction: direction, opcode: opcode, payload: Array(payload.readableBytesView), isFinal: isFinal)
         if !redaction.isEmpty && !opcode.isControl && mustRedact(frame) { frame = frame.redacted() }
@@ -121,6 +130,31 @@ final class RecordingTap: SessionTap {
         default: false
         }
     }
+}
+
+/// A frame payload queued for the recorder as the buffer it came in, without a copy.
+///
+/// Only worth it when the payload is most of its buffer's memory: a small slice of a big buffer
+/// would keep all of it alive in the queue, so such payloads are copied instead (nil).
+struct QueuedPayload: RecordPayload {
+    /// Payloads shorter than this are copied: cheaper than the bookkeeping they save.
+    static let minimumLength = 4096
+    /// The buffer's storage may be at most this many times the payload.
+    static let maximumStorageRatio = 2
+
+    let buffer: ByteBuffer
+
+    init?(_ buffer: ByteBuffer) {
+        guard buffer.readableBytes >= Self.minimumLength,
+            buffer.storageCapacity <= Self.maximumStorageRatio * buffer.readableBytes
+        else { return nil }
+        self.buffer = buffer
+    }
+
+    /// The memory this payload keeps alive.
+    var retainedBytes: Int { buffer.storageCapacity }
+    var byteCount: Int { buffer.readableBytes }
+    func withPayloadBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { buffer.withUnsafeReadableBytes(body) }
 }
 
 /// Recording for the proxy: one ``BackgroundRecorder`` for the process, a ``RecordingTap`` per session.
