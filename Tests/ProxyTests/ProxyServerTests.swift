@@ -74,6 +74,8 @@ struct ProxyServerTests {
         configuration.sessionTapFactories = [{ (_: SessionContext) -> any SessionTap in tap }]
         configuration.shutdownHook = { hookCalled.withLockedValue { $0 = true } }
         configuration.eventLoopThreads = 1
+        // A loaded test run (other suites hold the cooperative pool) may send its request late.
+        configuration.handshakeTimeout = .seconds(120)
         let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
         let running = Task { try await server.run() }
         try await waitFor("the server to listen") { server.localPort != nil }
@@ -159,6 +161,7 @@ struct ProxyServerTests {
             listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: echoPort))
         configuration.sessionTapFactories = [{ (_: SessionContext) -> any SessionTap in tap }]
         configuration.closeHandshakeTimeout = closeHandshakeTimeout
+        configuration.handshakeTimeout = .seconds(120)
         configuration.shutdownGracePeriod = grace
         configuration.shutdownHook = {
             let closed = tap.events.withLockedValue { if case .closed = $0.last { true } else { false } }

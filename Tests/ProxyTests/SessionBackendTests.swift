@@ -49,6 +49,8 @@ struct SessionBackendTests {
             listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "unused", port: 1), sessionBackend: provider
         )
         configuration.eventLoopThreads = 1
+        // A loaded test run (other suites hold the cooperative pool) may send its request late.
+        configuration.handshakeTimeout = .seconds(120)
         let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
         let running = Task { try await server.run() }
         try await waitFor("the server to listen") { server.localPort != nil }

@@ -25,6 +25,8 @@ struct StaticFileServerTests {
         var configuration = ProxyConfiguration(
             listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: 9))
         configuration.eventLoopThreads = 1
+        // A loaded test run (other suites hold the cooperative pool) may send its request late.
+        configuration.handshakeTimeout = .seconds(120)
         configuration.webResponder = try StaticFileServer(configuration: WebConfiguration(root: tree.root))
         configuration.authenticator = authenticator
         configuration.authenticateWebRequests = webAuth
