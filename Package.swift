@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
-                "RecordFormat", "RFB",
+                "RecordFormat", "RFB", "CFileInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -126,11 +126,14 @@ let package = Package(
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
             linkerSettings: [.linkedLibrary("dl")]
         ),
+        // stat(2) for the token file reloads, with the struct kept on the C side (see its header).
+        .target(name: "CFileInfo", cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]),
     ]
 )
 
 // Stricter settings for every target, in one place.
-for target in package.targets where target.type != .system && target.name != "CRebind" {
+let cTargets: Set<String> = ["CRebind", "CFileInfo"]
+for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

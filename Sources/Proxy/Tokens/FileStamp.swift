@@ -1,4 +1,4 @@
-import CDispatch  // declares the `stat` structs Glibc uses here (member import visibility)
+import CFileInfo
 
 #if canImport(Glibc)
     import Glibc
@@ -21,15 +21,15 @@ struct FileStamp: Equatable, Sendable {
 
     /// `stat(2)` of `path`.
     static func of(_ path: String) throws(TokenFileError) -> (stamp: FileStamp, kind: Kind) {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw TokenFileError(path: path, reason: String(cString: strerror(errno)))
+        var info = wsk_file_info()
+        let failure = wsk_file_info_of(path, &info)
+        guard failure == 0 else {
+            throw TokenFileError(path: path, reason: String(cString: strerror(failure)))
         }
         let stamp = FileStamp(
-            path: path, inode: UInt64(info.st_ino), size: Int64(info.st_size),
-            mtime: (info.st_mtim.tv_sec, info.st_mtim.tv_nsec), ctime: (info.st_ctim.tv_sec, info.st_ctim.tv_nsec))
-        let type = info.st_mode & S_IFMT
-        return (stamp, type == S_IFDIR ? .directory : type == S_IFREG ? .regular : .other)
+            path: path, inode: info.inode, size: info.size,
+            mtime: (Int(info.mtime_sec), Int(info.mtime_nsec)), ctime: (Int(info.ctime_sec), Int(info.ctime_nsec)))
+        return (stamp, info.kind == 2 ? .directory : info.kind == 1 ? .regular : .other)
     }
 }
 
