@@ -123,6 +123,32 @@ struct TokenStoreTests {
         }
     }
 
+    @Test("relative file sources are made absolute against the working directory (-D moves to /); a Redis address is not")
+    func relativeSources() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("tokens.d"), withIntermediateDirectories: true)
+        try "a: h:1\n".write(to: dir.appendingPathComponent("tokens"), atomically: false, encoding: .utf8)
+        try "b: h:2\n".write(to: dir.appendingPathComponent("tokens.d/x"), atomically: false, encoding: .utf8)
+        try "YSBzaGFyZWQgc2VjcmV0LCAzMiBieXRlcyBsb25nISE\n".write(
+            to: dir.appendingPathComponent("key"), atomically: false, encoding: .utf8)
+        func store(_ plugin: String, _ source: String) throws -> any TokenStore {
+            try TokenPlugins.make(plugin: plugin, source: source, hostToken: false, logger: logger, workingDirectory: dir.path)
+                .store
+        }
+        let file = try #require(try store("TokenFile", "tokens") as? TokenFileStore)
+        #expect(file.source == dir.path + "/tokens")
+        #expect(try await file.target(forToken: "a", on: loop).get() == .hostPort(host: "h", port: 1))
+        let directory = try #require(try store("ReadOnlyTokenFile", "./sub/../tokens.d") as? TokenFileStore)
+        #expect(directory.source == dir.path + "/tokens.d")
+        let jwt = try #require(try store("JWTTokenApi", "key") as? JWTTokenStore)
+        #expect(jwt.source == dir.path + "/key")
+        let absolute = try #require(try store("TokenFile", dir.path + "/tokens") as? TokenFileStore)
+        #expect(absolute.source == dir.path + "/tokens")
+        let redis = try #require(try store("TokenRedis", "localhost:6390") as? RedisTokenStore)
+        #expect(redis.source.host == "localhost" && redis.source.port == 6390)
+    }
+
     @Test("TokenRedis with Redis down: a 503 per lookup naming the Redis address")
     func redisDown() async throws {
         // A port that was free a moment ago: nothing listens there.

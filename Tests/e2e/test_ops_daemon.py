@@ -145,3 +145,23 @@ def test_daemon_with_inetd_keeps_the_listening_socket(target, daemons):
     assert os.readlink(f"/proc/{pid}/fd/1") == "/dev/null"
     client = RawClient(port)
     assert ws_round_trip(client, b"inetd daemon") == b"inetd daemon"
+
+
+@pytest.mark.parametrize("layout", ["file", "directory"])
+def test_daemon_with_a_relative_token_source(target, daemons, tmp_path, layout):
+    # The daemon moves to / once listening: a TokenFile source given relative must still be found
+    # at every lookup (it is read again when it changes).
+    if layout == "file":
+        (tmp_path / "tokens").write_text(f"alpha: 127.0.0.1:{target.port}\n")
+    else:
+        (tmp_path / "tokens").mkdir()
+        (tmp_path / "tokens" / "desks").write_text(f"alpha: 127.0.0.1:{target.port}\n")
+    port = free_port()
+    pid, _, _ = start_daemon([f"--log-file={tmp_path}/d.log", "--token-plugin=TokenFile", "--token-source=tokens",
+                              f"127.0.0.1:{port}"], daemons, cwd=tmp_path)
+    assert os.readlink(f"/proc/{pid}/cwd") == "/"
+    client = RawClient(port, path="/websockify?token=alpha")
+    assert ws_round_trip(client, b"relative tokens") == b"relative tokens"
+    client.close()
+    assert f"from {tmp_path}/tokens" in (tmp_path / "d.log").read_text()
+
