@@ -160,6 +160,8 @@ extension Websockify {
         }
         let keepStandardInput = inetd
         configuration.listeningHook = { [wrapper] in
+            // Before the program's first start, so that a respawn runs in the same directory.
+            daemonChild?.leaveWorkingDirectory()
             if let wrapper {
                 do {
                     try wrapper.start()

@@ -15,9 +15,8 @@ extension Websockify {
                 throw ProxyError.invalidPluginOption(
                     "--target-config", why: "give either --target-config or --token-plugin/--token-source, not both")
             }
-            // As in websockify: an absolute path, in case the working directory changes.
-            let path = URL(fileURLWithPath: targetConfig).standardizedFileURL.path
-            return try TokenPlugins.make(plugin: "TokenFile", source: path, hostToken: hostToken, logger: logger)
+            // Made absolute by the plugin, as websockify does, in case the working directory changes.
+            return try TokenPlugins.make(plugin: "TokenFile", source: targetConfig, hostToken: hostToken, logger: logger)
         }
         guard let tokenPlugin else {
             if tokenSource != nil {

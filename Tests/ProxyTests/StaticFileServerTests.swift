@@ -7,6 +7,10 @@ import NIOPosix
 import Proxy
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Lets a request through only with `X-Test-Key: open-sesame` (a stand-in for an auth plugin).
 struct KeyAuthenticator: RequestAuthenticator {
     func authenticate(_ request: ConnectionRequest) -> RequestRefusal? {
@@ -20,14 +24,15 @@ struct StaticFileServerTests {
     /// Runs a proxy serving `tree` on port 0 (target: nothing listening), hands its port to `body`.
     func withServer(
         _ tree: WebTree, authenticator: (any RequestAuthenticator)? = nil, webAuth: Bool = false,
-        _ body: (Int) async throws -> Void
+        writeTimeout: TimeAmount = .seconds(30), _ body: (Int) async throws -> Void
     ) async throws {
         var configuration = ProxyConfiguration(
             listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: 9))
         configuration.eventLoopThreads = 1
         // A loaded test run (other suites hold the cooperative pool) may send its request late.
         configuration.handshakeTimeout = .seconds(120)
-        configuration.webResponder = try StaticFileServer(configuration: WebConfiguration(root: tree.root))
+        configuration.webResponder = try StaticFileServer(
+            configuration: WebConfiguration(root: tree.root, writeTimeout: writeTimeout))
         configuration.authenticator = authenticator
         configuration.authenticateWebRequests = webAuth
         let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
@@ -140,6 +145,42 @@ struct StaticFileServerTests {
             let allowed = try await exchange(port, get + "X-Test-Key: open-sesame\r\n\r\n")
             #expect(allowed.hasPrefix("HTTP/1.1 200 OK"))
             #expect(allowed.hasSuffix("inside"))
+        }
+    }
+
+    /// Whether this process has `path` open.
+    static func isOpen(_ path: String) -> Bool {
+        let manager = FileManager.default
+        let fds = (try? manager.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.contains { (try? manager.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == path }
+    }
+
+    @Test("a client that stops reading a download is cut off after the write timeout, and the file is closed")
+    func stalledDownloadIsClosed() async throws {
+        let tree = try WebTree()
+        defer { tree.remove() }
+        let big = URL(fileURLWithPath: tree.root + "/big.bin").resolvingSymlinksInPath().path
+        let size = 64 << 20  // far more than the socket buffers hold
+        try #require(FileManager.default.createFile(atPath: big, contents: nil) && truncate(big, off_t(size)) == 0)
+        try await withServer(tree, writeTimeout: .seconds(1)) { port in
+            let collector = CollectHandler()
+            let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.autoRead, value: false)
+                .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+                }
+                .connect(host: "127.0.0.1", port: port).get()
+            try await client.writeAndFlush(ByteBuffer(string: "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"))
+            try await waitFor("the download to start") { Self.isOpen(big) }
+            // The client reads nothing: the server gives up on it and closes the file.
+            try await waitFor("the server to close the stalled download", timeout: 30) { !Self.isOpen(big) }
+            // Reading again, the client gets what was under way, then the end: not the whole file.
+            try await client.setOption(.autoRead, value: true).get()
+            client.read()
+            try await waitFor("the connection to end", timeout: 30) { collector.closed.withLockedValue { $0 } }
+            let received = collector.received.withLockedValue { $0.count }
+            #expect(received > 0 && received < size, "\(received) bytes")
         }
     }
 }

@@ -123,6 +123,32 @@ struct TokenStoreTests {
         }
     }
 
+    @Test("relative file sources are made absolute against the working directory (-D moves to /); a Redis address is not")
+    func relativeSources() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("tokens.d"), withIntermediateDirectories: true)
+        try "a: h:1\n".write(to: dir.appendingPathComponent("tokens"), atomically: false, encoding: .utf8)
+        try "b: h:2\n".write(to: dir.appendingPathComponent("tokens.d/x"), atomically: false, encoding: .utf8)
+        try "YSBzaGFyZWQgc2VjcmV0LCAzMiBieXRlcyBsb25nISE\n".write(
+            to: dir.appendingPathComponent("key"), atomically: false, encoding: .utf8)
+        func store(_ plugin: String, _ source: String) throws -> any TokenStore {
+            try TokenPlugins.make(plugin: plugin, source: source, hostToken: false, logger: logger, workingDirectory: dir.path)
+                .store
+        }
+        let file = try #require(try store("TokenFile", "tokens") as? TokenFileStore)
+        #expect(file.source == dir.path + "/tokens")
+        #expect(try await file.target(forToken: "a", on: loop).get() == .hostPort(host: "h", port: 1))
+        let directory = try #require(try store("ReadOnlyTokenFile", "./sub/../tokens.d") as? TokenFileStore)
+        #expect(directory.source == dir.path + "/tokens.d")
+        let jwt = try #require(try store("JWTTokenApi", "key") as? JWTTokenStore)
+        #expect(jwt.source == dir.path + "/key")
+        let absolute = try #require(try store("TokenFile", dir.path + "/tokens") as? TokenFileStore)
+        #expect(absolute.source == dir.path + "/tokens")
+        let redis = try #require(try store("TokenRedis", "localhost:6390") as? RedisTokenStore)
+        #expect(redis.source.host == "localhost" && redis.source.port == 6390)
+    }
+
     @Test("TokenRedis with Redis down: a 503 per lookup naming the Redis address")
     func redisDown() async throws {
         // A port that was free a moment ago: nothing listens there.
@@ -207,50 +233,104 @@ struct JWTTokenStoreTests {
         #expect(await store.verify("a.b.c.d.e").failure?.message.contains("JWE") == true)
     }
 
-    @Test("HS256: the key file is a base64url secret (a JWK 'k', as websockify reads it)")
-    func hs256() async throws {
-        let secret = Data("a shared secret, 32 bytes long!!".utf8)
-        let encoded = secret.base64EncodedString().replacingOccurrences(of: "=", with: "")
+    static func digest(_ algorithm: String) -> DigestAlgorithm {
+        algorithm.hasSuffix("512") ? .sha512 : algorithm.hasSuffix("384") ? .sha384 : .sha256
+    }
+
+    static func base64url(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "=", with: "")
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        let store = try store(encoded + "\n")
-        #expect(store.key.algorithm == "HS256")
+    }
+
+    @Test("HMAC: the key file is a base64url secret (a JWK 'k', as websockify reads it)", arguments: ["HS256", "HS384", "HS512"])
+    func hmac(algorithm: String) async throws {
+        let secret = Data("a shared secret of 64 bytes, enough for HS256, HS384 and HS512!!".utf8)
+        let store = try store(Self.base64url(secret) + "\n")
+        #expect(store.key.algorithms == ["HS256", "HS384", "HS512"])
         try await check(
             store,
-            sign: { claims in try await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256).sign(claims) },
-            wrongKey: { claims in try await JWTKeyCollection().add(hmac: "another secret, also 32 bytes long", digestAlgorithm: .sha256).sign(claims) })
+            sign: { claims in
+                try await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: Self.digest(algorithm)).sign(claims)
+            },
+            wrongKey: { claims in
+                try await JWTKeyCollection().add(
+                    hmac: HMACKey(from: Data(secret.reversed())), digestAlgorithm: Self.digest(algorithm)
+                ).sign(claims)
+            })
         #expect(throws: TokenKeyError.self) { try JWTTokenStore.Key.parse(Data("not base64url!".utf8)) }
         #expect(throws: TokenKeyError.self) { try JWTTokenStore.Key.parse(Data("c2hvcnQ".utf8)) }
     }
 
-    @Test("RS256 with an RSA public key PEM")
-    func rs256() async throws {
+    @Test("an HMAC secret verifies only the hashes it is as long as (RFC 7518 §3.2)")
+    func shortHMACSecret() async throws {
+        let secret = Data("a shared secret, 32 bytes long!!".utf8)
+        let store = try store(Self.base64url(secret))
+        #expect(store.key.algorithms == ["HS256"])
+        let longer = Data(repeating: 7, count: 64)
+        let token = try await JWTKeyCollection().add(hmac: HMACKey(from: longer), digestAlgorithm: .sha512)
+            .sign(Claims(host: "h", port: 1))
+        let refused = await store.verify(token)
+        #expect(refused.failure?.status == .forbidden && refused.failure?.message.contains("verifies only HS256") == true, "\(refused)")
+    }
+
+    @Test("RSA public key PEM: RS256/384/512 and PS256/384/512", arguments: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"])
+    func rsa(algorithm: String) async throws {
         let (privatePEM, publicPEM) = try Self.openssl(["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
         let (otherPEM, _) = try Self.openssl(["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
         let store = try store(publicPEM)
-        #expect(store.key.algorithm == "RS256")
-        try await check(
-            store,
-            sign: { claims in
-                try await JWTKeyCollection().add(rsa: Insecure.RSA.PrivateKey(pem: privatePEM), digestAlgorithm: .sha256).sign(claims)
-            },
-            wrongKey: { claims in
-                try await JWTKeyCollection().add(rsa: Insecure.RSA.PrivateKey(pem: otherPEM), digestAlgorithm: .sha256).sign(claims)
-            })
+        #expect(store.key.algorithms == ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"])
+        func sign(_ claims: Claims, _ pem: String) async throws -> String {
+            let key = try Insecure.RSA.PrivateKey(pem: pem)
+            let keys = JWTKeyCollection()
+            if algorithm.hasPrefix("PS") {
+                await keys.add(pss: key, digestAlgorithm: Self.digest(algorithm))
+            } else {
+                await keys.add(rsa: key, digestAlgorithm: Self.digest(algorithm))
+            }
+            return try await keys.sign(claims)
+        }
+        try await check(store, sign: { try await sign($0, privatePEM) }, wrongKey: { try await sign($0, otherPEM) })
     }
 
-    @Test("ES256 with an EC P-256 public key PEM; an HS256 token signed with the PEM text is refused")
-    func es256() async throws {
-        let (privatePEM, publicPEM) = try Self.openssl(["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+    @Test(
+        "EC key PEM: the curve decides the algorithm (P-256 ES256, P-384 ES384, P-521 ES512)",
+        arguments: [("P-256", "ES256"), ("P-384", "ES384"), ("P-521", "ES512")])
+    func ecdsa(curve: String, algorithm: String) async throws {
+        let (privatePEM, publicPEM) = try Self.openssl(["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:\(curve)"])
+        let (otherPEM, _) = try Self.openssl(["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:\(curve)"])
         let store = try store(publicPEM)
-        #expect(store.key.algorithm == "ES256")
-        try await check(
-            store,
-            sign: { claims in try await JWTKeyCollection().add(ecdsa: ES256PrivateKey(pem: privatePEM)).sign(claims) },
-            wrongKey: { claims in try await JWTKeyCollection().add(ecdsa: ES256PrivateKey()).sign(claims) })
-        // Algorithm confusion: the public key's text used as an HMAC secret.
-        let confused = try await JWTKeyCollection().add(hmac: HMACKey(from: publicPEM), digestAlgorithm: .sha256)
-            .sign(Claims(host: "h", port: 1))
-        #expect(await store.verify(confused).failure?.status == .forbidden)
+        #expect(store.key.algorithms == [algorithm])
+        func sign(_ claims: Claims, _ pem: String) async throws -> String {
+            let keys = JWTKeyCollection()
+            switch curve {
+            case "P-256": await keys.add(ecdsa: try ES256PrivateKey(pem: pem))
+            case "P-384": await keys.add(ecdsa: try ES384PrivateKey(pem: pem))
+            default: await keys.add(ecdsa: try ES512PrivateKey(pem: pem))
+            }
+            return try await keys.sign(claims)
+        }
+        try await check(store, sign: { try await sign($0, privatePEM) }, wrongKey: { try await sign($0, otherPEM) })
+    }
+
+    @Test("the key's type decides: HS256 signed with the public key's text, 'none', another curve are refused")
+    func algorithmConfusion() async throws {
+        let (_, ecPEM) = try Self.openssl(["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        let (_, rsaPEM) = try Self.openssl(["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        let claims = Claims(host: "h", port: 1)
+        for (pem, only) in [(ecPEM, "verifies only ES256"), (rsaPEM, "verifies only RS256, RS384")] {
+            let store = try store(pem)
+            // The public key's text used as an HMAC secret.
+            let confused = try await JWTKeyCollection().add(hmac: HMACKey(from: pem), digestAlgorithm: .sha256).sign(claims)
+            let refused = await store.verify(confused)
+            #expect(refused.failure?.status == .forbidden && refused.failure?.message.contains(only) == true, "\(refused)")
+            let unsigned =
+                Self.base64url(Data(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "."
+                + Self.base64url(Data(#"{"host":"h","port":1}"#.utf8)) + "."
+            #expect(await store.verify(unsigned).failure?.message.contains("signed with 'none'") == true)
+        }
+        let p384 = try await JWTKeyCollection().add(ecdsa: ES384PrivateKey()).sign(claims)
+        let ecStore = try store(ecPEM)
+        #expect(await ecStore.verify(p384).failure?.message.contains("signed with 'ES384'") == true)
     }
 }
 

@@ -109,6 +109,22 @@ def test_unwritable_log_file_fails_in_the_foreground(target, tmp_path):
     assert b"cannot open log file" in out.stderr
 
 
+def echoes(port, payload):
+    try:
+        client = RawClient(port)
+        return ws_round_trip(client, payload) == payload
+    except (OSError, EOFError, AssertionError):
+        return False
+
+
+def children_of(pid):
+    children = []
+    for task in os.listdir(f"/proc/{pid}/task"):  # the thread that started it is the parent
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            children += [int(c) for c in f.read().split()]
+    return children
+
+
 def test_daemon_wrapping_a_program(daemons):
     port = free_port()
     # Without --log-file, what the daemon logs before detaching comes out of the launcher.
@@ -116,18 +132,8 @@ def test_daemon_wrapping_a_program(daemons):
                                  "socat", f"TCP-LISTEN:{port},fork,reuseaddr", "EXEC:cat"], daemons)
     assert f"listening on 127.0.0.1:{port}" in text and "started wrapped program" in text
 
-    def echoes():
-        try:
-            client = RawClient(port)
-            return ws_round_trip(client, b"wrapped") == b"wrapped"
-        except (OSError, EOFError, AssertionError):
-            return False
-
-    wait_until(echoes, what="the wrapped socat to echo")
-    children = []
-    for task in os.listdir(f"/proc/{pid}/task"):  # the thread that started it is the parent
-        with open(f"/proc/{pid}/task/{task}/children") as f:
-            children += [int(c) for c in f.read().split()]
+    wait_until(lambda: echoes(port, b"wrapped"), what="the wrapped socat to echo")
+    children = children_of(pid)
     assert len(children) == 1, children
     program = children[0]
     for fd in (0, 1, 2):
@@ -145,3 +151,57 @@ def test_daemon_with_inetd_keeps_the_listening_socket(target, daemons):
     assert os.readlink(f"/proc/{pid}/fd/1") == "/dev/null"
     client = RawClient(port)
     assert ws_round_trip(client, b"inetd daemon") == b"inetd daemon"
+
+
+@pytest.mark.parametrize("layout", ["file", "directory"])
+def test_daemon_with_a_relative_token_source(target, daemons, tmp_path, layout):
+    # The daemon moves to / once listening: a TokenFile source given relative must still be found
+    # at every lookup (it is read again when it changes).
+    if layout == "file":
+        (tmp_path / "tokens").write_text(f"alpha: 127.0.0.1:{target.port}\n")
+    else:
+        (tmp_path / "tokens").mkdir()
+        (tmp_path / "tokens" / "desks").write_text(f"alpha: 127.0.0.1:{target.port}\n")
+    port = free_port()
+    pid, _, _ = start_daemon([f"--log-file={tmp_path}/d.log", "--token-plugin=TokenFile", "--token-source=tokens",
+                              f"127.0.0.1:{port}"], daemons, cwd=tmp_path)
+    assert os.readlink(f"/proc/{pid}/cwd") == "/"
+    client = RawClient(port, path="/websockify?token=alpha")
+    assert ws_round_trip(client, b"relative tokens") == b"relative tokens"
+    client.close()
+    assert f"from {tmp_path}/tokens" in (tmp_path / "d.log").read_text()
+
+
+ECHO_SERVER = """#!/usr/bin/env python3
+import os, socket, sys
+port, starts = int(sys.argv[1]), sys.argv[2]
+with open(starts, "a") as f:
+    f.write(os.getcwd() + "\\n")
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port))
+server.listen(8)
+while True:
+    conn, _ = server.accept()
+    with conn:
+        while data := conn.recv(65536):
+            conn.sendall(data)
+"""
+
+
+def test_daemon_respawns_a_relative_program_in_the_same_directory(daemons, tmp_path):
+    # websockify 0.13 moves to / before the program starts: every start, respawns too, runs there.
+    (tmp_path / "echo-server").write_text(ECHO_SERVER)
+    (tmp_path / "echo-server").chmod(0o755)
+    starts = tmp_path / "starts"
+    port = free_port()
+    pid, text, _ = start_daemon([f"--log-file={tmp_path}/d.log", "--wrap-mode=respawn", f"127.0.0.1:{port}", "--",
+                                 "./echo-server", str(port), str(starts)], daemons, cwd=tmp_path)
+    wait_until(lambda: echoes(port, b"first"), what="the wrapped program to echo")
+    [first] = children_of(pid)
+    os.kill(first, signal.SIGKILL)
+    wait_until(lambda: children_of(pid) not in ([], [first]), what="the program to be restarted")
+    wait_until(lambda: echoes(port, b"second"), what="the restarted program to echo")
+    [second] = children_of(pid)
+    assert os.readlink(f"/proc/{second}/cwd") == "/"
+    assert starts.read_text().splitlines() == ["/", "/"], (tmp_path / "d.log").read_text()

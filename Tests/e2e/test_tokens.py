@@ -1,6 +1,6 @@
 """Token plugins against real clients: TokenFile/ReadOnlyTokenFile (file, directory, edits while
 running, malformed lines), --host-token, token cookie, --target-config, JWTTokenApi (tokens signed by
-PyJWT: HS256, RS256, ES256), TokenRedis with a real redis-server (and with Redis down)."""
+PyJWT: HS, RS, PS and ES with SHA-256/384/512), TokenRedis with a real redis-server (and with Redis down)."""
 
 import base64
 import socket
@@ -180,20 +180,25 @@ def pem_public(private_key):
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-@pytest.mark.parametrize("algorithm", ["HS256", "RS256", "ES256"])
+EC_CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                                       "ES256", "ES384", "ES512"])
 def test_jwt_tokens_signed_by_pyjwt(tmp_path, targets, proxies, algorithm):
     a, b = targets
     key_file = tmp_path / "key"
-    if algorithm == "HS256":
-        secret = b"a shared secret of 32+ bytes....!"
+    if algorithm.startswith("HS"):
+        # One key file for every HS algorithm: 64 bytes are enough for HS512 (RFC 7518 §3.2).
+        secret = b"a shared secret of 64 bytes, enough for HS256, HS384 and HS512!!"
         key_file.write_text(b64url(secret) + "\n")
-        signing, wrong = secret, b"another secret of 32+ bytes.....!"
-    elif algorithm == "RS256":
+        signing, wrong = secret, secret[::-1]
+    elif algorithm[:2] in ("RS", "PS"):
         signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         wrong = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         key_file.write_bytes(pem_public(signing))
     else:
-        signing, wrong = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+        signing, wrong = (ec.generate_private_key(EC_CURVES[algorithm]()) for _ in range(2))
         key_file.write_bytes(pem_public(signing))
     proxy = proxies("--token-plugin=JWTTokenApi", f"--token-source={key_file}")
     now = int(time.time())

@@ -29,10 +29,16 @@ public struct DaemonChild: Sendable {
         self.readinessFD = readinessFD
     }
 
-    /// Call once listening: the working directory becomes `/`, standard streams `/dev/null`
-    /// (standard input is kept when it is the listening socket), and the launcher exits 0.
-    public func detach(keepStandardInput: Bool) {
+    /// Call once listening, before a wrapped program is first started: the working directory
+    /// becomes `/`, so every start of the program, respawns included, runs there (as in websockify 0.13).
+    public func leaveWorkingDirectory() {
         _ = chdir("/")
+    }
+
+    /// Call once listening, after ``leaveWorkingDirectory()`` and the wrapped program's start: standard
+    /// streams become `/dev/null` (standard input is kept when it is the listening socket), and the
+    /// launcher exits 0.
+    public func detach(keepStandardInput: Bool) {
         let null = open("/dev/null", O_RDWR)
         if null >= 0 {
             if !keepStandardInput { _ = dup2(null, 0) }

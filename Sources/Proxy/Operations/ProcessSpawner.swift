@@ -18,6 +18,14 @@ enum ProcessSpawner {
         case duplicate(source: Int32, target: Int32)
     }
 
+    /// How the descriptors above the kept ones are closed in the child.
+    enum Closing {
+        /// With ``addCloseFrom`` when this C library has it, else as ``listed``.
+        case automatic
+        /// One `posix_spawn_file_actions_addclose` per descriptor open now (`/proc/self/fd`).
+        case listed
+    }
+
     /// Starts `arguments[0]` (looked up in `PATH` when `searchPath` and it has no `/`), with
     /// `executable` overriding the file to run. Returns the child's pid or throws the errno.
     static func spawn(
@@ -25,7 +33,8 @@ enum ProcessSpawner {
         executable: String? = nil,
         environment: [String: String],
         fileActions: [FileAction] = [],
-        searchPath: Bool = true
+        searchPath: Bool = true,
+        closing: Closing = .automatic
     ) -> Result<pid_t, SpawnErrno> {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -54,7 +63,13 @@ enum ProcessSpawner {
                 highest = max(highest, target)
             }
         }
-        _ = glibcAddCloseFrom(&actions, highest + 1)
+        if closing == .automatic, let closeFrom = addCloseFrom {
+            _ = closeFrom(&actions, highest + 1)
+        } else {
+            for fd in openDescriptors() where fd > highest {
+                posix_spawn_file_actions_addclose(&actions, fd)
+            }
+        }
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -96,7 +111,30 @@ enum ProcessSpawner {
     }
 }
 
-/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+): <spawn.h> declares it only for
-/// _GNU_SOURCE, which Swift's Glibc module is not built with.
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func glibcAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+extension ProcessSpawner {
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), looked up at run time
+    /// so that websockify builds and runs on older C libraries too; nil where it is missing.
+    /// (<spawn.h> declares it only for _GNU_SOURCE, which Swift's Glibc module is not built with.)
+    static let addCloseFrom: AddCloseFrom? = {
+        // A nil handle is RTLD_DEFAULT: the symbol as the program and its libraries see it.
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
+
+    /// The descriptors open in this process, from `/proc/self/fd` (without the one reading it).
+    /// One opened by another thread after this returns is inherited: only the fallback for a C
+    /// library without `addclosefrom` has that window.
+    static func openDescriptors() -> [Int32] {
+        guard let directory = opendir("/proc/self/fd") else { return [] }
+        defer { closedir(directory) }
+        let own = dirfd(directory)
+        var found: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let fd = Int32(name), fd != own { found.append(fd) }
+        }
+        return found
+    }
+}

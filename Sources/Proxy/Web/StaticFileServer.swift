@@ -40,7 +40,29 @@ public struct StaticFileServer: WebResponder {
         let channel: any Channel
         let request: ConnectionRequest
         let keepAlive: Bool
+        let writeTimeout: TimeAmount
+        let logger: Logger
+        /// "CLIENT: METHOD URI", for log lines.
+        let what: String
         var isHead: Bool { request.head.method == .HEAD }
+
+        /// Writes and flushes `part`; closes the connection when the write has not completed
+        /// within ``WebConfiguration/writeTimeout`` (the failed write then ends the response).
+        func write(_ part: HTTPServerResponsePart) async throws {
+            let (channel, logger, what, timeout) = (channel, logger, what, writeTimeout)
+            let stalled = channel.eventLoop.scheduleTask(in: timeout) {
+                let seconds = Duration.nanoseconds(timeout.nanoseconds).formattedSeconds
+                logger.info("\(what): the client read nothing for \(seconds); closing the connection")
+                channel.close(promise: nil)
+            }
+            defer { stalled.cancel() }
+            try await channel.writeAndFlush(part)
+        }
+
+        /// The same response, closing the connection afterwards.
+        var closing: Response {
+            Response(channel: channel, request: request, keepAlive: false, writeTimeout: writeTimeout, logger: logger, what: what)
+        }
 
         /// The headers every response carries.
         func headers(_ extra: [(String, String)]) -> HTTPHeaders {
@@ -52,8 +74,7 @@ public struct StaticFileServer: WebResponder {
         }
 
         func writeHead(_ status: HTTPResponseStatus, _ extra: [(String, String)]) async throws {
-            try await channel.writeAndFlush(
-                HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers(extra))))
+            try await write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers(extra))))
         }
 
         /// A whole response with a small body held in memory (errors, redirects, listings).
@@ -65,9 +86,9 @@ public struct StaticFileServer: WebResponder {
             try await writeHead(
                 status, [("Content-Type", contentType), ("Content-Length", "\(buffer.readableBytes)")] + extra)
             if !isHead, buffer.readableBytes > 0 {
-                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
+                try await write(.body(.byteBuffer(buffer)))
             }
-            try await channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+            try await write(.end(nil))
         }
     }
 
@@ -76,8 +97,10 @@ public struct StaticFileServer: WebResponder {
         let head = request.head
         let logger = Logger(label: logLabel)
         let keepAlive = head.version.major == 1 && head.version.minor >= 1 && head.isKeepAlive
-        var response = Response(channel: channel, request: request, keepAlive: keepAlive)
         let what = "\(request.clientAddress): \(head.method) \(head.uri)"
+        var response = Response(
+            channel: channel, request: request, keepAlive: keepAlive, writeTimeout: configuration.writeTimeout, logger: logger,
+            what: what)
         do {
             guard head.method == .GET || head.method == .HEAD else {
                 logger.info("\(what): 405 method not allowed")
@@ -92,7 +115,7 @@ public struct StaticFileServer: WebResponder {
             case .refused(let refusal):
                 logger.info("\(what): \(refusal.status.code) \(refusal.logMessage)")
                 // A target we cannot even parse ends the connection; a missing file does not.
-                if refusal.status == .badRequest { response = Response(channel: channel, request: request, keepAlive: false) }
+                if refusal.status == .badRequest { response = response.closing }
                 try await response.send(
                     refusal.status, contentType: "text/plain; charset=utf-8", body: refusal.message + "\n",
                     refusal.headers.map { ($0.name, $0.value) })
@@ -163,7 +186,7 @@ public struct StaticFileServer: WebResponder {
         {
             logger.debug("\(what): 304 not modified")
             try await response.writeHead(.notModified, [("Last-Modified", lastModified)])
-            try await response.channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+            try await response.write(.end(nil))
             return response.keepAlive
         }
         let size = info.size
@@ -174,7 +197,7 @@ public struct StaticFileServer: WebResponder {
                 ("Last-Modified", lastModified),
             ])
         if response.isHead {
-            try await response.channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+            try await response.write(.end(nil))
             logger.debug("\(what): 200 (head of \(size) bytes)")
             return response.keepAlive
         }
@@ -183,14 +206,14 @@ public struct StaticFileServer: WebResponder {
         // socket's pace sets the reading's.
         for try await chunk in file.readChunks(in: 0..<size, chunkLength: .bytes(Int64(configuration.chunkSize))) {
             sent += Int64(chunk.readableBytes)
-            try await response.channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk)))
+            try await response.write(.body(.byteBuffer(chunk)))
         }
         guard sent == size else {
             // The file shrank while it was sent: the promised length can't be kept.
             logger.warning("\(what): \(path) ended after \(sent) of \(size) bytes; closing the connection")
             return false
         }
-        try await response.channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        try await response.write(.end(nil))
         logger.debug("\(what): 200 \(size) bytes")
         return response.keepAlive
     }

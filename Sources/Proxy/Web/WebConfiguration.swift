@@ -1,3 +1,5 @@
+import NIOCore
+
 /// What the static web server (`--web`) serves, and how.
 public struct WebConfiguration: Sendable {
     /// The directory served. Requests never reach anything outside it (see ``WebPathResolver``).
@@ -10,11 +12,19 @@ public struct WebConfiguration: Sendable {
     public var chunkSize: Int
     /// Served for a directory when present, the first one found wins.
     public var indexFiles: [String]
+    /// A write (a chunk, a header block) that has not reached the socket this long closes the
+    /// connection and its file: a client that stopped reading would otherwise hold both forever.
+    /// 30 s: far longer than a live client's stall, short enough not to pile up idle downloads.
+    public var writeTimeout: TimeAmount
 
-    public init(root: String, fileOnly: Bool = false, chunkSize: Int = 256 << 10, indexFiles: [String] = ["index.html", "index.htm"]) {
+    public init(
+        root: String, fileOnly: Bool = false, chunkSize: Int = 256 << 10, indexFiles: [String] = ["index.html", "index.htm"],
+        writeTimeout: TimeAmount = .seconds(30)
+    ) {
         self.root = root
         self.fileOnly = fileOnly
         self.chunkSize = chunkSize
         self.indexFiles = indexFiles
+        self.writeTimeout = writeTimeout
     }
 }
