@@ -55,16 +55,32 @@ func waitFor(_ what: String, timeout: Double = 120, _ condition: () -> Bool) asy
     }
 }
 
+/// A TCP echo server on 127.0.0.1, port 0.
+func startEchoServer(group: MultiThreadedEventLoopGroup) async throws -> any Channel {
+    try await ServerBootstrap(group: group)
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
+        }
+        .bind(host: "127.0.0.1", port: 0).get()
+}
+
+/// A TCP client to 127.0.0.1:`port` whose received bytes collect in the returned handler.
+func connectCollecting(group: MultiThreadedEventLoopGroup, port: Int) async throws -> (any Channel, CollectHandler) {
+    let collector = CollectHandler()
+    let client = try await ClientBootstrap(group: group)
+        .channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+        }
+        .connect(host: "127.0.0.1", port: port).get()
+    return (client, collector)
+}
+
 @Suite("Proxy server over real sockets", .serialized)
 struct ProxyServerTests {
     @Test("a session reports open, every frame both ways and close totals to its tap; shutdown runs the hook")
     func tapAndShutdown() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let echo = try await ServerBootstrap(group: group)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let echo = try await startEchoServer(group: group)
         let echoPort = try #require(echo.localAddress?.port)
 
         let tap = EventTap()
@@ -81,12 +97,7 @@ struct ProxyServerTests {
         try await waitFor("the server to listen") { server.localPort != nil }
         let proxyPort = try #require(server.localPort)
 
-        let collector = CollectHandler()
-        let client = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
-            }
-            .connect(host: "127.0.0.1", port: proxyPort).get()
+        let (client, collector) = try await connectCollecting(group: group, port: proxyPort)
         // The request and the first frame in one write: bytes after the request must not be lost.
         var out = ByteBuffer(
             string: "GET /path?x=1 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -149,11 +160,7 @@ struct ProxyServerTests {
         ])
     func shutdownClosesSessions(closeHandshakeTimeout: TimeAmount, grace: TimeAmount) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let echo = try await ServerBootstrap(group: group)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let echo = try await startEchoServer(group: group)
         let echoPort = try #require(echo.localAddress?.port)
         let tap = EventTap()
         let closedBeforeHook = NIOLockedValueBox<Bool?>(nil)
@@ -170,12 +177,7 @@ struct ProxyServerTests {
         let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
         let running = Task { try await server.run() }
         try await waitFor("the server to listen") { server.localPort != nil }
-        let collector = CollectHandler()
-        let client = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
-            }
-            .connect(host: "127.0.0.1", port: try #require(server.localPort)).get()
+        let (client, collector) = try await connectCollecting(group: group, port: try #require(server.localPort))
         try await client.writeAndFlush(
             ByteBuffer(
                 string: "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -54,12 +54,7 @@ struct SessionBackendTests {
         let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
         let running = Task { try await server.run() }
         try await waitFor("the server to listen") { server.localPort != nil }
-        let collector = CollectHandler()
-        let client = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
-            }
-            .connect(host: "127.0.0.1", port: try #require(server.localPort)).get()
+        let (client, collector) = try await connectCollecting(group: group, port: try #require(server.localPort))
         try await client.writeAndFlush(
             ByteBuffer(
                 string: "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

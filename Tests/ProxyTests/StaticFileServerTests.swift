@@ -52,12 +52,7 @@ struct StaticFileServerTests {
     /// Sends `request` on one connection and returns everything received until the server closes it.
     func exchange(_ port: Int, _ request: String) async throws -> String {
         let group = MultiThreadedEventLoopGroup.singleton
-        let collector = CollectHandler()
-        let client = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
+        let (client, collector) = try await connectCollecting(group: group, port: port)
         try await client.writeAndFlush(ByteBuffer(string: request))
         try await waitFor("the server to close the connection") { collector.closed.withLockedValue { $0 } }
         return String(decoding: collector.received.withLockedValue { $0 }, as: UTF8.self)
