@@ -313,13 +313,12 @@ struct Websockify: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var configuration = try makeConfiguration()
+        let tls: TLSServer?
+        let targetTLS: TLSClient?
         do {
             // Certificates are read at start-up, so that a bad file is an error now, not per connection.
-            configuration.tls = try tlsSettings()?.load()
-            if sslTarget {
-                configuration.targetTLS = try TLSClient(trustFile: ProcessInfo.processInfo.environment["SSL_CERT_FILE"])
-            }
+            tls = try tlsSettings()?.load()
+            targetTLS = sslTarget ? try TLSClient(trustFile: ProcessInfo.processInfo.environment["SSL_CERT_FILE"]) : nil
         } catch let error as ProxyError {
             FileLogHandler.Sink.standardError.writeRaw("websockify: \(error.message)\n")
             throw ExitCode.failure
@@ -337,8 +336,11 @@ struct Websockify: AsyncParsableCommand {
                 to: handler, standardError: alsoStandardError, syslog: syslogSink, label: label, level: level)
         }
         let logger = Logger(label: "websockify")
-        // Built again with the real logger, so the token file's diagnostics are logged.
-        configuration.targetResolver = try makeTokenResolver(logger: logger)
+        // Built once logging is up, so the token file's diagnostics are logged (validate() built it
+        // silently only to check the options).
+        var configuration = try makeConfiguration(pluginLogger: logger)
+        configuration.tls = tls
+        configuration.targetTLS = targetTLS
         if libserver { logger.warning("--libserver selects a Python engine in websockify 0.13; ignored here") }
         if let web { logger.info("web server: files from \(web)\(fileOnly ? " (no directory listings)" : "")") }
         let operations: Operations
