@@ -176,6 +176,55 @@ struct BackgroundRecorderTests {
         #expect(try RecordVerifier.verify(path: path).hasIndex)
     }
 
+    /// Frame records in the file so far (the recorder still open: blocks are sealed at once here).
+    private func framesOnDisk(_ path: String) -> Int {
+        ((try? RecordSource(path: path).readAll()) ?? []).filter { if case .frame = $0.body { true } else { false } }.count
+    }
+
+    private func waitForFrames(_ path: String, count: Int, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if framesOnDisk(path) >= count { return true }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return false
+    }
+
+    @Test("a few small records wait for the writer's tick, then reach the file")
+    func smallRecordsWaitForTheTick() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("tick.rec").path
+        let recorder = try BackgroundRecorder(
+            path: path,
+            configuration: .init(tickNanos: 2_000_000_000, wakeByteThreshold: 1 << 20, writer: .init(sealIntervalNanos: 0)))
+        defer { recorder.close() }
+        Thread.sleep(forTimeInterval: 0.05)  // the writer is waiting
+        let frame = Frame(direction: .targetToClient, opcode: .binary, payload: [1, 2, 3])
+        recorder.submit(Record(session: 1, timeMicros: 0, body: .frame(frame)))
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(framesOnDisk(path) == 0, "below the threshold the writer is not woken")
+        #expect(waitForFrames(path, count: 1, seconds: 10), "the tick writes it")
+    }
+
+    @Test("a waiting writer is woken once the wake threshold is queued, long before its tick")
+    func thresholdWakesTheWriter() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("wake.rec").path
+        let recorder = try BackgroundRecorder(
+            path: path,
+            configuration: .init(tickNanos: 60_000_000_000, wakeByteThreshold: 64 << 10, writer: .init(sealIntervalNanos: 0)))
+        defer { recorder.close() }
+        Thread.sleep(forTimeInterval: 0.05)
+        // 16 records of 4 KiB (plus the per-record overhead the queue counts) cross 64 KiB.
+        for i in 0..<16 {
+            let frame = Frame(direction: .targetToClient, opcode: .binary, payload: [UInt8](repeating: UInt8(i), count: 4096))
+            recorder.submit(Record(session: 1, timeMicros: UInt64(i), body: .frame(frame)))
+        }
+        #expect(waitForFrames(path, count: 16, seconds: 10), "crossing the threshold wakes the writer (its tick is a minute away)")
+    }
+
     @Test("a full queue drops records, keeps memory bounded, and notes the gap in the file")
     func boundedQueue() throws {
         let dir = try makeTemporaryDirectory()
