@@ -4,7 +4,7 @@
 Prints figures and ratios measured in the same run; asserts nothing (each target gets PASS/MISS).
 
     proxy_bench.py [--megabytes N] [--only ours,python,socat] [--sessions N] [--max-sessions N]
-                   [--record-megabytes N] [--repeat R] [--placement both|free|pinned]
+                   [--record-megabytes N] [--repeat R] [--rtt-repeat R] [--placement both|free|pinned]
                    [--skip-idle] [--skip-record]
 
 ours:   $WEBSOCKIFY_BIN (scripts/bench-proxy builds it), started as  BIN 127.0.0.1:L 127.0.0.1:T
@@ -20,7 +20,8 @@ Measured, for each proxy:
      (all-zero mask key: legal, no per-byte work in the client, the proxy still unmasks every
      byte); the target counts them and answers with one byte when all arrived.
   3. round trip of 16-byte messages through an echo target: 200 warm-up, 2,000 timed; p50, p99.
-     1-3 run R times (--repeat, default 3), the proxies taken in turn; the best run is kept.
+     1-2 run R times (--repeat, default 3), 3 (cheap, and the noisiest) --rtt-repeat times
+     (default 10); the proxies taken in turn, the best run kept.
      Each run is made twice: unpinned, and with the proxy's process tree pinned to one CPU (the
      client and target stay on all CPUs), the same for every proxy. On a 2-CPU machine where the
      scheduler puts three busy processes decides much of a round trip (ours: 63 or 81 us from one
@@ -1085,6 +1086,8 @@ def main():
     ap.add_argument("--max-sessions", type=int, default=9000, help="ours only: sessions to try to hold (default 9000)")
     ap.add_argument("--record-megabytes", type=int, default=256, help="MiB per recording run (default 256)")
     ap.add_argument("--repeat", type=int, default=3, help="throughput/RTT runs per proxy, best kept (default 3)")
+    ap.add_argument("--rtt-repeat", type=int, default=10,
+                    help="round-trip runs per proxy and placement, best kept (default 10; 0.2 s each)")
     ap.add_argument("--placement", choices=("both", "free", "pinned"), default="both",
                     help="CPU placement for throughput and RTT: unpinned, the proxy pinned to one CPU, "
                          "or both (default; targets judged pinned)")
@@ -1137,7 +1140,8 @@ def main():
             log("  %-6s %s" % (k, {"ours": os.environ.get("WEBSOCKIFY_BIN"), "python": py,
                                   "socat": shutil.which("socat")}[k]))
         log("  client and target are Python (stdlib) processes; MB = 10^6 bytes; "
-            "throughput, RTT and recording: best of %d runs, proxies taken in turn" % args.repeat)
+            "throughput and recording: best of %d runs, RTT: best of %d, proxies taken in turn"
+            % (args.repeat, args.rtt_repeat))
         placements = ["free", "pinned"] if args.placement == "both" else [args.placement]
         if len(ALL_CPUS) < 2 and "pinned" in placements:
             placements = ["free"]
@@ -1164,7 +1168,7 @@ def main():
         tests = [("t2b", lambda p: t2b(p, nbytes)), ("b2t", lambda p: b2t(p, nbytes)),
                  ("rtt", lambda p: rtt(p))]
         for name, fn in tests:
-            for r in range(args.repeat):
+            for r in range(args.rtt_repeat if name == "rtt" else args.repeat):
                 for pl in placements:
                     for k, p in proxies.items():
                         if k == "direct" and pl != "free":
