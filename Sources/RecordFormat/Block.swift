@@ -113,6 +113,35 @@ struct BlockPayload {
         }
     }
 
+    /// Calls `body` with all pieces of the payload at once, in order (empty pieces left out), for
+    /// a vectored write. The pointers are valid only inside `body`.
+    func withPieces<R>(_ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+        own.withUnsafeBytes { own in
+            var pieces: [UnsafeRawBufferPointer] = []
+            pieces.reserveCapacity(2 * references.count + 1)
+            return collectPieces(from: 0, own: own, ownStart: 0, into: &pieces, body)
+        }
+    }
+
+    /// Nests one `withPayloadBytes` per referenced payload, so that every pointer handed to
+    /// `body` is inside the scope that vouches for it (depth: the references of one block, at
+    /// most about 260 for a 1 MiB block of 4 KiB payloads).
+    private func collectPieces<R>(
+        from index: Int, own: UnsafeRawBufferPointer, ownStart: Int, into pieces: inout [UnsafeRawBufferPointer],
+        _ body: ([UnsafeRawBufferPointer]) -> R
+    ) -> R {
+        guard index < references.count else {
+            if own.count > ownStart { pieces.append(UnsafeRawBufferPointer(rebasing: own[ownStart...])) }
+            return body(pieces)
+        }
+        let (offset, payload) = references[index]
+        if offset > ownStart { pieces.append(UnsafeRawBufferPointer(rebasing: own[ownStart..<offset])) }
+        return payload.withPayloadBytes { bytes in
+            if bytes.count > 0 { pieces.append(bytes) }
+            return collectPieces(from: index + 1, own: own, ownStart: offset, into: &pieces, body)
+        }
+    }
+
     /// Calls `body` with the pieces that make up the payload bytes at `range`, in order.
     func forEachPiece(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> Void) {
         var position = 0

@@ -38,3 +38,43 @@ struct SpaceReservationTests {
         #expect(reader.damages.isEmpty)
     }
 }
+
+@Suite("Vectored block writes")
+struct VectoredWriteTests {
+    @Test("pieces of every size, empty ones and more than one pwritev takes, land in order")
+    func manyPieces() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("pieces.bin").path
+        var generator = SystemRandomNumberGenerator()
+        // 2,500 pieces (over twice the per-call limit), sizes 0 to 2,000 bytes, cut from one array.
+        let sizes = (0..<2_500).map { i in i % 7 == 0 ? 0 : Int.random(in: 1...2_000, using: &generator) }
+        let bytes = [UInt8](unsafeUninitializedCapacity: sizes.reduce(0, +)) { buffer, count in
+            for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 131 &+ i >> 9) }
+            count = buffer.count
+        }
+        let fd = try SystemFile.open(path, flags: O_RDWR | O_CREAT)
+        defer { close(fd) }
+        let offset: UInt64 = 4_099
+        let failure = bytes.withUnsafeBytes { all in
+            var start = 0
+            let pieces = sizes.map { size in
+                defer { start += size }
+                return UnsafeRawBufferPointer(rebasing: all[start..<(start + size)])
+            }
+            return SystemFile.write(fd, pieces: pieces, at: offset)
+        }
+        #expect(failure == nil)
+        let written = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(written.count == Int(offset) + bytes.count)
+        #expect([UInt8](written.dropFirst(Int(offset))) == bytes)
+        #expect(written.prefix(Int(offset)).allSatisfy { $0 == 0 })
+    }
+
+    @Test("a failing write returns its errno")
+    func failure() {
+        let bytes = [UInt8](repeating: 1, count: 100)
+        let code = bytes.withUnsafeBytes { SystemFile.write(-1, pieces: [$0, $0], at: 0) }
+        #expect(code == EBADF)
+    }
+}
