@@ -20,7 +20,7 @@ Measured, for each proxy:
      (all-zero mask key: legal, no per-byte work in the client, the proxy still unmasks every
      byte); the target counts them and answers with one byte when all arrived.
   3. round trip of 16-byte messages through an echo target: 200 warm-up, 2,000 timed; p50, p99.
-     1-2 run R times (--repeat, default 3), 3 (cheap, and the noisiest) --rtt-repeat times
+     1-2 run R times (--repeat, default 5), 3 (cheap, and the noisiest) --rtt-repeat times
      (default 10); the proxies taken in turn, the best run kept.
      Each run is made twice: unpinned, and with the proxy's process tree pinned to one CPU (the
      client and target stay on all CPUs), the same for every proxy. On a 2-CPU machine where the
@@ -1085,7 +1085,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=2000, help="idle sessions (default 2000)")
     ap.add_argument("--max-sessions", type=int, default=9000, help="ours only: sessions to try to hold (default 9000)")
     ap.add_argument("--record-megabytes", type=int, default=256, help="MiB per recording run (default 256)")
-    ap.add_argument("--repeat", type=int, default=3, help="throughput/RTT runs per proxy, best kept (default 3)")
+    ap.add_argument("--repeat", type=int, default=5, help="throughput and recording runs per proxy, best kept (default 5)")
     ap.add_argument("--rtt-repeat", type=int, default=10,
                     help="round-trip runs per proxy and placement, best kept (default 10; 0.2 s each)")
     ap.add_argument("--placement", choices=("both", "free", "pinned"), default="both",
