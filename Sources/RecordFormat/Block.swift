@@ -113,32 +113,45 @@ struct BlockPayload {
         }
     }
 
-    /// Calls `body` with all pieces of the payload at once, in order (empty pieces left out), for
-    /// a vectored write. The pointers are valid only inside `body`.
-    func withPieces<R>(_ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+    /// Calls `body` with the payload's pieces in order (empty ones left out), a group at a time,
+    /// for vectored writes; stops early when `body` returns false. Each group holds at most
+    /// `referencesPerGroup` referenced payloads: every pointer handed over must stay inside the
+    /// `withPayloadBytes` scope that vouches for it, so the scopes nest, and groups keep the
+    /// nesting shallow whatever the block size. A 1 MiB block holds at most 257 references
+    /// (payloads of 4 KiB or more), so it takes one or three groups. The pointers are valid only
+    /// inside `body`.
+    func forEachPieceGroup(referencesPerGroup: Int = 128, _ body: ([UnsafeRawBufferPointer]) -> Bool) {
+        precondition(referencesPerGroup > 0)
         own.withUnsafeBytes { own in
-            var pieces: [UnsafeRawBufferPointer] = []
-            pieces.reserveCapacity(2 * references.count + 1)
-            return collectPieces(from: 0, own: own, ownStart: 0, into: &pieces, body)
+            var next = 0
+            var ownStart = 0
+            while true {
+                let end = min(references.count, next + referencesPerGroup)
+                let isLast = end == references.count
+                var pieces: [UnsafeRawBufferPointer] = []
+                pieces.reserveCapacity(2 * (end - next) + 1)
+                let goOn = nestPieces(
+                    from: next, to: end, own: own, ownStart: ownStart, isLast: isLast, into: &pieces, body)
+                if !goOn || isLast { return }
+                ownStart = references[end - 1].offset
+                next = end
+            }
         }
     }
 
-    /// Nests one `withPayloadBytes` per referenced payload, so that every pointer handed to
-    /// `body` is inside the scope that vouches for it (depth: the references of one block, at
-    /// most about 260 for a 1 MiB block of 4 KiB payloads).
-    private func collectPieces<R>(
-        from index: Int, own: UnsafeRawBufferPointer, ownStart: Int, into pieces: inout [UnsafeRawBufferPointer],
-        _ body: ([UnsafeRawBufferPointer]) -> R
-    ) -> R {
-        guard index < references.count else {
-            if own.count > ownStart { pieces.append(UnsafeRawBufferPointer(rebasing: own[ownStart...])) }
+    private func nestPieces(
+        from index: Int, to end: Int, own: UnsafeRawBufferPointer, ownStart: Int, isLast: Bool,
+        into pieces: inout [UnsafeRawBufferPointer], _ body: ([UnsafeRawBufferPointer]) -> Bool
+    ) -> Bool {
+        guard index < end else {
+            if isLast && own.count > ownStart { pieces.append(UnsafeRawBufferPointer(rebasing: own[ownStart...])) }
             return body(pieces)
         }
         let (offset, payload) = references[index]
         if offset > ownStart { pieces.append(UnsafeRawBufferPointer(rebasing: own[ownStart..<offset])) }
         return payload.withPayloadBytes { bytes in
             if bytes.count > 0 { pieces.append(bytes) }
-            return collectPieces(from: index + 1, own: own, ownStart: offset, into: &pieces, body)
+            return nestPieces(from: index + 1, to: end, own: own, ownStart: offset, isLast: isLast, into: &pieces, body)
         }
     }
 

@@ -303,15 +303,24 @@ public final class RecordFileWriter {
         }
     }
 
-    /// Writes a block at the end of the file: header and payload pieces in one vectored write (a
-    /// referenced payload is written from where it is).
+    /// Writes a block at the end of the file: header and payload pieces in one vectored write,
+    /// normally (a referenced payload is written from where it is).
     private func writeBlock(header: BlockHeader, stored: BlockPayload, records: Int) throws(RecordFormatError) {
         let headerBytes = header.encoded()
         reserveSpace(for: headerBytes.count + stored.count)
         let start = endOffset
-        // Header and pieces in one vectored write, header first.
-        let failure = headerBytes.withUnsafeBytes { header in
-            stored.withPieces { pieces in SystemFile.write(fd, pieces: [header] + pieces, at: start) }
+        // Header and pieces in one vectored write (more for blocks of over 128 referenced payloads).
+        var failure: Int32?
+        var position = start
+        headerBytes.withUnsafeBytes { header in
+            var first = true
+            stored.forEachPieceGroup { pieces in
+                let group = first ? [header] + pieces : pieces
+                first = false
+                failure = SystemFile.write(fd, pieces: group, at: position)
+                position += UInt64(group.reduce(0) { $0 + $1.count })
+                return failure == nil
+            }
         }
         if let code = failure {
             // Cut the partial block so the file stays valid up to `start` (this also releases

@@ -96,6 +96,23 @@ struct FrameRecordTests {
         }
     }
 
+    /// Writes `records` with every frame payload appended by reference (a ``FrameRecord``).
+    func writeByReference(_ records: [Record], to path: String, configuration: RecordWriterConfiguration) throws {
+        let writer = try RecordFileWriter(path: path, configuration: configuration, clock: ManualClock())
+        for record in records {
+            if case .frame(let frame) = record.body {
+                try writer.append(
+                    FrameRecord(
+                        session: record.session, timeMicros: record.timeMicros, direction: frame.direction,
+                        opcode: frame.opcode, isFinal: frame.isFinal, isRedacted: frame.isRedacted,
+                        payload: SlicePayload(bytes: frame.payload[...])))
+            } else {
+                try writer.append(record)
+            }
+        }
+        try writer.close()
+    }
+
     @Test("frames appended by reference make the same file as the same records", arguments: [true, false])
     func sameFileAsRecords(compress: Bool) throws {
         let dir = try makeTemporaryDirectory()
@@ -110,21 +127,32 @@ struct FrameRecordTests {
         }
         let expected = try writeRecording(records, to: dir.appendingPathComponent("a.rec").path, configuration: configuration)
         let path = dir.appendingPathComponent("b.rec").path
-        let writer = try RecordFileWriter(path: path, configuration: configuration, clock: ManualClock())
-        for record in records {
-            if case .frame(let frame) = record.body {
-                try writer.append(
-                    FrameRecord(
-                        session: record.session, timeMicros: record.timeMicros, direction: frame.direction,
-                        opcode: frame.opcode, isFinal: frame.isFinal, isRedacted: frame.isRedacted,
-                        payload: SlicePayload(bytes: frame.payload[...])))
-            } else {
-                try writer.append(record)
-            }
-        }
-        try writer.close()
+        try writeByReference(records, to: path, configuration: configuration)
         let written = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(written == expected)
+        let reader = try RecordFileReader(path: path)
+        var read: [Record] = []
+        while let record = try reader.nextRecord() { read.append(record) }
+        #expect(read == records)
+        #expect(reader.damages.isEmpty)
+    }
+
+    @Test("a block of 300 referenced payloads (written in three vectored groups) equals the same records copied")
+    func manyReferencesInOneBlock() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var configuration = RecordWriterConfiguration()
+        configuration.compress = false
+        configuration.blockSizeBound = 2 << 20  // all 300 frames (1.2 MB) in one block
+        var records = [Record(session: 1, timeMicros: 0, body: .open(SessionOpen(startWallMicros: 7)))]
+        for i in 0..<300 {
+            let frame = Frame(direction: .targetToClient, opcode: .binary, payload: noise(4096, seed: UInt64(i)))
+            records.append(Record(session: 1, timeMicros: UInt64(i + 1), body: .frame(frame)))
+        }
+        let expected = try writeRecording(records, to: dir.appendingPathComponent("a.rec").path, configuration: configuration)
+        let path = dir.appendingPathComponent("b.rec").path
+        try writeByReference(records, to: path, configuration: configuration)
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == expected)
         let reader = try RecordFileReader(path: path)
         var read: [Record] = []
         while let record = try reader.nextRecord() { read.append(record) }

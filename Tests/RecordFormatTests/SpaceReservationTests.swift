@@ -71,6 +71,43 @@ struct VectoredWriteTests {
         #expect(written.prefix(Int(offset)).allSatisfy { $0 == 0 })
     }
 
+    @Test("a payload's pieces come in groups that together make the whole payload, in order")
+    func pieceGroups() {
+        // 300 referenced payloads (4 KiB and over) between own bytes of every length, 0 included.
+        let source = noise(3_000_000, seed: 9)
+        var payload = BlockPayload()
+        var cursor = 0
+        for i in 0..<300 {
+            let ownLength = i % 3 == 0 ? 0 : i * 7
+            payload.appendOwn { $0.append(contentsOf: source[cursor..<(cursor + ownLength)]) }
+            cursor += ownLength
+            let length = BlockPayload.referenceThreshold + i * 5
+            payload.append(SlicePayload(bytes: source[cursor..<(cursor + length)]))
+            cursor += length
+        }
+        payload.appendOwn { $0.append(contentsOf: source[cursor..<(cursor + 33)]) }
+        cursor += 33
+        let whole = Array(source[0..<cursor])
+        #expect(payload.contiguous() == whole)
+        for perGroup in [1, 7, 128, 300, 1000] {
+            var joined: [UInt8] = []
+            var groups = 0
+            payload.forEachPieceGroup(referencesPerGroup: perGroup) { pieces in
+                groups += 1
+                for piece in pieces { joined.append(contentsOf: piece) }
+                return true
+            }
+            #expect(joined == whole, "\(perGroup) references per group")
+            #expect(groups == (300 + perGroup - 1) / perGroup)
+        }
+        var calls = 0
+        payload.forEachPieceGroup(referencesPerGroup: 10) { _ in
+            calls += 1
+            return false
+        }
+        #expect(calls == 1, "returning false stops")
+    }
+
     @Test("a failing write returns its errno")
     func failure() {
         let bytes = [UInt8](repeating: 1, count: 100)
