@@ -363,6 +363,14 @@ def tree_cpu(root):
             try:
                 with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
                     ns += int(f.read().split()[0])
+                continue
+            except (OSError, ValueError, IndexError):
+                pass
+            try:   # no schedstat (a kernel without it): the thread's utime + stime, in ticks
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    tst = f.read()
+                tf = tst[tst.rindex(")") + 2:].split()
+                ticks += int(tf[11]) + int(tf[12])
             except (OSError, ValueError, IndexError):
                 pass
     return ns / 1e9 + ticks / CLK_TCK
@@ -950,6 +958,8 @@ def fmt(v, spec="%.0f"):
 def report(args, kinds, res, rec, nbytes, log, placements):
     def get(k, key, i=0, pl="free"):
         v = res.get(k, {}).get(key if pl == "free" or k == "direct" else key + "_pin")
+        if v is None and k == "direct":
+            v = res.get(k, {}).get(key + "_pin")
         return v[i] if v else None
 
     def ratio(a, b):
@@ -962,10 +972,10 @@ def report(args, kinds, res, rec, nbytes, log, placements):
     log("%-8s %9s %9s %8s %8s %8s %8s %11s %11s" % (
         "proxy", "MB/s", "MB/s", "t->b", "b->t", "us", "us", "KiB/session", "KiB/session"))
     gb = nbytes / 1e9
-    rows = [("direct", "free")] + [(k, pl) for pl in placements for k in kinds]
+    rows = [("direct", placements[0])] + [(k, pl) for pl in placements for k in kinds]
     for k, pl in rows:
         r = res.get(k, {})
-        idle = (r.get("idle") or []) if pl == "free" else []
+        idle = (r.get("idle") or []) if pl == placements[0] else []
         first = idle[0] if idle else None
         if k == "direct":
             held = "(no proxy: client <-> target)"
@@ -975,7 +985,7 @@ def report(args, kinds, res, rec, nbytes, log, placements):
             held = "-"
         cpu = lambda key: (None if k == "direct" or get(k, key, 1, pl) is None else get(k, key, 1, pl) / gb)
         log("%-8s %9s %9s %8s %8s %8s %8s %11s %11s  %s" % (
-            k if pl == "free" else k + " pin", fmt(get(k, "t2b", 0, pl)), fmt(get(k, "b2t", 0, pl)),
+            k if pl == "free" or k == "direct" else k + " pin", fmt(get(k, "t2b", 0, pl)), fmt(get(k, "b2t", 0, pl)),
             fmt(cpu("t2b"), "%.2f"), fmt(cpu("b2t"), "%.2f"),
             fmt(get(k, "rtt", 0, pl)), fmt(get(k, "rtt", 1, pl)),
             fmt(first and first["kib_per"], "%.1f"), fmt(first and first["pss_per"], "%.1f"), held))
@@ -1035,12 +1045,14 @@ def report(args, kinds, res, rec, nbytes, log, placements):
 
     judged = "pinned" if "pinned" in placements else "free"
     log("\ntargets (ours; throughput and round-trip ratios judged %s)" % (
-        "with both proxies pinned alike, unpinned figures in brackets" if judged == "pinned" else "unpinned"))
+        "unpinned" if judged == "free" else "with both proxies pinned alike" + (
+            ", unpinned figures in brackets" if "free" in placements else "")))
     if "socat" in kinds:
         def both(key):
             v = ratio(get("ours", key, 0, judged), get("socat", key, 0, judged))
-            free = ratio(get("ours", key), get("socat", key)) if judged == "pinned" else None
-            return v, x(v) + (" (%s)" % x(free) if judged == "pinned" else "")
+            both_ways = judged == "pinned" and "free" in placements
+            free = ratio(get("ours", key), get("socat", key)) if both_ways else None
+            return v, x(v) + (" (%s)" % x(free) if both_ways else "")
         v, shown = both("t2b")
         target_row("t->b >= 0.9x socat", v, lambda v: v >= 0.9, shown)
         v, shown = both("b2t")
@@ -1171,7 +1183,7 @@ def main():
             for r in range(args.rtt_repeat if name == "rtt" else args.repeat):
                 for pl in placements:
                     for k, p in proxies.items():
-                        if k == "direct" and pl != "free":
+                        if k == "direct" and pl != placements[0]:
                             continue
                         key = name if pl == "free" else name + "_pin"
                         label = "%-6s%s" % (k, "" if pl == "free" else " pin")
@@ -1252,30 +1264,30 @@ def main():
                             p = Proxy(k, target.port, tmp, record=recfile)
                         except BenchError as e:
                             log("  %-6s %s: %s" % (k, what, e))
-                            rec[name] = {"error": str(e)}
+                            rec.setdefault(name, {})["error"] = str(e)   # best figures so far stay
                             continue
                         try:
                             t2b(p, 4 * MiB)   # warm-up (also recorded)
                             target.wait_conns(0, 10)
                             before = settled_size(recdir)[0] if on else 0
                             v = t2b(p, rec_bytes, pat)
+                            extra = ""
+                            if on:
+                                after, lag = settled_size(recdir)
+                                per = (after - before) / rec_bytes
+                                extra = "; record file(s) +%.1f MB (%.3f bytes per payload byte), last write %.1f s after the last byte" % (
+                                    (after - before) / 1e6, per, lag)
+                                if pname == "random" and per < 0.95:
+                                    extra += "  ** smaller than the incompressible payload: data dropped? **"
+                            target.wait_conns(0, 10)
                         except (BenchError, OSError) as e:
                             log("  %-6s %-12s %-6s run %d failed: %s" % (k, what, pname, r + 1, e))
                             rec.setdefault(name, {}).setdefault(pname, None)
-                            p.stop()
                             continue
-                        extra = ""
-                        if on:
-                            after, lag = settled_size(recdir)
-                            per = (after - before) / rec_bytes
-                            extra = "; record file(s) +%.1f MB (%.3f bytes per payload byte), last write %.1f s after the last byte" % (
-                                (after - before) / 1e6, per, lag)
-                            if pname == "random" and per < 0.95:
-                                extra += "  ** smaller than the incompressible payload: data dropped? **"
-                        target.wait_conns(0, 10)
-                        p.stop()
-                        for f in os.listdir(recdir):
-                            os.remove(os.path.join(recdir, f))
+                        finally:
+                            p.stop()
+                            for f in os.listdir(recdir):
+                                os.remove(os.path.join(recdir, f))
                         log("  %-6s %-12s %-6s run %d %7.0f MB/s  (proxy CPU %.2f s)%s"
                             % (k, what, pname, r + 1, v[0], v[1], extra))
                         best = rec.setdefault(name, {}).get(pname)

@@ -197,14 +197,14 @@ struct BackgroundRecorderTests {
         let path = dir.appendingPathComponent("tick.rec").path
         let recorder = try BackgroundRecorder(
             path: path,
-            configuration: .init(tickNanos: 2_000_000_000, wakeByteThreshold: 1 << 20, writer: .init(sealIntervalNanos: 0)))
+            configuration: .init(tickNanos: 4_000_000_000, wakeByteThreshold: 1 << 20, writer: .init(sealIntervalNanos: 0)))
         defer { recorder.close() }
         Thread.sleep(forTimeInterval: 0.05)  // the writer is waiting
         let frame = Frame(direction: .targetToClient, opcode: .binary, payload: [1, 2, 3])
         recorder.submit(Record(session: 1, timeMicros: 0, body: .frame(frame)))
         Thread.sleep(forTimeInterval: 0.1)
         #expect(framesOnDisk(path) == 0, "below the threshold the writer is not woken")
-        #expect(waitForFrames(path, count: 1, seconds: 10), "the tick writes it")
+        #expect(waitForFrames(path, count: 1, seconds: 20), "the tick writes it")
     }
 
     @Test("a waiting writer is woken once the wake threshold is queued, long before its tick")

@@ -49,10 +49,7 @@ struct VectoredWriteTests {
         var generator = SystemRandomNumberGenerator()
         // 2,500 pieces (over twice the per-call limit), sizes 0 to 2,000 bytes, cut from one array.
         let sizes = (0..<2_500).map { i in i % 7 == 0 ? 0 : Int.random(in: 1...2_000, using: &generator) }
-        let bytes = [UInt8](unsafeUninitializedCapacity: sizes.reduce(0, +)) { buffer, count in
-            for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 131 &+ i >> 9) }
-            count = buffer.count
-        }
+        let bytes = noise(sizes.reduce(0, +), seed: 5)
         let fd = try SystemFile.open(path, flags: O_RDWR | O_CREAT)
         defer { close(fd) }
         let offset: UInt64 = 4_099
@@ -106,6 +103,43 @@ struct VectoredWriteTests {
             return false
         }
         #expect(calls == 1, "returning false stops")
+    }
+
+    @Test("short writes and EINTR resume where they stopped, inside a piece or between pieces")
+    func shortWrites() {
+        let source = noise(50_000, seed: 3)
+        let sizes = [0, 1, 4095, 7, 10_000, 0, 20_000, 15_897]
+        var file = [UInt8](repeating: 0, count: 60_000)
+        var calls = 0
+        let failure = source.withUnsafeBytes { all in
+            var start = 0
+            let pieces = sizes.map { size in
+                defer { start += size }
+                return UnsafeRawBufferPointer(rebasing: all[start..<(start + size)])
+            }
+            return SystemFile.write(pieces: pieces, at: 1_000) { vectors, count, position in
+                calls += 1
+                if calls % 3 == 0 {
+                    errno = EINTR
+                    return -1
+                }
+                // Writes at most 1,234 bytes a call, so calls end in the middle of pieces.
+                var budget = 1_234
+                var at = Int(position)
+                for i in 0..<Int(count) where budget > 0 {
+                    let vector = vectors[i]
+                    let n = min(budget, vector.iov_len)
+                    let bytes = UnsafeRawBufferPointer(start: vector.iov_base, count: n)
+                    file.replaceSubrange(at..<(at + n), with: bytes)
+                    at += n
+                    budget -= n
+                }
+                return 1_234 - budget
+            }
+        }
+        #expect(failure == nil)
+        #expect(Array(file[1_000..<51_000]) == source)
+        #expect(calls > 50_000 / 1_234, "it took many short calls")
     }
 
     @Test("a failing write returns its errno")
