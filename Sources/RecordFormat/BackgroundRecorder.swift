@@ -252,10 +252,8 @@ public final class BackgroundRecorder: @unchecked Sendable {
 
     /// `pthread_setname_np` (a GNU extension Swift's Glibc module does not export), looked up once,
     /// so that `top -H` and profilers show the writer as "recorder".
-    private static let setThreadName: (@convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32)? = {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "pthread_setname_np") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32).self)
-    }()
+    private static let setThreadName = SystemFile.cFunction(
+        "pthread_setname_np", as: (@convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32).self)
 
     private static func nameCurrentThread(_ name: String) {
         _ = setThreadName?(pthread_self(), name)

@@ -54,10 +54,8 @@ public final class RecordFileWriter {
     static let reservationStep: UInt64 = 8 << 20
     /// Linux's `fallocate(2)`, which Swift's Glibc module does not export (it is a GNU
     /// extension); looked up once. nil where there is none.
-    private static let fallocate: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32)? = {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "fallocate") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32).self)
-    }()
+    private static let fallocate = SystemFile.cFunction(
+        "fallocate", as: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32).self)
     /// `FALLOC_FL_KEEP_SIZE` (linux/falloc.h): reserve without changing the file's size.
     private static let keepSize: Int32 = 1
 

@@ -109,17 +109,15 @@ enum SystemFile {
     /// Vectors per `pwritev` call (Linux's `IOV_MAX`).
     static let maximumVectors = 1024
 
-    /// Writes all of `bytes` at `offset`.
+    /// Writes all of `bytes` at `offset`; returns errno on failure.
     static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) -> Int32? {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            done += n
-        }
-        return nil
+        write(fd, pieces: [bytes], at: offset)
+    }
+
+    /// A C function of the C library that Swift's Glibc module does not export (a GNU extension
+    /// such as `fallocate` or `pthread_setname_np`), looked up by name; nil where there is none.
+    static func cFunction<Function>(_ name: String, as type: Function.Type) -> Function? {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), name) else { return nil }
+        return unsafeBitCast(symbol, to: type)
     }
 }
