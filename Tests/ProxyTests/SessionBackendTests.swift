@@ -51,6 +51,9 @@ struct SessionBackendTests {
         configuration.eventLoopThreads = 1
         // A loaded test run (other suites hold the cooperative pool) may send its request late.
         configuration.handshakeTimeout = .seconds(120)
+        // Likewise its answer to the backend's close: after the default 2 s the proxy drops the
+        // connection and the test's own close frame fails with "I/O on closed channel" (seen in CI).
+        configuration.closeHandshakeTimeout = .seconds(120)
         let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
         let running = Task { try await server.run() }
         try await waitFor("the server to listen") { server.localPort != nil }
