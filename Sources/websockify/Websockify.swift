@@ -17,6 +17,7 @@ struct Websockify: AsyncParsableCommand {
         abstract: "WebSocket-to-TCP proxy, compatible with websockify 0.13.",
         usage: """
             websockify [options] [source_addr:]source_port target_addr:target_port
+            websockify [options] --token-plugin=CLASS [source_addr:]source_port
             websockify [options] --unix-target=FILE [source_addr:]source_port
             websockify [options] [source_addr:]source_port -- WRAP_COMMAND_LINE
             websockify [options] --inetd|--unix-listen=FILE target_addr:target_port

@@ -1,5 +1,6 @@
 """Command line: websockify 0.13's argument errors exit 2 with usage; listen address forms."""
 
+import re
 import socket
 import subprocess
 
@@ -28,6 +29,36 @@ def test_help_exits_0_and_lists_options():
     for option in [b"--unix-target", b"--prefer-ipv6", b"--verbose", b"--traffic", b"--run-once", b"--timeout",
                    b"--idle-timeout", b"--heartbeat", b"--log-file"]:
         assert option in out.stdout
+
+
+# The invocation forms websockify 0.13 prints in its usage (a token plugin has no target argument),
+# plus ours for --inetd/--unix-listen.
+USAGE_FORMS = [
+    "websockify [options] [source_addr:]source_port target_addr:target_port",
+    "websockify [options] --token-plugin=CLASS [source_addr:]source_port",
+    "websockify [options] --unix-target=FILE [source_addr:]source_port",
+    "websockify [options] [source_addr:]source_port -- WRAP_COMMAND_LINE",
+    "websockify [options] --inetd|--unix-listen=FILE target_addr:target_port",
+]
+
+
+def usage_lines(text):
+    """The lines of the USAGE:/Usage: block, without the header word."""
+    block = re.search(r"^(?:USAGE|Usage): (.*?)\n(?:\n|  See )", text, re.M | re.S)
+    assert block, text
+    return [line.strip() for line in block.group(1).split("\n")]
+
+
+def test_help_usage_lists_every_invocation_form():
+    out = subprocess.run([websockify_bin(), "--help"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out
+    assert usage_lines(out.stdout) == USAGE_FORMS
+
+
+def test_argument_error_usage_lists_every_invocation_form():
+    out = subprocess.run([websockify_bin(), "6080"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 2, out
+    assert usage_lines(out.stderr) == USAGE_FORMS
 
 
 def test_port_in_use_fails_with_clear_message(target):
