@@ -81,8 +81,9 @@ def normalize(text):
 
 def render_man(path, lang):
     need("man")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAN_KEEP_FORMATTING", "MANOPT", "MANPAGER", "PAGER")}
     out = subprocess.run(["man", "-l", path], capture_output=True, text=True, timeout=30,
-                         env=dict(os.environ, MANWIDTH=WIDE, LANG=lang, LC_ALL=lang, MAN_KEEP_FORMATTING=""))
+                         env=dict(env, MANWIDTH=WIDE, LANG=lang, LC_ALL=lang))
     assert out.returncode == 0 and out.stdout, out
     return normalize(out.stdout)
 
