@@ -267,23 +267,137 @@ struct ClientFrameStateMachineTests {
             [clientFrame(opcode: 1, payload: [0xC3], fin: false), clientFrame(opcode: 0, payload: [0xA9])],
             mode: .binary)
         #expect(failCode(split) == nil)
-        guard case .data(_, true, _, let forward?) = split.last else {
-            Issue.record("expected the whole text forwarded at the end, got \(split)")
-            return
-        }
-        #expect(bytes(forward) == [0xC3, 0xA9])
+        #expect(forwarded(split) == [0xC3, 0xA9])
         // ...and a truncated one is not.
         #expect(failCode(run([clientFrame(opcode: 1, payload: [0x41, 0xC3])], mode: .base64)) == 1007)
     }
 
+    /// Everything the actions forward to the target, in order.
+    func forwarded(_ actions: [ClientFrameStateMachine.Action]) -> [UInt8] {
+        actions.flatMap { action -> [UInt8] in
+            if case .data(_, _, _, let forward?) = action { return bytes(forward) }
+            return []
+        }
+    }
+
+    /// Feeds `frames` one at a time; returns the actions each frame's bytes produced.
+    func perFrame(_ frames: [ByteBuffer], mode: PayloadMode) -> [[ClientFrameStateMachine.Action]] {
+        var machine = ClientFrameStateMachine(maxMessageSize: 1 << 20, mode: mode)
+        return frames.map { frame in
+            var buffer = frame
+            var actions: [ClientFrameStateMachine.Action] = []
+            while case let action = machine.next(&buffer), action != .needMoreData { actions.append(action) }
+            return actions
+        }
+    }
+
+    @Test(
+        "invalid UTF-8 fails with 1007 at the fragment holding it, before the message ends (RFC 6455 §8.1)",
+        arguments: PayloadMode.allCases)
+    func invalidUTF8FailsFast(mode: PayloadMode) {
+        // Bytes no UTF-8 text may hold, and the offset in them of the first impossible byte: a lone
+        // continuation byte, an overlong "/" (2- and 3-byte), a surrogate (U+D800), U+110000, a
+        // 2-byte lead cut short by ASCII, FF.
+        let cases: [([UInt8], Int)] = [
+            ([0x80], 0), ([0xC0, 0xAF], 0), ([0xE0, 0x80, 0xAF], 1), ([0xED, 0xA0, 0x80], 1),
+            ([0xF4, 0x90, 0x80, 0x80], 1), ([0xC3, 0x41], 1), ([0xFF], 0),
+        ]
+        for (bad, at) in cases {
+            let results = perFrame(
+                [
+                    clientFrame(opcode: 1, payload: Array("QUJD".utf8), fin: false),
+                    clientFrame(opcode: 0, payload: Array("QUJD".utf8), fin: false),
+                    clientFrame(opcode: 0, payload: Array("QU".utf8) + bad + Array("JD".utf8), fin: false),
+                    clientFrame(opcode: 0, payload: Array("QUJD".utf8), fin: true),
+                ], mode: mode)
+            #expect(failCode(results[0]) == nil && failCode(results[1]) == nil, "\(bad)")
+            // 8 bytes in the first two fragments, then "QU".
+            let failure = ClientFrameStateMachine.Action.fail(
+                code: 1007, reason: "invalid UTF-8 at byte \(10 + at) of a text message")
+            #expect(results[2] == [failure], "\(bad)")
+            #expect(results[3].isEmpty, "\(bad): nothing is parsed after the failure")
+        }
+    }
+
+    @Test("invalid UTF-8 fails with 1007 while its frame is still arriving", arguments: PayloadMode.allCases)
+    func invalidUTF8InsideFrame(mode: PayloadMode) {
+        var machine = ClientFrameStateMachine(maxMessageSize: 1 << 20, mode: mode)
+        let payload = Array("QUJD".utf8) + [0xED, 0xBF, 0xBF] + Array(repeating: UInt8(ascii: "A"), count: 993)
+        let frame = bytes(clientFrame(opcode: 1, payload: payload))
+        // The header and the first 20 payload bytes only: the other 980 never come.
+        var buffer = ByteBuffer(bytes: frame[..<(frame.count - 980)])
+        let action = machine.next(&buffer)
+        #expect(action == .fail(code: 1007, reason: "invalid UTF-8 at byte 5 of a text message"))
+    }
+
+    @Test("a character split between fragments at every position is relayed whole")
+    func characterSplitAtEveryPosition() {
+        for character in ["\u{E9}", "\u{20AC}", "\u{FFFD}", "\u{1F600}", "\u{10FFFF}"] {
+            let text = Array("a\(character)b".utf8)
+            for first in 0...text.count {
+                for second in first...text.count {
+                    // Three fragments, with a ping between the first two.
+                    let actions = run([
+                        clientFrame(opcode: 1, payload: Array(text[..<first]), fin: false),
+                        clientFrame(opcode: 9, payload: [1]),
+                        clientFrame(opcode: 0, payload: Array(text[first..<second]), fin: false),
+                        clientFrame(opcode: 0, payload: Array(text[second...])),
+                    ])
+                    #expect(
+                        failCode(actions) == nil && forwarded(actions) == text,
+                        "\(character) cut at \(first), \(second)")
+                }
+            }
+        }
+    }
+
+    @Test("in binary mode each text fragment is relayed as it arrives, not copied", arguments: [1, 64, 1000])
+    func textFragmentsRelayedAsTheyCome(size: Int) {
+        let text = Array(String(repeating: "d\u{E9}j\u{E0} \u{1F600} ", count: 200).utf8)
+        let pieces = stride(from: 0, to: text.count, by: size).map { Array(text[$0..<min(text.count, $0 + size)]) }
+        let results = perFrame(
+            pieces.enumerated().map { index, piece in
+                clientFrame(opcode: index == 0 ? 1 : 0, payload: piece, fin: index == pieces.count - 1)
+            }, mode: .binary)
+        for (index, actions) in results.enumerated() {
+            guard actions.count == 1, case .data(_, _, let payload, let forward?) = actions[0] else {
+                Issue.record("fragment \(index): \(actions)")
+                return
+            }
+            #expect(bytes(forward) == pieces[index])
+            // The very bytes of the frame (same storage): no reassembly, no copy.
+            let same = payload.withUnsafeReadableBytes { p in
+                forward.withUnsafeReadableBytes { $0.baseAddress == p.baseAddress }
+            }
+            #expect(same, "fragment \(index) was copied")
+        }
+    }
+
+    @Test(
+        "a text message that ends inside a character fails with 1007 at its last frame", arguments: PayloadMode.allCases
+    )
+    func textEndsInsideCharacter(mode: PayloadMode) {
+        for cut: [UInt8] in [[0xC3], [0xE2, 0x82], [0xF0, 0x9F, 0x98]] {
+            let results = perFrame(
+                [
+                    clientFrame(opcode: 1, payload: Array("QUJD".utf8) + cut, fin: false),
+                    clientFrame(opcode: 0, payload: [], fin: true),
+                ],
+                mode: mode)
+            #expect(failCode(results[0]) == nil, "the character may still be completed")
+            #expect(results[1] == [.fail(code: 1007, reason: "text message ends inside a UTF-8 character")])
+            #expect(failCode(run([clientFrame(opcode: 1, payload: cut)], mode: mode)) == 1007, "unfragmented: \(cut)")
+        }
+    }
+
     @Test("base64 text is decoded before forwarding, also when fragmented")
-    func base64Decode() {
+    func base64Decode() throws {
         let actions = run(
             [
                 clientFrame(opcode: 1, payload: Array("aGVs".utf8), fin: false),
                 clientFrame(opcode: 0, payload: Array("bG8=".utf8)),
             ], mode: .base64)
-        #expect(actions.count == 2)
+        try #require(actions.count == 2)
         guard case .data(_, false, _, nil) = actions[0], case .data(_, true, _, let forward?) = actions[1] else {
             Issue.record("unexpected actions \(actions)")
             return

@@ -142,6 +142,54 @@ def test_invalid_utf8_text_in_base64_mode_is_1007(proxy):
     c.close()
 
 
+@pytest.mark.parametrize("protocols", [None, ["base64"]], ids=["binary", "base64"])
+def test_invalid_utf8_fails_fast_at_the_fragment_holding_it(proxy, protocols):
+    """RFC 6455 §8.1: 1007 as soon as the bad byte arrives, not at the end of the message. The
+    message is never finished here: a proxy waiting for its last frame would time out the read."""
+    c = RawClient(proxy.port, protocols=protocols, timeout=5)
+    c.send_frame(1, b"QUJD", fin=False)
+    c.send_frame(0, b"QUJD\xed\xa0\x80", fin=False)  # a surrogate (U+D800): never valid
+    code, reason = c.read_until_close()
+    assert code == 1007, reason
+    assert c.expect_eof() == b""
+    c.close()
+
+
+def test_invalid_utf8_fails_fast_inside_a_frame_not_yet_complete(proxy):
+    """The check runs as a frame's bytes arrive: a 1 MiB text frame whose first bytes are bad is
+    refused before the rest of it is sent."""
+    c = RawClient(proxy.port, timeout=5)
+    head = "caf\u00e9 ".encode() + b"\xc0\xaf"  # an overlong "/"
+    c.send_frame(1, head, declared_length=1 << 20)  # the header says 1 MiB; only `head` follows
+    code, reason = c.read_until_close()
+    assert code == 1007, reason
+    c.close()
+
+
+def test_text_split_inside_characters_reaches_the_target_intact(proxy, target):
+    text = "\u00e9\u20ac\U0001F600 ok".encode()
+    c = RawClient(proxy.port)
+    # Every boundary of the first 9 bytes falls inside a 2-, 3- or 4-byte character.
+    pieces = [text[:1], text[1:3], text[3:4], text[4:6], text[6:7], text[7:]]
+    for i, piece in enumerate(pieces):
+        c.send_frame(1 if i == 0 else 0, piece, fin=i == len(pieces) - 1)
+    got = b""
+    while len(got) < len(text):
+        fin, opcode, data = c.read_frame()
+        assert opcode in (0, 2), (opcode, data)
+        got += data
+    assert got == text
+    c.close()
+
+
+def test_text_message_ending_inside_a_character_is_1007(proxy):
+    c = RawClient(proxy.port)
+    c.send_frame(1, b"ok", fin=False)
+    c.send_frame(0, b"\xf0\x9f\x98", fin=True)  # 3 of the 4 bytes of U+1F600
+    assert c.read_until_close()[0] == 1007
+    c.close()
+
+
 def test_one_tib_declared_length_does_not_allocate(proxy):
     before = proxy.rss_kib()
     c = RawClient(proxy.port)

@@ -22,6 +22,11 @@ public enum PayloadMode: String, Sendable, Equatable, CaseIterable {
 /// to ``Action/fail(code:reason:)``, decided from the frame header before any payload is buffered,
 /// so a declared 1 TiB length is refused without allocating.
 ///
+/// Text is checked for UTF-8 as its bytes are unmasked, so an invalid byte fails the connection
+/// with 1007 as soon as it arrives, even in the middle of a frame (RFC 6455 §8.1); a character cut
+/// between frames or reads is fine. In binary mode a text frame is then relayed like a binary one,
+/// as it completes; only base64 mode keeps a text message until its last frame, to decode it whole.
+///
 /// The machine takes every byte it is given: a payload is unmasked straight from the read buffer
 /// into a buffer of the frame's own (one pass over each byte, whatever the read sizes), and the
 /// start of a header cut off by the end of a read is kept here. So when ``next(_:)`` says
@@ -32,7 +37,8 @@ public struct ClientFrameStateMachine {
         /// Not a whole frame yet: read more bytes.
         case needMoreData
         /// A data frame arrived (already unmasked). `forward` is what goes to the target now, if
-        /// anything: text messages in base64 mode are forwarded, decoded, when their last frame arrives.
+        /// anything: text messages in base64 mode are forwarded, decoded, when their last frame arrives;
+        /// every other data frame (text in binary mode too, its UTF-8 already checked) goes as it is.
         case data(opcode: Opcode, isFinal: Bool, payload: ByteBuffer, forward: ByteBuffer?)
         /// A ping arrived: answer with a pong carrying `payload` (RFC 6455 §5.5.2).
         case ping(payload: ByteBuffer)
@@ -84,7 +90,10 @@ public struct ClientFrameStateMachine {
     private var messageOpcode: Opcode?
     /// Bytes of the data message in progress so far.
     private var messageLength = 0
-    /// Fragments of a text message collected until its last frame (text is validated whole).
+    /// Checks the UTF-8 of the text message in progress across its frames (RFC 6455 §8.1).
+    private var utf8 = UTF8Validator()
+    /// Base64 mode: the fragments of a text message, collected until its last frame to be decoded.
+    /// Kept uniquely referenced while appending, so each byte is copied once.
     private var textMessage: ByteBuffer?
     /// The first bytes of a header that the end of a read cut off (nil between such cuts).
     private var headerStart: ByteBuffer?
@@ -120,20 +129,38 @@ public struct ClientFrameStateMachine {
                     return fail(failure.code, failure.reason)
                 }
                 state = .payload(header)
+                if header.opcode == .text { utf8 = UTF8Validator() }
                 payload = allocator.buffer(capacity: min(header.length, Self.initialPayloadCapacity))
                 return next(&buffer)
             }
         case .payload(let header):
             // Validation ensured a key; keep `payload` uniquely referenced while writing into it.
             guard let key = header.maskKey, var collected = payload.take() else { return .needMoreData }
-            let count = min(header.length - collected.readableBytes, buffer.readableBytes)
-            buffer.readUnmaskedBytes(count, key: key, offset: collected.readableBytes, into: &collected)
+            let start = collected.readableBytes
+            let count = min(header.length - start, buffer.readableBytes)
+            buffer.readUnmaskedBytes(count, key: key, offset: start, into: &collected)
+            if isText(header), let bad = checkUTF8(collected, from: start) {
+                return fail(CloseCode.invalidPayload, "invalid UTF-8 at byte \(messageLength + bad) of a text message")
+            }
             guard collected.readableBytes == header.length else {
                 payload = collected
                 return .needMoreData
             }
             state = .header
             return frameComplete(header, collected)
+        }
+    }
+
+    /// True for the frames of a text message: its first frame and its continuations.
+    private func isText(_ header: FrameHeader) -> Bool {
+        header.opcode == .text || (header.opcode == .continuation && messageOpcode == .text)
+    }
+
+    /// Checks the readable bytes of `frame` from offset `start` on as the next bytes of the text
+    /// message; returns the offset in the frame of the first invalid byte, or nil.
+    private mutating func checkUTF8(_ frame: ByteBuffer, from start: Int) -> Int? {
+        frame.withUnsafeReadableBytes { bytes in
+            utf8.validate(UnsafeRawBufferPointer(rebasing: bytes[start...])).map { start + $0 }
         }
     }
 
@@ -261,35 +288,45 @@ public struct ClientFrameStateMachine {
                 messageOpcode = opcode
                 messageLength += header.length
             }
-            guard opcode == .text else {
+            // A text message's bytes were checked as they came; only its end is left to check.
+            if opcode == .text, header.fin, !utf8.isAtBoundary {
+                return fail(CloseCode.invalidPayload, "text message ends inside a UTF-8 character")
+            }
+            guard opcode == .text, mode == .base64 else {
                 return .data(opcode: header.opcode, isFinal: header.fin, payload: payload, forward: payload)
             }
-            // Text is validated (and in base64 mode decoded) once the whole message is there.
-            var text = textMessage ?? allocator.buffer(capacity: payload.readableBytes)
-            var copy = payload
-            text.writeBuffer(&copy)
+            // Base64 is decoded once the whole message is there.
+            guard var text = textMessage.take() else {
+                if header.fin { return base64MessageComplete(payload, header.opcode, lastFrame: payload) }
+                // The first fragment, copied into a buffer of the message's own that can grow.
+                var text = allocator.buffer(capacity: payload.readableBytes)
+                text.writeImmutableBuffer(payload)
+                textMessage = text
+                return .data(opcode: header.opcode, isFinal: false, payload: payload, forward: nil)
+            }
+            // `take()` left `text` the only reference to its storage: appending copies just `payload`.
+            text.writeImmutableBuffer(payload)
             guard header.fin else {
                 textMessage = text
                 return .data(opcode: header.opcode, isFinal: false, payload: payload, forward: nil)
             }
-            textMessage = nil
-            guard let string = Self.validUTF8(text) else {
-                return fail(CloseCode.invalidPayload, "invalid UTF-8 in text message")
-            }
-            switch mode {
-            case .binary:
-                var bytes = allocator.buffer(capacity: string.utf8.count)
-                bytes.writeString(string)
-                return .data(opcode: header.opcode, isFinal: true, payload: payload, forward: bytes)
-            case .base64:
-                guard let decoded = Self.decodeBase64(string) else {
-                    return fail(CloseCode.invalidPayload, "invalid base64 in text message")
-                }
-                var bytes = allocator.buffer(capacity: decoded.count)
-                bytes.writeBytes(decoded)
-                return .data(opcode: header.opcode, isFinal: true, payload: payload, forward: bytes)
-            }
+            return base64MessageComplete(text, header.opcode, lastFrame: payload)
         }
+    }
+
+    /// A base64 text message is complete: what goes to the target is `text` decoded. Its UTF-8 was
+    /// checked as it arrived.
+    private mutating func base64MessageComplete(
+        _ text: ByteBuffer, _ opcode: Opcode, lastFrame payload: ByteBuffer
+    ) -> Action {
+        guard let string = text.getString(at: text.readerIndex, length: text.readableBytes),
+            let decoded = Self.decodeBase64(string)
+        else {
+            return fail(CloseCode.invalidPayload, "invalid base64 in text message")
+        }
+        var bytes = allocator.buffer(capacity: decoded.count)
+        bytes.writeBytes(decoded)
+        return .data(opcode: opcode, isFinal: true, payload: payload, forward: bytes)
     }
 
     private mutating func closeReceived(_ payload: ByteBuffer) -> Action {
