@@ -78,11 +78,19 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private var clientGone = false
     private var logger: Logger
 
-    /// - Parameter initialBytes: what the client sent right after its request.
-    init(server: ServerContext, info: Info, initialBytes: ByteBuffer? = nil) {
+    /// Opens the target connection with a ``TargetRelayHandler`` for `session` in its pipeline.
+    typealias TargetConnector = (_ session: NIOLoopBound<WebSocketSessionHandler>) -> EventLoopFuture<any Channel>
+    /// Replaces the TCP/unix-socket connect (tests: a target on an `EmbeddedChannel`).
+    private let targetConnector: TargetConnector?
+
+    /// - Parameters:
+    ///   - initialBytes: what the client sent right after its request.
+    ///   - targetConnector: nil: connect to `info.target` over the network.
+    init(server: ServerContext, info: Info, initialBytes: ByteBuffer? = nil, targetConnector: TargetConnector? = nil) {
         self.server = server
         self.info = info
         self.inbound = initialBytes
+        self.targetConnector = targetConnector
         self.machine = ClientFrameStateMachine(
             maxMessageSize: server.configuration.maxMessageSize, mode: info.mode)
         self.logger = server.logger
@@ -369,10 +377,27 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     // MARK: Target side
 
     private func connectTarget(context: ChannelHandlerContext) {
-        let configuration = server.configuration
         let loop = context.eventLoop
         let boundSession = NIOLoopBound(self, eventLoop: loop)
-        var bootstrap = ClientBootstrap(group: loop)
+        let future = targetConnector?(boundSession) ?? connectSocket(loop: loop, session: boundSession)
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        future.whenComplete { result in
+            let (session, context) = bound.value
+            switch result {
+            case .success(let channel):
+                session.targetConnected(context: context, channel: channel)
+            case .failure(let error):
+                session.targetFailed(context: context, error: error)
+            }
+        }
+    }
+
+    /// Connects to `info.target`, reading only when asked (see the type's documentation).
+    private func connectSocket(
+        loop: any EventLoop, session boundSession: NIOLoopBound<WebSocketSessionHandler>
+    ) -> EventLoopFuture<any Channel> {
+        let configuration = server.configuration
+        let bootstrap = ClientBootstrap(group: loop)
             .channelOption(ChannelOptions.autoRead, value: false)
             .channelOption(ChannelOptions.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
             .channelOption(ChannelOptions.recvAllocator, value: configuration.recvAllocator)
@@ -386,23 +411,12 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
                     try sync.addHandler(TargetRelayHandler(session: boundSession))
                 }
             }
-        let future: EventLoopFuture<any Channel>
         switch info.target {
         case .hostPort(let host, let port):
-            bootstrap = bootstrap.channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-            future = bootstrap.connect(host: host, port: port)
+            return bootstrap.channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port)
         case .unixSocket(let path):
-            future = bootstrap.connect(unixDomainSocketPath: path)
-        }
-        let bound = NIOLoopBound((self, context), eventLoop: loop)
-        future.whenComplete { result in
-            let (session, context) = bound.value
-            switch result {
-            case .success(let channel):
-                session.targetConnected(context: context, channel: channel)
-            case .failure(let error):
-                session.targetFailed(context: context, error: error)
-            }
+            return bootstrap.connect(unixDomainSocketPath: path)
         }
     }
 
