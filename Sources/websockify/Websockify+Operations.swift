@@ -97,8 +97,9 @@ extension Websockify {
         return warnings
     }
 
-    /// The syslog socket, opened before anything is logged; nil without `--syslog`.
-    func makeSyslogSink() throws -> SyslogLogHandler.Sink? {
+    /// The syslog destination, checked before anything is logged; nil without `--syslog`. What the
+    /// sink has to say about its own delivery goes to `logFile` (the log file or standard error).
+    func makeSyslogSink(reportingTo logFile: FileLogHandler.Sink) throws -> SyslogLogHandler.Sink? {
         guard let destination = try syslogDestination() else { return nil }
         var local = false
         if case .unixSocket = destination { local = true }
@@ -106,7 +107,13 @@ extension Websockify {
         let formatter = SyslogFormatter(
             style: legacySyslog ? .rfc3164 : .rfc5424, facility: daemon ? .daemon : .user,
             hostname: legacySyslog && local ? nil : Self.hostname, processID: getpid())
-        return try SyslogLogHandler.Sink(destination: destination, formatter: formatter)
+        let reporter = FileLogHandler(label: "websockify", sink: logFile)
+        return try SyslogLogHandler.Sink(destination: destination, formatter: formatter) { text in
+            reporter.log(
+                event: LogEvent(
+                    level: .warning, message: "\(text)", metadata: nil, source: "websockify", file: #fileID,
+                    function: #function, line: #line))
+        }
     }
 
     /// `handler`, plus standard error when asked and syslog when `--syslog` is given.

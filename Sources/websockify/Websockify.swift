@@ -212,7 +212,8 @@ struct Websockify: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "also log to syslog: a local socket such as /dev/log, or a UDP server as HOST:PORT",
+            "also log to syslog: a local socket such as /dev/log, a UDP server as HOST:PORT, or a TCP server as "
+                + "tcp:HOST:PORT; lines wait (up to 10000) while the server is not reachable",
             valueName: "SERVER"))
     var syslog: String?
 
@@ -326,7 +327,9 @@ struct Websockify: AsyncParsableCommand {
         }
         let daemonChild = daemon ? DaemonChild.adopt() : nil
         let sink = try logFile.map { try FileLogHandler.Sink(path: $0) } ?? .standardError
-        let syslogSink = try makeSyslogSink()
+        let syslogSink = try makeSyslogSink(reportingTo: sink)
+        // Whatever ends the run, lines still queued for syslog ("stopped", the error) go out first.
+        defer { syslogSink?.finish() }
         let level: Logger.Level = verbose ? .debug : .info
         // A daemon's messages also reach the terminal until it detaches (then standard error is /dev/null).
         let alsoStandardError = daemonChild != nil && logFile != nil

@@ -39,7 +39,8 @@ def test_at_the_descriptor_limit_accepting_pauses_logs_once_and_resumes(tmp_path
         def log_text():
             return log_path.read_text(errors="replace")
 
-        wait_until(lambda: "listening on" in log_text(), what="websockify to listen")
+        wait_until(lambda: "listening on" in log_text() or proc.poll() is not None, what="websockify to listen")
+        assert proc.poll() is None, f"websockify exited ({proc.returncode}):\n{log_text()}"
         assert f"open-file limit {LIMIT}" in log_text(), "the hard limit is 64 too, so it cannot be raised"
         session = RawClient(port)
         assert ws_round_trip(session, b"before") == b"before"
