@@ -1,5 +1,6 @@
 import ArgumentParser
 import RecordFormat
+import RecordTools
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,11 +23,23 @@ struct Dump: ParsableCommand {
     @Flag(help: "After each frame line, a full hex dump of its payload.")
     var hex = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Decode the sessions as RFB (VNC): one line per RFB message with time, session, direction, stream offset and description.",
+            discussion: "With --json, one JSON object per message. --direction, --from and --to pick messages; a message that cannot be followed is reported with its offset."
+        ))
+    var rfb = false
+
     @OptionGroup var filtering: FilterOptions
+
+    func validate() throws {
+        if rfb && (hex || payload) { throw ValidationError("--rfb prints RFB messages: it takes neither --hex nor --payload") }
+    }
 
     func run() throws {
         let filter = try filtering.filter()
         let source = try RecordSource(path: file)
+        if rfb { return try dumpRFB(source, filter: filter) }
         let formatter = RecordDumpFormatter(includePayload: payload)
         var out = Output()
         let progress = Progress(label: "dump", total: source.fileSize, enabled: !json)
@@ -38,6 +51,35 @@ struct Dump: ParsableCommand {
         }
         progress.finish()
         out.flush()
+        try reportDamage(source)
+    }
+
+    /// `--rfb`: every record of the chosen sessions goes to the RFB parser (a message needs both
+    /// sides' earlier bytes); direction and time pick the messages printed.
+    private func dumpRFB(_ source: RecordSource, filter: RecordFilter) throws {
+        var formatter = RFBDumpFormatter()
+        var out = Output()
+        let progress = Progress(label: "dump", total: source.fileSize, enabled: !json)
+        func print(_ lines: [RFBDumpFormatter.Line]) {
+            for line in lines {
+                if let direction = filter.direction, direction != line.direction { continue }
+                if let from = filter.fromMicros, line.timeMicros < from { continue }
+                if let to = filter.toMicros, line.timeMicros >= to { continue }
+                out.line(json ? RFBDumpFormatter.json(line) : RFBDumpFormatter.text(line))
+            }
+        }
+        while let record = try source.nextRecord() {
+            progress.update(source.bytesRead)
+            if let session = filter.session, record.session != session { continue }
+            print(formatter.lines(for: record))
+        }
+        print(formatter.finish())
+        progress.finish()
+        out.flush()
+        try reportDamage(source)
+    }
+
+    private func reportDamage(_ source: RecordSource) throws {
         let damages = source.damages
         guard damages.isEmpty else {
             for damage in damages { Output.standardError("wsrecord-inspect: \(file): \(damage)") }

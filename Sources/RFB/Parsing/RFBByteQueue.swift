@@ -1,0 +1,62 @@
+/// The unparsed bytes of one direction, with their stream offset. Bytes a parser does not look
+/// at (pixel data) are skipped as they arrive instead of being stored, so a 2 MB Raw rectangle
+/// costs no buffer.
+struct RFBByteQueue: Sendable {
+    private var storage: [UInt8] = []
+    private var head = 0
+    /// Stream offset of the first unread byte.
+    private(set) var offset: UInt64 = 0
+    /// Bytes still to drop as they arrive.
+    private(set) var pendingSkip: UInt64 = 0
+
+    /// Bytes buffered and not yet read.
+    var count: Int { storage.count - head }
+
+    /// Whether a skip is still waiting for bytes: nothing after it can be read yet.
+    var isSkipping: Bool { pendingSkip > 0 }
+
+    mutating func append(_ bytes: some Collection<UInt8>) {
+        guard pendingSkip > 0 else {
+            storage.append(contentsOf: bytes)
+            return
+        }
+        let dropped = min(UInt64(bytes.count), pendingSkip)
+        pendingSkip -= dropped
+        offset += dropped
+        storage.append(contentsOf: bytes.dropFirst(Int(dropped)))
+    }
+
+    subscript(_ index: Int) -> UInt8 { storage[head + index] }
+
+    func u16(_ index: Int) -> UInt16 { UInt16(self[index]) << 8 | UInt16(self[index + 1]) }
+
+    func u32(_ index: Int) -> UInt32 { UInt32(u16(index)) << 16 | UInt32(u16(index + 2)) }
+
+    /// `count` bytes from `index`, copied.
+    func bytes(_ index: Int, _ count: Int) -> [UInt8] { Array(storage[(head + index)..<(head + index + count)]) }
+
+    /// Marks `count` buffered bytes read.
+    mutating func consume(_ count: Int) {
+        precondition(count <= self.count, "consuming more than is buffered")
+        head += count
+        offset += UInt64(count)
+        if head >= 1 << 14 && head * 2 >= storage.count {
+            storage.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// Drops `count` bytes: those buffered now, the rest as they arrive.
+    mutating func skip(_ count: UInt64) {
+        let now = Int(min(UInt64(self.count), count))
+        consume(now)
+        pendingSkip = count - UInt64(now)
+    }
+
+    /// Forgets everything buffered (a direction that is no longer followed).
+    mutating func discardAll() {
+        offset += UInt64(count)
+        storage = []
+        head = 0
+    }
+}
