@@ -118,14 +118,14 @@ struct ClientFrameStateMachineTests {
     }
 
     @Test("fragmented binary message is delivered in order with FIN only on the last")
-    func fragmentedBinary() {
+    func fragmentedBinary() throws {
         let actions = run([
             clientFrame(opcode: 2, payload: [1], fin: false),
             clientFrame(opcode: 9, payload: [0xAA]),  // control frames may interleave
             clientFrame(opcode: 0, payload: [2], fin: false),
             clientFrame(opcode: 0, payload: [3], fin: true),
         ])
-        #expect(actions.count == 4)
+        try #require(actions.count == 4)
         var forwarded: [UInt8] = []
         var fins: [Bool] = []
         for action in actions {

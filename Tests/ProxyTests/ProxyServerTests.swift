@@ -34,6 +34,8 @@ final class CollectHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     let received = NIOLockedValueBox<[UInt8]>([])
     let closed = NIOLockedValueBox(false)
+    /// How many bytes of `received` the `expect…` methods have checked and consumed.
+    let consumed = NIOLockedValueBox(0)
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         received.withLockedValue { $0 += Array(buffer.readableBytesView) }
@@ -106,14 +108,14 @@ struct ProxyServerTests {
         var frame = clientFrame(opcode: 2, payload: Array("hello".utf8))
         out.writeBuffer(&frame)
         try await client.writeAndFlush(out)
-        // 101 response (some bytes) then the echoed frame: 0x82 0x05 "hello".
-        let echoFrame: [UInt8] = [0x82, 5] + Array("hello".utf8)
-        try await waitFor("the echo") { collector.received.withLockedValue { $0.suffix(7) == echoFrame[...] } }
+        // The 101 response, then the echoed frame: 0x82 0x05 "hello".
+        #expect(try await collector.takeResponseHead().hasPrefix("HTTP/1.1 101"))
+        try await collector.expectNext([0x82, 5] + Array("hello".utf8), "the echo")
         try await client.writeAndFlush(clientFrame(opcode: 9, payload: [7]))
-        try await waitFor("the pong") { collector.received.withLockedValue { $0.suffix(3) == [0x8A, 1, 7] } }
+        try await collector.expectNext([0x8A, 1, 7], "the pong")
         try await client.writeAndFlush(clientFrame(opcode: 8, payload: closePayload(1000)))
+        try await collector.expectNext([0x88, 2, 0x03, 0xE8], "the proxy's close frame")
         try await waitFor("the proxy to close the connection") { collector.closed.withLockedValue { $0 } }
-        #expect(collector.received.withLockedValue { $0.suffix(4) } == [0x88, 2, 0x03, 0xE8])
         try await waitFor("the tap's closed call") {
             tap.events.withLockedValue { if case .closed = $0.last { true } else { false } }
         }

@@ -63,17 +63,14 @@ struct SessionBackendTests {
                 string: "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                     + "Sec-WebSocket-Protocol: binary, base64\r\n\r\n"))
-        // base64 was preferred: "HI" arrives as the text frame "SEk=".
-        let greeting: [UInt8] = [0x81, 4] + Array("SEk=".utf8)
-        try await waitFor("the greeting") { collector.received.withLockedValue { $0.suffix(6) == greeting[...] } }
-        let head = collector.received.withLockedValue { String(decoding: $0, as: UTF8.self) }
+        let head = try await collector.takeResponseHead()
         #expect(head.contains("Sec-WebSocket-Protocol: base64"))
+        // base64 was preferred: "HI" arrives as the text frame "SEk=".
+        try await collector.expectNext([0x81, 4] + Array("SEk=".utf8), "the greeting")
         try await client.writeAndFlush(clientFrame(opcode: 1, payload: Array("aGV5".utf8)))  // "hey"
-        let answer: [UInt8] = [0x81, 4] + Array("SEVZ".utf8)  // "HEY"
-        try await waitFor("the answer") { collector.received.withLockedValue { $0.suffix(6) == answer[...] } }
+        try await collector.expectNext([0x81, 4] + Array("SEVZ".utf8), "the answer")  // "HEY"
         try await client.writeAndFlush(clientFrame(opcode: 1, payload: Array("cXVpdA==".utf8)))  // "quit"
-        let close: [UInt8] = [0x88, 5, 0x0F, 0xA0] + Array("bye".utf8)
-        try await waitFor("the backend's close") { collector.received.withLockedValue { $0.suffix(7) == close[...] } }
+        try await collector.expectNext([0x88, 5, 0x0F, 0xA0] + Array("bye".utf8), "the backend's close")
         try await client.writeAndFlush(clientFrame(opcode: 8, payload: closePayload(4000)))
         try await waitFor("the session to end") { provider.ended.withLockedValue { $0 != nil } }
         let ended = try #require(provider.ended.withLockedValue { $0 })

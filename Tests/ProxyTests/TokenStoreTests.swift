@@ -226,6 +226,7 @@ struct JWTTokenStoreTests {
         let forged = await store.verify(try await wrongKey(Claims(host: "h", port: 1)))
         #expect(forged.failure?.status == .forbidden && forged.failure?.message.contains("bad signature") == true, "\(forged)")
         var tampered = try await sign(Claims(host: "h", port: 1)).split(separator: ".").map(String.init)
+        try #require(tampered.count == 3, "a JWT has three parts: \(tampered)")
         tampered[1] = Data(#"{"host":"evil","port":22}"#.utf8).base64EncodedString()
             .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         #expect(await store.verify(tampered.joined(separator: ".")).failure?.status == .forbidden)

@@ -61,7 +61,7 @@ struct RFBClientStreamParserTests {
     }
 
     @Test("RFB 3.3 with VNC authentication: the server picks the type, the response is found")
-    func version33WithAuth() {
+    func version33WithAuth() throws {
         var parser = RFBClientStreamParser()
         var out: [RFBClientStreamParser.Parsed] = []
         out += parser.feedServer(Array("RFB 003.003\n".utf8))
@@ -73,6 +73,7 @@ struct RFBClientStreamParserTests {
             .protocolVersion("RFB 003.003"), .vncAuthResponse, .clientInit(shared: true),
             .keyEvent(down: true, keysym: 0x61), .pointerEvent(buttons: 0, x: 10, y: 20),
         ])
+        try #require(out.count == 5)
         #expect(out[1].offset == 12 && out[1].length == 16)
         #expect(parser.partial == nil)
         #expect(parser.feedClient([4, 0, 0]).isEmpty)

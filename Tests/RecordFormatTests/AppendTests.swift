@@ -24,6 +24,8 @@ struct AppendTests {
         for record in more { try writer.append(record) }
         try writer.close()
         let records = try RecordSource(path: path).readAll()
+        // Old records, the resumption marker, the new ones: anything shorter is reported, not indexed past.
+        try #require(records.count == sampleRecords().count + 1 + more.count, "records read back: \(records.count)")
         #expect(Array(records.prefix(sampleRecords().count)) == sampleRecords())
         #expect(Array(records.suffix(2)) == more)
         let marker = records[sampleRecords().count]
@@ -63,6 +65,7 @@ struct AppendTests {
         #expect(reopened.appendReport.lastExistingSession == 2)
         try reopened.close()
         let records = try RecordSource(path: path).readAll()
+        try #require(records.count == 6, "the 5 records of the good blocks and the marker; read back: \(records.count)")
         #expect(Array(records.prefix(5)) == Array(sampleRecords().prefix(5)))
         guard case .marker(let text) = records[5].body else {
             Issue.record("expected the resumption marker")

@@ -47,8 +47,8 @@ struct CrashTests {
         let sealed = lines.filter { $0.hasPrefix("sealed") }
         try #require(sealed.count >= 5, "the writer reported sealed blocks: \(lines.suffix(3))")
         // The last report printed before the kill: every record up to that sequence is on disk.
-        let parts = sealed.last!.split(separator: " ")
-        let lastSealedSequence = try #require(UInt64(parts[1]))
+        let parts = try #require(sealed.last?.split(separator: " "))
+        let lastSealedSequence = try #require(parts.dropFirst().first.flatMap { UInt64($0) }, "\(parts)")
 
         let source = try RecordSource(path: path)
         let records = try source.readAll()

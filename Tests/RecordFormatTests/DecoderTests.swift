@@ -33,7 +33,7 @@ struct DecoderTests {
         let all = sampleRecords()
         let full = try decodeAll(bytes, chunk: bytes.count)
         let boundaries = Set(full.blocks.map { Int($0.offset) + $0.totalLength })
-        let headerLength = Int(full.blocks[0].offset)
+        let headerLength = Int(try #require(full.blocks.first).offset)
         for cut in 0..<bytes.count {
             let prefix = Array(bytes[..<cut])
             if cut < headerLength {
@@ -57,7 +57,7 @@ struct DecoderTests {
     func bitFlips() throws {
         let bytes = try Self.smallFile()
         let all = sampleRecords()
-        let headerLength = Int(try decodeAll(bytes, chunk: bytes.count).blocks[0].offset)
+        let headerLength = Int(try #require(try decodeAll(bytes, chunk: bytes.count).blocks.first).offset)
         var detected = 0
         for position in 0..<bytes.count {
             for bit in 0..<8 {
@@ -90,6 +90,7 @@ struct DecoderTests {
     func garbageBetweenBlocks() throws {
         let bytes = try Self.smallFile()
         let full = try decodeAll(bytes, chunk: bytes.count)
+        try #require(full.blocks.count > 3, "blocks decoded: \(full.blocks.count)")
         let splitAt = Int(full.blocks[3].offset)
         let garbage: [UInt8] = Array("WSBK-not-a-header, just noise".utf8)
         let spliced = Array(bytes[..<splitAt]) + garbage + Array(bytes[splitAt...])
@@ -107,6 +108,7 @@ struct DecoderTests {
     func corruptBlockSkipped() throws {
         let bytes = try Self.smallFile()
         let full = try decodeAll(bytes, chunk: bytes.count)
+        try #require(full.blocks.count > 2, "blocks decoded: \(full.blocks.count)")
         let victim = full.blocks[2]
         var damaged = bytes
         damaged[Int(victim.offset) + victim.header.encodedLength] ^= 0x40
@@ -125,11 +127,12 @@ struct DecoderTests {
         let bytes = try Self.smallFile()
         let full = try decodeAll(bytes, chunk: bytes.count)
         // A header claiming 2 GiB raw is impossible even with a valid CRC.
-        var header = full.blocks[0].header
+        let first = try #require(full.blocks.first)
+        var header = first.header
         header.rawLength = 1 << 31 - 1
         header.storedLength = header.rawLength
         header.codec = .stored
-        var forged = Array(bytes[..<Int(full.blocks[0].offset)]) + header.encoded()
+        var forged = Array(bytes[..<Int(first.offset)]) + header.encoded()
         forged += [UInt8](repeating: 0, count: 100)
         let result = try decodeAll(forged, chunk: 4096)
         #expect(result.records.isEmpty)
@@ -157,6 +160,7 @@ struct DecoderTests {
     func unknownKindsAndCodecs() throws {
         let bytes = try Self.smallFile()
         let full = try decodeAll(bytes, chunk: bytes.count)
+        try #require(full.blocks.count > 2, "blocks decoded: \(full.blocks.count)")
         let at = Int(full.blocks[2].offset)
         let future = Self.forgedBlock(kind: 9, codec: 0, payload: Array("WSBK inside the payload".utf8))
         let withFuture = Array(bytes[..<at]) + future + Array(bytes[at...])
@@ -176,7 +180,7 @@ struct DecoderTests {
     @Test("a record count the block cannot hold is refused, not allocated")
     func impossibleRecordCount() throws {
         let bytes = try Self.smallFile()
-        let headerEnd = Int(try decodeAll(bytes, chunk: bytes.count).blocks[0].offset)
+        let headerEnd = Int(try #require(try decodeAll(bytes, chunk: bytes.count).blocks.first).offset)
         let forged = Self.forgedBlock(kind: 1, codec: 0, payload: [UInt8](repeating: 0, count: 40), recordCount: .max)
         let result = try decodeAll(Array(bytes[..<headerEnd]) + forged, chunk: 4096)
         #expect(result.records.isEmpty)

@@ -64,6 +64,7 @@ struct InspectCLITests {
 
         let torn = dir.appendingPathComponent("torn.rec").path
         let decoded = try decodeAll(bytes, chunk: bytes.count)
+        try #require(decoded.blocks.count > 4, "blocks decoded: \(decoded.blocks.count)")
         let cutBlock = decoded.blocks[4]
         try Data(bytes.prefix(Int(cutBlock.offset) + 10)).write(to: URL(fileURLWithPath: torn))
         let damaged = try run(inspect, ["verify", torn])

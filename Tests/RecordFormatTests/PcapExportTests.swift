@@ -18,9 +18,11 @@ func tshark(_ arguments: [String]) throws -> String {
 func tsharkFields(_ file: String, filter: String, _ fields: [String], extra: [String] = []) throws -> [[String]] {
     let output = try tshark(
         ["-r", file, "-Y", filter, "-T", "fields", "-E", "occurrence=a"] + extra + fields.flatMap { ["-e", $0] })
-    return output.split(separator: "\n", omittingEmptySubsequences: true).map {
+    let rows = output.split(separator: "\n", omittingEmptySubsequences: true).map {
         $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
     }
+    try #require(rows.allSatisfy { $0.count == fields.count }, "tshark rows of \(fields.count) fields: \(output)")
+    return rows
 }
 
 private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
@@ -43,7 +45,7 @@ struct PacketSynthesisTests {
     }
 
     @Test("IPv4 header and TCP checksums verify; IPv6 packets carry a valid TCP checksum")
-    func checksums() {
+    func checksums() throws {
         let a = IPEndpoint(address: [192, 0, 2, 1], port: 50_000)
         let b = IPEndpoint(address: [192, 0, 2, 2], port: 6080)
         let packet = TCPPacket.make(
@@ -54,8 +56,8 @@ struct PacketSynthesisTests {
         pseudo += packet[20...]
         #expect(TCPPacket.internetChecksum(pseudo) == 0, "TCP checksum over the pseudo-header")
 
-        let c = IPEndpoint(address: IPEndpoint.parseAddress("2001:db8::1")!, port: 1)
-        let d = IPEndpoint(address: IPEndpoint.parseAddress("::1")!, port: 2)
+        let c = IPEndpoint(address: try #require(IPEndpoint.parseAddress("2001:db8::1")), port: 1)
+        let d = IPEndpoint(address: try #require(IPEndpoint.parseAddress("::1")), port: 2)
         let v6 = TCPPacket.make(from: c, to: d, sequence: 5, acknowledgment: 0, flags: .syn)
         #expect(v6.count == 60 && v6[0] >> 4 == 6)
         #expect(TCPPacket.internetChecksum(c.address + d.address + [0, 0, 0, 20, 0, 0, 0, 6] + v6[40...]) == 0)
@@ -93,7 +95,7 @@ struct PacketSynthesisTests {
     }
 
     @Test("a base64 session sends the decoded bytes on the TCP side, joining fragments")
-    func base64Subprotocol() {
+    func base64Subprotocol() throws {
         var synthesizer = PacketSynthesizer(configuration: .init(side: .tcp))
         let open = SessionOpen(startWallMicros: 1_000_000, clientAddress: "192.0.2.10:1234", subprotocol: "base64")
         _ = synthesizer.packets(for: Record(session: 1, timeMicros: 0, body: .open(open)))
@@ -108,7 +110,7 @@ struct PacketSynthesisTests {
                 session: 1, timeMicros: 6,
                 body: .frame(Frame(direction: .targetToClient, opcode: .continuation, payload: Array("My4wMDgK".utf8))))
         )
-        #expect(packets.count == 2, "data and its acknowledgment")
+        try #require(packets.count == 2, "data and its acknowledgment")
         #expect(Array(packets[0].data.suffix(12)) == Array("RFB 003.008\n".utf8))
         #expect(packets[0].timestampMicros == 1_000_006)
     }
@@ -328,6 +330,7 @@ struct PcapExportTsharkTests {
         let bytes = try writeRecording(
             sampleRecords(), to: dir.appendingPathComponent("whole.rec").path, configuration: configuration)
         let blocks = try decodeAll(bytes, chunk: bytes.count).blocks
+        try #require(blocks.count > 4, "blocks decoded: \(blocks.count)")
         let torn = dir.appendingPathComponent("torn.rec").path
         try Data(bytes.prefix(Int(blocks[4].offset) + 10)).write(to: URL(fileURLWithPath: torn))
         let tornOut = dir.appendingPathComponent("torn.pcapng").path

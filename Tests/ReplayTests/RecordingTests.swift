@@ -34,7 +34,7 @@ struct RecordingTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let recording = try Recording.load(path: path)
         #expect(!recording.damages.isEmpty)
-        #expect(recording.sessions.count == 1)
+        try #require(recording.sessions.count == 1)
         #expect(recording.sessions[0].events.count > 3)
     }
 }

@@ -49,14 +49,14 @@ struct ReplayEngineTests {
             engine.next(nowNanos: 2_001 * ms, clientWritable: true) == .close(code: 1000, reason: "replay finished"))
     }
 
-    @Test func base64SessionsAreDecoded() {
+    @Test func base64SessionsAreDecoded() throws {
         var records: [Record] = [
             Record(session: 3, timeMicros: 0, body: .open(SessionOpen(startWallMicros: 0, subprotocol: "base64")))
         ]
         records.append(
             Record(
                 session: 3, timeMicros: 1, body: .frame(Frame(direction: t2c, opcode: .text, payload: bytes("aGk=")))))
-        let session = RecordedSession.sessions(from: records)[0]
+        let session = try #require(RecordedSession.sessions(from: records).first)
         #expect(session.number == 3)
         #expect(session.stream(t2c) == bytes("hi"))
     }

@@ -1,4 +1,5 @@
 import RecordFormat
+import Testing
 
 @testable import Replay
 
@@ -22,7 +23,11 @@ func makeSession(
                 session: 1, timeMicros: (frames.last?.0 ?? 0) * 1000 + 1000,
                 body: .close(SessionClose(closedBy: closedBy, code: code, reason: ""))))
     }
-    return RecordedSession.sessions(from: records)[0]
+    guard let session = RecordedSession.sessions(from: records).first else {
+        Issue.record("RecordedSession.sessions(from:) found no session in \(records.count) records")
+        return RecordedSession(number: 0, subprotocol: subprotocol, events: [], ending: nil)
+    }
+    return session
 }
 
 let c2t = Direction.clientToTarget
