@@ -46,7 +46,8 @@ struct RFBFixtureTests {
                 #expect(message.offset == offset, "\(direction) \(message.message.name)")
                 offset += message.length
             }
-            #expect(offset == totals[direction], "\(direction): \(offset) of \(totals[direction] ?? 0) bytes in messages")
+            #expect(
+                offset == totals[direction], "\(direction): \(offset) of \(totals[direction] ?? 0) bytes in messages")
         }
         let typed = events.compactMap { event -> String? in
             guard case .keyEvent(true, let keysym) = event.parsedMessage?.message else { return nil }
@@ -54,7 +55,11 @@ struct RFBFixtureTests {
         }
         #expect(typed == ["e", "c", "h", "o", "space", "h", "e", "l", "l", "o", "Return"])
         let names = Set(events.compactMap(\.parsedMessage?.message.name))
-        #expect(names.isSuperset(of: ["ServerInit", "SetPixelFormat", "SetEncodings", "FramebufferUpdate", "PointerEvent", "ServerCutText", "ClientCutText"]))
+        #expect(
+            names.isSuperset(of: [
+                "ServerInit", "SetPixelFormat", "SetEncodings", "FramebufferUpdate", "PointerEvent", "ServerCutText",
+                "ClientCutText",
+            ]))
     }
 
     @Test("fed a byte at a time the fixture gives the same events")

@@ -28,14 +28,16 @@ struct RFBMessageParsingTests {
         let events = RFBScript.connected().parse()
         let messages = events.compactMap(\.parsedMessage)
         try #require(messages.count == 7 && events.count == 7)
-        #expect(messages.map(\.message.name) == [
-            "ProtocolVersion", "ProtocolVersion", "SecurityTypes", "SecurityChoice", "SecurityResult", "ClientInit",
-            "ServerInit",
-        ])
-        #expect(messages.map(\.direction) == [
-            .serverToClient, .clientToServer, .serverToClient, .clientToServer, .serverToClient, .clientToServer,
-            .serverToClient,
-        ])
+        #expect(
+            messages.map(\.message.name) == [
+                "ProtocolVersion", "ProtocolVersion", "SecurityTypes", "SecurityChoice", "SecurityResult", "ClientInit",
+                "ServerInit",
+            ])
+        #expect(
+            messages.map(\.direction) == [
+                .serverToClient, .clientToServer, .serverToClient, .clientToServer, .serverToClient, .clientToServer,
+                .serverToClient,
+            ])
         #expect(messages.map(\.offset) == [0, 0, 12, 12, 14, 13, 18])
         #expect(messages[2].message == .securityTypes([.none]))
         #expect(messages[4].message == .securityResult(status: 0, reason: nil))
@@ -43,20 +45,23 @@ struct RFBMessageParsingTests {
         let format = RFBPixelFormat(pixelFormat32)
         #expect(messages[6].message == .serverInit(width: 800, height: 600, pixelFormat: format, name: "test"))
         #expect(messages[6].length == 28)
-        #expect(messages[6].message.description
-            == "ServerInit 800x600 \"test\" 32bpp depth 24 little-endian true-colour R255<<16 G255<<8 B255<<0")
+        #expect(
+            messages[6].message.description
+                == "ServerInit 800x600 \"test\" 32bpp depth 24 little-endian true-colour R255<<16 G255<<8 B255<<0")
     }
 
     @Test("RFB 3.8 VNC authentication: challenge and response are reported, never shown")
     func handshake38VNCAuth() throws {
         let script = RFBScript.vncAuthenticated()
         let messages = script.parse().compactMap(\.parsedMessage)
-        #expect(messages.map(\.message.description) == [
-            "ProtocolVersion 3.8", "ProtocolVersion 3.8", "SecurityTypes [None (1), VNCAuth (2)]", "SecurityChoice VNCAuth (2)",
-            "VNCAuthChallenge challenge (16 bytes, redacted)", "VNCAuthResponse response (16 bytes, redacted)",
-            "SecurityResult OK", "ClientInit shared",
-            "ServerInit 64x32 \"test\" 32bpp depth 24 little-endian true-colour R255<<16 G255<<8 B255<<0",
-        ])
+        #expect(
+            messages.map(\.message.description) == [
+                "ProtocolVersion 3.8", "ProtocolVersion 3.8", "SecurityTypes [None (1), VNCAuth (2)]",
+                "SecurityChoice VNCAuth (2)",
+                "VNCAuthChallenge challenge (16 bytes, redacted)", "VNCAuthResponse response (16 bytes, redacted)",
+                "SecurityResult OK", "ClientInit shared",
+                "ServerInit 64x32 \"test\" 32bpp depth 24 little-endian true-colour R255<<16 G255<<8 B255<<0",
+            ])
         #expect(messages[4].offset == 15 && messages[4].length == 16)
         #expect(messages[5].offset == 13 && messages[5].length == 16)
         #expect(!messages.map(\.message.description).joined().contains("c3"), "no challenge byte is shown")
@@ -90,10 +95,12 @@ struct RFBMessageParsingTests {
         v37.server([1, 1])
         v37.client([1, 1])
         v37.server(u16(2) + u16(2) + pixelFormat32 + u32(1) + ascii("x"))
-        #expect(v37.parse().map(\.description) == [
-            "ProtocolVersion 3.7", "ProtocolVersion 3.7", "SecurityTypes [None (1)]", "SecurityChoice None (1)",
-            "ClientInit shared", "ServerInit 2x2 \"x\" 32bpp depth 24 little-endian true-colour R255<<16 G255<<8 B255<<0",
-        ])
+        #expect(
+            v37.parse().map(\.description) == [
+                "ProtocolVersion 3.7", "ProtocolVersion 3.7", "SecurityTypes [None (1)]", "SecurityChoice None (1)",
+                "ClientInit shared",
+                "ServerInit 2x2 \"x\" 32bpp depth 24 little-endian true-colour R255<<16 G255<<8 B255<<0",
+            ])
 
         // A 3.8 server talking to a 3.3 client: the U32 form, VNC authentication, no reason on failure.
         var v33 = RFBScript()
@@ -104,10 +111,12 @@ struct RFBMessageParsingTests {
         v33.server(u32(0) + u16(2) + u16(2) + pixelFormat32 + u32(0))
         v33.client([4, 1, 0, 0] + u32(0x61))
         let messages = v33.parse().compactMap(\.parsedMessage)
-        #expect(messages.map(\.message.name) == [
-            "ProtocolVersion", "ProtocolVersion", "SecurityType", "VNCAuthChallenge", "VNCAuthResponse", "ClientInit",
-            "SecurityResult", "ServerInit", "KeyEvent",
-        ])
+        #expect(
+            messages.map(\.message.name) == [
+                "ProtocolVersion", "ProtocolVersion", "SecurityType", "VNCAuthChallenge", "VNCAuthResponse",
+                "ClientInit",
+                "SecurityResult", "ServerInit", "KeyEvent",
+            ])
         #expect(messages[2].message == .securityType(.vncAuthentication) && messages[2].length == 4)
     }
 
@@ -137,24 +146,33 @@ struct RFBMessageParsingTests {
             try single(c, [3, 1] + u16(10) + u16(20) + u16(30) + u16(40))
                 == .framebufferUpdateRequest(incremental: true, x: 10, y: 20, width: 30, height: 40))
         #expect(try single(c, [4, 1, 0, 0] + u32(0x6F)) == .keyEvent(down: true, keysym: RFBKeysym(0x6F)))
-        #expect(try single(c, [5, 0x84] + u16(100) + u16(200)) == .pointerEvent(buttons: 0x84, x: 100, y: 200, extended: false))
-        #expect(try single(c, [6, 0, 0, 0] + u32(5) + ascii("hello")) == .clientCutText(.text(length: 5, prefix: ascii("hello"))))
+        #expect(
+            try single(c, [5, 0x84] + u16(100) + u16(200))
+                == .pointerEvent(buttons: 0x84, x: 100, y: 200, extended: false))
+        #expect(
+            try single(c, [6, 0, 0, 0] + u32(5) + ascii("hello"))
+                == .clientCutText(.text(length: 5, prefix: ascii("hello"))))
         #expect(
             try single(c, [150, 1] + u16(0) + u16(0) + u16(800) + u16(600))
                 == .enableContinuousUpdates(enable: true, x: 0, y: 0, width: 800, height: 600))
-        #expect(try single(c, [248, 0, 0, 0] + u32(0x8000_0003) + [2, 0xAB, 0xCD]) == .clientFence(flags: 0x8000_0003, payload: [0xAB, 0xCD]))
+        #expect(
+            try single(c, [248, 0, 0, 0] + u32(0x8000_0003) + [2, 0xAB, 0xCD])
+                == .clientFence(flags: 0x8000_0003, payload: [0xAB, 0xCD]))
         #expect(try single(c, [250, 0, 1, 3]) == .xvp(version: 1, code: 3))
         let screen = u32(7) + u16(0) + u16(0) + u16(1024) + u16(768) + u32(0)
         #expect(
             try single(c, [251, 0] + u16(1024) + u16(768) + [1, 0] + screen)
-                == .setDesktopSize(width: 1024, height: 768, screens: [RFBScreen(id: 7, x: 0, y: 0, width: 1024, height: 768, flags: 0)]))
+                == .setDesktopSize(
+                    width: 1024, height: 768,
+                    screens: [RFBScreen(id: 7, x: 0, y: 0, width: 1024, height: 768, flags: 0)]))
         #expect(
             try single(c, [255, 0] + u16(1) + u32(0xFF53) + u32(0xCD))
                 == .qemuExtendedKeyEvent(down: true, keysym: RFBKeysym(0xFF53), keycode: 0xCD))
         #expect(try single(c, [255, 1] + u16(0)) == .qemuAudioControl(operation: 0, format: nil))
         #expect(
             try single(c, [255, 1] + u16(2) + [3, 2] + u32(44100))
-                == .qemuAudioControl(operation: 2, format: RFBAudioFormat(sampleFormat: 3, channels: 2, frequency: 44100)))
+                == .qemuAudioControl(
+                    operation: 2, format: RFBAudioFormat(sampleFormat: 3, channels: 2, frequency: 44100)))
     }
 
     @Test("extended forms need what was announced: Extended Clipboard, ExtendedMouseButtons")
@@ -162,11 +180,16 @@ struct RFBMessageParsingTests {
         let clipboard = Int32(bitPattern: 0xC0A1_E5CE)
         // caps: flags, then one U32 size per format bit.
         let caps = u32(1 << 24 | 0b101) + u32(1_048_576) + u32(65536)
-        let message = try single(.clientToServer, [6, 0, 0, 0] + s32(-Int32(caps.count)) + caps, encodings: [clipboard])
-        #expect(message == .clientCutText(.extended(RFBExtendedClipboard(flags: 1 << 24 | 0b101, maxSizes: [1_048_576, 65536]))))
+        let message = try single(
+            .clientToServer, [6, 0, 0, 0] + s32(-Int32(caps.count)) + caps, encodings: [clipboard])
+        #expect(
+            message
+                == .clientCutText(
+                    .extended(RFBExtendedClipboard(flags: 1 << 24 | 0b101, maxSizes: [1_048_576, 65536]))))
         #expect(message.description == "ClientCutText extended caps [text, html] max sizes [1048576, 65536]")
         let provide = u32(1 << 28 | 1) + [0x78, 0x9C, 1, 2, 3]
-        let provided = try single(.serverToClient, [3, 0, 0, 0] + s32(-Int32(provide.count)) + provide, encodings: [clipboard])
+        let provided = try single(
+            .serverToClient, [3, 0, 0, 0] + s32(-Int32(provide.count)) + provide, encodings: [clipboard])
         #expect(provided.description == "ServerCutText extended provide [text] (5 bytes compressed)")
 
         // Without the announcement a negative length is not guessed at.
@@ -187,18 +210,24 @@ struct RFBMessageParsingTests {
             if case .pointerEvent = parsed.message { return parsed.message }
             return nil
         }
-        #expect(pointers == [
-            .pointerEvent(buttons: 0x81, x: 3, y: 4, extended: false), .pointerEvent(buttons: 0x81, x: 3, y: 4, extended: true),
-        ])
+        #expect(
+            pointers == [
+                .pointerEvent(buttons: 0x81, x: 3, y: 4, extended: false),
+                .pointerEvent(buttons: 0x81, x: 3, y: 4, extended: true),
+            ])
         #expect(pointers[1].description == "PointerEvent 3,4 buttons 0x81 (left+back) (extended)")
     }
 
     @Test("every server message, byte-exact")
     func serverMessages() throws {
         let s = RFBDirection.serverToClient
-        #expect(try single(s, [1, 0] + u16(16) + u16(2) + [UInt8](repeating: 0x11, count: 12)) == .setColourMapEntries(firstColour: 16, count: 2))
+        #expect(
+            try single(s, [1, 0] + u16(16) + u16(2) + [UInt8](repeating: 0x11, count: 12))
+                == .setColourMapEntries(firstColour: 16, count: 2))
         #expect(try single(s, [2]) == .bell)
-        #expect(try single(s, [3, 0, 0, 0] + u32(3) + ascii("abc")) == .serverCutText(.text(length: 3, prefix: ascii("abc"))))
+        #expect(
+            try single(s, [3, 0, 0, 0] + u32(3) + ascii("abc"))
+                == .serverCutText(.text(length: 3, prefix: ascii("abc"))))
         #expect(try single(s, [150]) == .endOfContinuousUpdates)
         #expect(try single(s, [248, 0, 0, 0] + u32(1 << 31) + [0]) == .serverFence(flags: 1 << 31, payload: []))
         #expect(try single(s, [250, 0, 1, 1]) == .xvp(version: 1, code: 1))
@@ -219,14 +248,20 @@ struct RFBMessageParsingTests {
     @Test("descriptions: KeyEvent, SetEncodings, FramebufferUpdateRequest, PointerEvent")
     func descriptions() {
         #expect(RFBMessage.keyEvent(down: true, keysym: RFBKeysym(0x6F)).description == "KeyEvent 'o' (0x6f) down")
-        #expect(RFBMessage.keyEvent(down: false, keysym: RFBKeysym(0xFF0D)).description == "KeyEvent Return (0xff0d) up")
         #expect(
-            RFBMessage.setEncodings([.tight, .zrle, RFBEncoding(-250), RFBEncoding(-26), .desktopSize, RFBEncoding(99)]).description
+            RFBMessage.keyEvent(down: false, keysym: RFBKeysym(0xFF0D)).description == "KeyEvent Return (0xff0d) up")
+        #expect(
+            RFBMessage.setEncodings([.tight, .zrle, RFBEncoding(-250), RFBEncoding(-26), .desktopSize, RFBEncoding(99)])
+                .description
                 == "SetEncodings [Tight, ZRLE, CompressLevel 6, QualityLevel 6, DesktopSize, unknown(99)]")
         #expect(
             RFBMessage.framebufferUpdateRequest(incremental: false, x: 0, y: 0, width: 800, height: 600).description
                 == "FramebufferUpdateRequest full 0,0 800x600")
-        #expect(RFBMessage.pointerEvent(buttons: 0, x: 1, y: 2, extended: false).description == "PointerEvent 1,2 buttons 0x00 (none)")
-        #expect(RFBMessage.serverFence(flags: 1 << 31 | 3, payload: [1]).description == "ServerFence [BlockBefore, BlockAfter, Request] payload 1 bytes")
+        #expect(
+            RFBMessage.pointerEvent(buttons: 0, x: 1, y: 2, extended: false).description
+                == "PointerEvent 1,2 buttons 0x00 (none)")
+        #expect(
+            RFBMessage.serverFence(flags: 1 << 31 | 3, payload: [1]).description
+                == "ServerFence [BlockBefore, BlockAfter, Request] payload 1 bytes")
     }
 }

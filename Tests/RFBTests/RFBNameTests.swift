@@ -30,15 +30,19 @@ struct RFBNameTests {
         let expected: [(Int32, String)] = [
             (0, "Raw"), (1, "CopyRect"), (2, "RRE"), (5, "Hextile"), (15, "TRLE"), (16, "ZRLE"), (7, "Tight"),
             (-260, "TightPNG"), (21, "JPEG"), (50, "H.264"), (-223, "DesktopSize"), (-308, "ExtendedDesktopSize"),
-            (-224, "LastRect"), (-239, "Cursor"), (-240, "XCursor"), (-258, "QEMUExtendedKeyEvent"), (-259, "QEMUAudio"),
+            (-224, "LastRect"), (-239, "Cursor"), (-240, "XCursor"), (-258, "QEMUExtendedKeyEvent"),
+            (-259, "QEMUAudio"),
             (-261, "QEMULEDState"), (Int32(bitPattern: 0xC0A1_E5CE), "ExtendedClipboard"), (-312, "Fence"),
             (-313, "ContinuousUpdates"), (-307, "DesktopName"), (-309, "xvp"), (-316, "ExtendedMouseButtons"),
             (-256, "CompressLevel 0"), (-247, "CompressLevel 9"), (-32, "QualityLevel 0"), (-23, "QualityLevel 9"),
-            (-512, "JPEGQuality 0"), (-412, "JPEGQuality 100"), (-768, "JPEGSubsampling 1X"), (-763, "JPEGSubsampling 16X"),
+            (-512, "JPEGQuality 0"), (-412, "JPEGQuality 100"), (-768, "JPEGSubsampling 1X"),
+            (-763, "JPEGSubsampling 16X"),
             (0x574D_5664, "VMwareCursor"), (0x574D_5666, "VMware(0x574d5666)"), (12345, "unknown(12345)"),
         ]
         for (number, name) in expected { #expect(RFBEncoding(number).description == name, "\(number)") }
-        #expect(RFBEncoding.desktopSize.isPseudo && RFBEncoding.extendedClipboard.isPseudo && RFBEncoding.vmwareCursor.isPseudo)
+        #expect(
+            RFBEncoding.desktopSize.isPseudo && RFBEncoding.extendedClipboard.isPseudo
+                && RFBEncoding.vmwareCursor.isPseudo)
         #expect(!RFBEncoding.tightPNG.isPseudo && !RFBEncoding.raw.isPseudo)
         #expect(RFBSecurityType(rawValue: 2).description == "VNCAuth (2)")
         #expect(RFBSecurityType(rawValue: 99).description == "type 99")

@@ -16,7 +16,10 @@ struct RFBProblemTests {
         let events = script.parse()
         let problem = try #require(problems(events).first)
         #expect(problem.kind == .unknown && problem.direction == .clientToServer && problem.offset == 22)
-        #expect(problem.description == "unknown: client message type 200 is not known at client offset 22; later client bytes are not followed")
+        #expect(
+            problem.description
+                == "unknown: client message type 200 is not known at client offset 22; later client bytes are not followed"
+        )
         #expect(events.last?.parsedMessage?.message == .bell)
         #expect(problems(events).count == 1)
         #expect(events.compactMap(\.parsedMessage).filter { $0.message.name == "KeyEvent" }.count == 1)
@@ -76,6 +79,20 @@ struct RFBProblemTests {
         var base64 = RFBSessionParser()
         _ = base64.feed(.serverToClient, ascii("RFB 003.008\n"))
         #expect(problems(base64.feedRedacted(.clientToServer, count: nil)).map(\.kind) == [.redacted])
+    }
+
+    @Test("lost bytes stop a direction where the message they cut began")
+    func lost() {
+        var parser = RFBSessionParser()
+        for event in RFBScript.connected().events { _ = parser.feed(event.direction, event.bytes) }
+        _ = parser.feed(.serverToClient, update(1) + rect(0, 0, 2, 2, 0) + [1, 2])
+        let events = parser.markLost(.serverToClient, "2 records lost")
+        #expect(
+            problems(events) == [
+                RFBParseProblem(direction: .serverToClient, kind: .lost, offset: 46, detail: "2 records lost")
+            ])
+        #expect(parser.markLost(.serverToClient, "again").isEmpty)
+        #expect(parser.feed(.clientToServer, [4, 1, 0, 0] + u32(0x61)).count == 1, "the other direction goes on")
     }
 
     @Test("redacted bytes inside pixel data are passed over")

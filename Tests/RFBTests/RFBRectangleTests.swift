@@ -15,7 +15,8 @@ struct RFBRectangleTests {
         script.server(body + [2])  // a Bell after the update shows where the update ended
         let events = script.parse()
         let messages = events.compactMap(\.parsedMessage).filter { $0.direction == .serverToClient }
-        try #require(events.count == events.compactMap(\.parsedMessage).count, "\(events.last!)", sourceLocation: sourceLocation)
+        try #require(
+            events.count == events.compactMap(\.parsedMessage).count, "\(events.last!)", sourceLocation: sourceLocation)
         try #require(messages.count >= 2, sourceLocation: sourceLocation)
         let fbu = messages[messages.count - 2]
         #expect(messages.last?.message == .bell, sourceLocation: sourceLocation)
@@ -46,8 +47,9 @@ struct RFBRectangleTests {
     func raw() throws {
         let r = try rectangles([rect(0, 0, 3, 2, 0) + [UInt8](repeating: 9, count: 24)])
         #expect(r.map(\.dataLength) == [24])
-        #expect(RFBMessage.framebufferUpdate(RFBFramebufferUpdate(declaredCount: 1, rectangles: r)).description
-            == "FramebufferUpdate 1 rect: 0,0 3x2 Raw (24 bytes)")
+        #expect(
+            RFBMessage.framebufferUpdate(RFBFramebufferUpdate(declaredCount: 1, rectangles: r)).description
+                == "FramebufferUpdate 1 rect: 0,0 3x2 Raw (24 bytes)")
         // 16 bits per pixel from ServerInit, then 32 after a SetPixelFormat.
         var script = RFBScript.connected(format: pixelFormat16)
         script.server(update(1) + rect(0, 0, 2, 2, 0) + [UInt8](repeating: 1, count: 8))
@@ -64,7 +66,8 @@ struct RFBRectangleTests {
     func copyRectAndRRE() throws {
         let r = try rectangles([
             rect(10, 10, 16, 16, 1) + u16(0) + u16(5),
-            rect(0, 0, 8, 8, 2) + u32(2) + [1, 1, 1, 1] + ([2, 2, 2, 2] + u16(0) + u16(0) + u16(1) + u16(1)) + ([3, 3, 3, 3] + u16(1) + u16(1) + u16(2) + u16(2)),
+            rect(0, 0, 8, 8, 2) + u32(2) + [1, 1, 1, 1] + ([2, 2, 2, 2] + u16(0) + u16(0) + u16(1) + u16(1))
+                + ([3, 3, 3, 3] + u16(1) + u16(1) + u16(2) + u16(2)),
             rect(0, 0, 8, 8, 4) + u32(1) + [1, 1, 1, 1] + [2, 2, 2, 2, 0, 0, 1, 1],
         ])
         #expect(r.map(\.dataLength) == [4, 8 + 24, 8 + 8])
@@ -95,7 +98,8 @@ struct RFBRectangleTests {
     @Test("ZRLE, ZYWRLE and zlib: a U32 length")
     func lengthPrefixed() throws {
         let r = try rectangles([
-            rect(0, 0, 64, 64, 16) + u32(5) + [1, 2, 3, 4, 5], rect(0, 0, 1, 1, 17) + u32(0), rect(0, 0, 1, 1, 6) + u32(2) + [7, 7],
+            rect(0, 0, 64, 64, 16) + u32(5) + [1, 2, 3, 4, 5], rect(0, 0, 1, 1, 17) + u32(0),
+            rect(0, 0, 1, 1, 6) + u32(2) + [7, 7],
         ])
         #expect(r.map(\.dataLength) == [9, 4, 6])
     }
@@ -124,19 +128,27 @@ struct RFBRectangleTests {
     @Test("Tight: fill, JPEG, basic copy raw and compressed, palette, gradient; TightPNG's PNG")
     func tight() throws {
         let r = try rectangles([
-            rect(0, 0, 100, 100, 7) + [0x80, 1, 2, 3],  // fill: one 3-byte TPIXEL
-            rect(0, 0, 100, 100, 7) + [0x90, 0x90, 0x4E] + [UInt8](repeating: 0, count: 10000),  // JPEG, compact length 10000
-            rect(0, 0, 2, 1, 7) + [0x00] + [1, 2, 3, 4, 5, 6],  // copy, 6 bytes < 12: sent as is
-            rect(0, 0, 10, 10, 7) + [0x41, 0x00] + [5] + [1, 2, 3, 4, 5],  // copy filter explicit, zlib length 5
-            rect(0, 0, 16, 2, 7) + [0x40, 0x01, 1] + [UInt8](repeating: 8, count: 6) + [1, 2, 3, 4],  // 2 colours: 2×2 bytes raw
-            rect(0, 0, 16, 2, 7) + [0x40, 0x01, 4] + [UInt8](repeating: 8, count: 15) + [3, 7, 7, 7],  // 5 colours: 32 bytes zlib
-            rect(0, 0, 8, 8, 7) + [0x40, 0x02] + [0x81, 0x01] + [UInt8](repeating: 0, count: 129),  // gradient, length 129
+            // fill: one 3-byte TPIXEL
+            rect(0, 0, 100, 100, 7) + [0x80, 1, 2, 3],
+            // JPEG, compact length 10000
+            rect(0, 0, 100, 100, 7) + [0x90, 0x90, 0x4E] + [UInt8](repeating: 0, count: 10000),
+            // copy, 6 bytes < 12: sent as is
+            rect(0, 0, 2, 1, 7) + [0x00] + [1, 2, 3, 4, 5, 6],
+            // copy filter explicit, zlib length 5
+            rect(0, 0, 10, 10, 7) + [0x41, 0x00] + [5] + [1, 2, 3, 4, 5],
+            // 2 colours: 2×2 bytes raw
+            rect(0, 0, 16, 2, 7) + [0x40, 0x01, 1] + [UInt8](repeating: 8, count: 6) + [1, 2, 3, 4],
+            // 5 colours: 32 bytes, zlib length 3
+            rect(0, 0, 16, 2, 7) + [0x40, 0x01, 4] + [UInt8](repeating: 8, count: 15) + [3, 7, 7, 7],
+            // gradient, zlib length 129
+            rect(0, 0, 8, 8, 7) + [0x40, 0x02] + [0x81, 0x01] + [UInt8](repeating: 0, count: 129),
         ])
         #expect(r.map(\.dataLength) == [4, 10003, 7, 8, 13, 22, 133])
-        #expect(r.map(\.detail) == [
-            .tight("fill"), .tight("jpeg"), .tight("basic copy"), .tight("basic copy"), .tight("basic palette 2"),
-            .tight("basic palette 5"), .tight("basic gradient"),
-        ])
+        #expect(
+            r.map(\.detail) == [
+                .tight("fill"), .tight("jpeg"), .tight("basic copy"), .tight("basic copy"), .tight("basic palette 2"),
+                .tight("basic palette 5"), .tight("basic gradient"),
+            ])
         let png = try rectangles([rect(0, 0, 4, 4, -260) + [0xA0, 3, 1, 2, 3]])
         #expect(png.map(\.detail) == [.tight("png")])
         #expect(problem([rect(0, 0, 4, 4, 7) + [0xA0, 3, 1, 2, 3]])?.kind == .malformed, "PNG is TightPNG only")
@@ -189,13 +201,16 @@ struct RFBRectangleTests {
         #expect(r[6].description == "ExtendedDesktopSize 1024x768 by server ok screens [#1 0,0 1024x768]")
         let update = RFBFramebufferUpdate(declaredCount: 0xFFFF, rectangles: r)
         #expect(update.endedByLastRect)
-        #expect(RFBMessage.framebufferUpdate(update).description.hasPrefix("FramebufferUpdate 11 rects (ended by LastRect): Cursor 9x2 hotspot 2,3 (76 bytes); "))
+        #expect(
+            RFBMessage.framebufferUpdate(update).description.hasPrefix(
+                "FramebufferUpdate 11 rects (ended by LastRect): Cursor 9x2 hotspot 2,3 (76 bytes); "))
         #expect(RFBMessage.framebufferUpdate(update).description.hasSuffix("; … 3 more (1 bytes)"))
     }
 
     @Test("an encoding whose length is unknown stops the server stream with the update's offset")
     func unknownEncoding() throws {
-        let p = try #require(problem([rect(0, 0, 4, 4, 0) + [UInt8](repeating: 0, count: 64), rect(0, 0, 4, 4, 1234) + [1, 2, 3]]))
+        let p = try #require(
+            problem([rect(0, 0, 4, 4, 0) + [UInt8](repeating: 0, count: 64), rect(0, 0, 4, 4, 1234) + [1, 2, 3]]))
         #expect(p.kind == .unknown && p.direction == .serverToClient && p.offset == 46)
         #expect(p.detail.contains("rectangle 2 at offset 126") && p.detail.contains("1234"))
         #expect(p.description.hasSuffix("at server offset 46; later server bytes are not followed"))

@@ -7,16 +7,20 @@ struct RFBSplitTests {
     /// Extended Clipboard, cut text in both forms, updates in several encodings, fences.
     static var script: RFBScript {
         var s = RFBScript.vncAuthenticated()
-        s.client([0, 0, 0, 0] + pixelFormat32 + [2, 0] + u16(3) + s32(7) + s32(-224) + s32(Int32(bitPattern: 0xC0A1_E5CE)))
+        s.client(
+            [0, 0, 0, 0] + pixelFormat32 + [2, 0] + u16(3) + s32(7) + s32(-224) + s32(Int32(bitPattern: 0xC0A1_E5CE)))
         s.client([3, 0] + u16(0) + u16(0) + u16(64) + u16(32) + [4, 1, 0, 0] + u32(0x61) + [4, 0, 0, 0] + u32(0x61))
         s.server(
             update(0xFFFF) + rect(0, 0, 4, 2, 0) + [UInt8](repeating: 1, count: 32)
-                + rect(0, 0, 20, 17, 5) + [1] + [UInt8](repeating: 0, count: 1024) + [2 | 8, 1, 1, 1, 1, 1, 0x00, 0x11, 0, 0]
+                + rect(0, 0, 20, 17, 5) + [1] + [UInt8](repeating: 0, count: 1024) + [
+                    2 | 8, 1, 1, 1, 1, 1, 0x00, 0x11, 0, 0,
+                ]
                 + rect(0, 0, 16, 2, 7) + [0x40, 0x01, 4] + [UInt8](repeating: 8, count: 15) + [3, 7, 7, 7]
                 + rect(0, 0, 8, 8, 21) + [0xFF, 0xD8, 0xFF, 0xDA] + u16(2) + [0x12, 0xFF, 0x00, 0xFF, 0xD9]
                 + rect(0, 0, 16, 16, 15) + [128, 1, 2, 3, 254, 4, 5, 6, 0] + rect(0, 0, 0, 0, -224))
         s.client([6, 0, 0, 0] + u32(3) + ascii("abc") + [5, 1] + u16(5) + u16(6))
-        s.server([3, 0, 0, 0] + s32(-8) + u32(1 << 28 | 1) + [1, 2, 3, 4] + [248, 0, 0, 0] + u32(1 << 31) + [1, 9] + [2])
+        s.server(
+            [3, 0, 0, 0] + s32(-8) + u32(1 << 28 | 1) + [1, 2, 3, 4] + [248, 0, 0, 0] + u32(1 << 31) + [1, 9] + [2])
         s.client([248, 0, 0, 0] + u32(0) + [1, 9])
         return s
     }
@@ -55,10 +59,14 @@ struct RFBSplitTests {
         // 3.8: the client's stream needs nothing from the server, the server's needs the client's.
         let script = Self.script
         var clientFirst = RFBScript()
-        clientFirst.events = script.events.filter { $0.direction == .clientToServer } + script.events.filter { $0.direction == .serverToClient }
+        clientFirst.events =
+            script.events.filter { $0.direction == .clientToServer }
+            + script.events.filter { $0.direction == .serverToClient }
         // 3.3: the server picks the security type, so the client waits for it.
         var v33 = RFBScript()
-        v33.server(ascii("RFB 003.003\n") + u32(2) + [UInt8](repeating: 7, count: 16) + u32(0) + u16(2) + u16(2) + pixelFormat32 + u32(0) + [2])
+        v33.server(
+            ascii("RFB 003.003\n") + u32(2) + [UInt8](repeating: 7, count: 16) + u32(0) + u16(2) + u16(2)
+                + pixelFormat32 + u32(0) + [2])
         v33.client(ascii("RFB 003.003\n") + [UInt8](repeating: 8, count: 16) + [1] + [4, 1, 0, 0] + u32(0x61))
         var serverFirst = RFBScript()
         serverFirst.events = v33.events.reversed()

@@ -14,7 +14,9 @@ struct InspectRFBDumpTests {
         let text = try run(inspect, ["dump", "--rfb", path])
         #expect(text.status == 0, "\(text.stderr)")
         try expectGolden(text.stdout, "fixture-dump-rfb.txt")
-        #expect(!text.stdout.contains("unknown:") && !text.stdout.contains("malformed:") && !text.stdout.contains("truncated:"))
+        #expect(
+            !text.stdout.contains("unknown:") && !text.stdout.contains("malformed:")
+                && !text.stdout.contains("truncated:"))
         #expect(text.stdout.contains("c→t @256      KeyEvent 'o' (0x6f) down"))
 
         let json = try run(inspect, ["dump", "--rfb", "--json", path])
@@ -45,7 +47,9 @@ struct InspectRFBDumpTests {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("rfb.rec").path
-        func frame(_ session: UInt32, _ time: UInt64, _ direction: Direction, _ bytes: [UInt8], base64: Bool = false) -> Record {
+        func frame(_ session: UInt32, _ time: UInt64, _ direction: Direction, _ bytes: [UInt8], base64: Bool = false)
+            -> Record
+        {
             let payload = base64 ? Array(TextEncoding.base64(bytes).utf8) : bytes
             return Record(
                 session: session, timeMicros: time,
@@ -77,11 +81,14 @@ struct InspectRFBDumpTests {
         ]
         try writeRecording(records, to: path)
         let result = try run(inspect, ["dump", "--rfb", path])
-        #expect(result.status == 0)
+        #expect(result.status == 0, "\(result.stderr)")
         try expectGolden(result.stdout, "problems-dump-rfb.txt")
-        #expect(result.stdout.contains("c→t @22       unknown: client message type 200 is not known at client offset 22"))
+        #expect(
+            result.stdout.contains("c→t @22       unknown: client message type 200 is not known at client offset 22"))
         #expect(result.stdout.contains("s2   t→c @12       SecurityType None (1)"))
-        #expect(result.stdout.contains("truncated: the stream ends inside a FramebufferUpdate after 0 of 4 rectangles at server offset 40"))
+        #expect(
+            result.stdout.contains(
+                "truncated: the stream ends inside a FramebufferUpdate after 0 of 4 rectangles at server offset 40"))
 
         let usage = try run(inspect, ["dump", "--rfb", "--hex", path])
         #expect(usage.status == 2)

@@ -43,11 +43,13 @@ extension RFBMessage: CustomStringConvertible {
             direction == .clientToServer
             ? [
                 0: "SetPixelFormat", 2: "SetEncodings", 3: "FramebufferUpdateRequest", 4: "KeyEvent", 5: "PointerEvent",
-                6: "ClientCutText", 150: "EnableContinuousUpdates", 248: "ClientFence", 250: "xvp", 251: "SetDesktopSize",
+                6: "ClientCutText", 150: "EnableContinuousUpdates", 248: "ClientFence", 250: "xvp",
+                251: "SetDesktopSize",
                 255: "QEMU client message",
             ]
             : [
-                0: "FramebufferUpdate", 1: "SetColourMapEntries", 2: "Bell", 3: "ServerCutText", 150: "EndOfContinuousUpdates",
+                0: "FramebufferUpdate", 1: "SetColourMapEntries", 2: "Bell", 3: "ServerCutText",
+                150: "EndOfContinuousUpdates",
                 248: "ServerFence", 250: "xvp", 255: "QEMU server message",
             ]
         return names[type] ?? "message type \(type)"
@@ -85,7 +87,8 @@ extension RFBMessage: CustomStringConvertible {
         case .setEncodings(let encodings):
             return "SetEncodings [" + encodings.map(\.description).joined(separator: ", ") + "]"
         case .framebufferUpdateRequest(let incremental, let x, let y, let width, let height):
-            return "FramebufferUpdateRequest " + (incremental ? "incremental" : "full") + " \(x),\(y) \(width)x\(height)"
+            return "FramebufferUpdateRequest " + (incremental ? "incremental" : "full")
+                + " \(x),\(y) \(width)x\(height)"
         case .keyEvent(let down, let keysym):
             return "KeyEvent \(keysym) " + (down ? "down" : "up")
         case .pointerEvent(let buttons, let x, let y, let extended):
@@ -97,7 +100,8 @@ extension RFBMessage: CustomStringConvertible {
         case .clientFence(let flags, let payload):
             return "ClientFence " + Self.fence(flags, payload)
         case .setDesktopSize(let width, let height, let screens):
-            return "SetDesktopSize \(width)x\(height) screens [" + screens.map(\.description).joined(separator: ", ") + "]"
+            return "SetDesktopSize \(width)x\(height) screens [" + screens.map(\.description).joined(separator: ", ")
+                + "]"
         case .qemuExtendedKeyEvent(let down, let keysym, let keycode):
             return "QEMUExtendedKeyEvent \(keysym) keycode 0x\(String(keycode, radix: 16)) " + (down ? "down" : "up")
         case .qemuAudioControl(let operation, let format):
@@ -133,10 +137,13 @@ extension RFBMessage: CustomStringConvertible {
     /// `0x01 (left)`, `0x00 (none)`; bits 0–8 are left, middle, right, wheel up/down/left/right,
     /// back, forward.
     static func buttons(_ mask: UInt16) -> String {
-        let names = ["left", "middle", "right", "wheel-up", "wheel-down", "wheel-left", "wheel-right", "back", "forward"]
+        let names = [
+            "left", "middle", "right", "wheel-up", "wheel-down", "wheel-left", "wheel-right", "back", "forward",
+        ]
         let set = names.indices.filter { mask & 1 << UInt16($0) != 0 }.map { names[$0] }
         let hex = String(mask, radix: 16)
-        return "0x" + (hex.count < 2 ? "0" : "") + hex + " (" + (set.isEmpty ? "none" : set.joined(separator: "+")) + ")"
+        return "0x" + (hex.count < 2 ? "0" : "") + hex + " (" + (set.isEmpty ? "none" : set.joined(separator: "+"))
+            + ")"
     }
 
     static func describe(_ text: RFBCutText) -> String {
@@ -145,9 +152,15 @@ extension RFBMessage: CustomStringConvertible {
             let shown = Self.quoted(String(prefix.map { Character(Unicode.Scalar($0)) }))
             return "\(length) bytes \(shown)" + (Int(length) > prefix.count ? "…" : "")
         case .extended(let clipboard):
-            var text = "extended " + clipboard.actions.joined(separator: "+") + " [" + clipboard.formats.joined(separator: ", ") + "]"
-            if clipboard.isCaps { text += " max sizes [" + clipboard.maxSizes.map(String.init).joined(separator: ", ") + "]" }
-            if clipboard.dataLength > 0 { text += " (\(clipboard.dataLength) bytes" + (clipboard.isProvide ? " compressed)" : ")") }
+            var text =
+                "extended " + clipboard.actions.joined(separator: "+") + " ["
+                + clipboard.formats.joined(separator: ", ") + "]"
+            if clipboard.isCaps {
+                text += " max sizes [" + clipboard.maxSizes.map(String.init).joined(separator: ", ") + "]"
+            }
+            if clipboard.dataLength > 0 {
+                text += " (\(clipboard.dataLength) bytes" + (clipboard.isProvide ? " compressed)" : ")")
+            }
             return text
         }
     }

@@ -12,6 +12,8 @@ public struct RFBParseProblem: Sendable, Hashable, CustomStringConvertible {
         case redacted
         /// The stream ends inside a message.
         case truncated
+        /// Bytes are missing from the middle of the stream (a recording that lost records).
+        case lost
     }
 
     public var direction: RFBDirection

@@ -105,7 +105,9 @@ struct RFBRectangleWalker: Sendable {
             stage = .finish(.none)
         default:
             return .failure(
-                Failure(kind: .unknown, why: "encoding \(rectangle.encoding.rawValue) (\(rectangle.encoding)) has no known data length"))
+                Failure(
+                    kind: .unknown,
+                    why: "encoding \(rectangle.encoding.rawValue) (\(rectangle.encoding)) has no known data length"))
         }
         if Self.needsPixels(stage), format?.bytesPerPixel == nil {
             let bits = format.map { "\($0.bitsPerPixel) bits per pixel" } ?? "no pixel format"
@@ -278,12 +280,16 @@ struct RFBRectangleWalker: Sendable {
             length = subencoding * cPixel + Self.packedSize(palette: subencoding, width: tw, height: th)
             next = subencoding
         case 127:
-            guard let palette, palette >= 2 else { return .failed(.malformed, "TRLE tile \(index) reuses a palette it does not have") }
+            guard let palette, palette >= 2 else {
+                return .failed(.malformed, "TRLE tile \(index) reuses a palette it does not have")
+            }
             length = Self.packedSize(palette: palette, width: tw, height: th)
         case 128:
             runs = Runs(pixelsLeft: pixels, palette: nil)
         case 129:
-            guard let palette else { return .failed(.malformed, "TRLE tile \(index) reuses a palette it does not have") }
+            guard let palette else {
+                return .failed(.malformed, "TRLE tile \(index) reuses a palette it does not have")
+            }
             runs = Runs(pixelsLeft: pixels, palette: palette)
         case 130...255:
             length = (subencoding - 128) * cPixel
@@ -310,7 +316,9 @@ struct RFBRectangleWalker: Sendable {
             if let size = runs.palette {
                 guard q.count >= 1 else { break }
                 let entry = Int(q[0] & 0x7F)
-                guard entry < size else { return .failed(.malformed, "TRLE run uses palette entry \(entry) of \(size)") }
+                guard entry < size else {
+                    return .failed(.malformed, "TRLE run uses palette entry \(entry) of \(size)")
+                }
                 long = q[0] & 0x80 != 0
                 index = 1
             }
@@ -323,7 +331,8 @@ struct RFBRectangleWalker: Sendable {
                     index += 1
                     sum += byte
                     guard sum < runs.pixelsLeft else {
-                        return .failed(.malformed, "TRLE run longer than the \(runs.pixelsLeft) pixels left in its tile")
+                        return .failed(
+                            .malformed, "TRLE run longer than the \(runs.pixelsLeft) pixels left in its tile")
                     }
                     if byte != 255 { break }
                 }

@@ -76,7 +76,9 @@ extension RFBSessionParser {
             let extended = state.extendedMouseButtonsConfirmed && q[1] & 0x80 != 0
             guard q.count >= (extended ? 7 : 6) else { return .blocked }
             let buttons = extended ? UInt16(q[1] & 0x7F) | UInt16(q[6]) << 7 : UInt16(q[1])
-            return take(Self.client, extended ? 7 : 6, .pointerEvent(buttons: buttons, x: q.u16(2), y: q.u16(4), extended: extended))
+            return take(
+                Self.client, extended ? 7 : 6,
+                .pointerEvent(buttons: buttons, x: q.u16(2), y: q.u16(4), extended: extended))
         case 6:
             return cutText(Self.client) { .clientCutText($0) }
         case 150:
@@ -91,7 +93,8 @@ extension RFBSessionParser {
             let count = Int(q[6])
             guard q.count >= 8 + 16 * count else { return .blocked }
             let screens = (0..<count).map { Self.screen(q, at: 8 + 16 * $0) }
-            return take(Self.client, 8 + 16 * count, .setDesktopSize(width: q.u16(2), height: q.u16(4), screens: screens))
+            return take(
+                Self.client, 8 + 16 * count, .setDesktopSize(width: q.u16(2), height: q.u16(4), screens: screens))
         case 255:
             return qemuClientMessage(q)
         default:
@@ -113,7 +116,8 @@ extension RFBSessionParser {
         case 0:
             guard q.count >= 12 else { return .blocked }
             return take(
-                Self.client, 12, .qemuExtendedKeyEvent(down: q.u16(2) != 0, keysym: RFBKeysym(q.u32(4)), keycode: q.u32(8)))
+                Self.client, 12,
+                .qemuExtendedKeyEvent(down: q.u16(2) != 0, keysym: RFBKeysym(q.u32(4)), keycode: q.u32(8)))
         case 1:
             guard q.count >= 4 else { return .blocked }
             let operation = q.u16(2)
@@ -125,7 +129,8 @@ extension RFBSessionParser {
                 let format = RFBAudioFormat(sampleFormat: q[4], channels: q[5], frequency: q.u32(6))
                 return take(Self.client, 10, .qemuAudioControl(operation: operation, format: format))
             default:
-                return stop(Self.client, .unknown, at: q.offset, "QEMU audio client operation \(operation) is not known")
+                return stop(
+                    Self.client, .unknown, at: q.offset, "QEMU audio client operation \(operation) is not known")
             }
         default:
             return stop(Self.client, .unknown, at: q.offset, "QEMU client message subtype \(q[1]) is not known")
@@ -144,12 +149,16 @@ extension RFBSessionParser {
             let length = UInt32(signed)
             let keep = min(Int(length), RFBCutText.prefixLimit)
             guard q.count >= 8 + keep else { return .blocked }
-            return take(direction, header: 8 + keep, skip: UInt64(length) - UInt64(keep), make(.text(length: length, prefix: q.bytes(8, keep))))
+            return take(
+                direction, header: 8 + keep, skip: UInt64(length) - UInt64(keep),
+                make(.text(length: length, prefix: q.bytes(8, keep))))
         }
         let length = signed.magnitude
         let name = direction == .clientToServer ? "ClientCutText" : "ServerCutText"
         guard state.extendedClipboard else {
-            return stop(direction, .malformed, at: q.offset, "\(name) with length -\(length) but the client did not announce ExtendedClipboard")
+            return stop(
+                direction, .malformed, at: q.offset,
+                "\(name) with length -\(length) but the client did not announce ExtendedClipboard")
         }
         guard length >= 4 else {
             return stop(direction, .malformed, at: q.offset, "extended \(name) of \(length) bytes has no flags")
@@ -160,7 +169,9 @@ extension RFBSessionParser {
         if clipboard.isCaps {
             header += 4 * clipboard.formatCount
             guard length >= header else {
-                return stop(direction, .malformed, at: q.offset, "extended \(name) caps of \(length) bytes lack the size of each format")
+                return stop(
+                    direction, .malformed, at: q.offset,
+                    "extended \(name) caps of \(length) bytes lack the size of each format")
             }
             guard q.count >= 8 + header else { return .blocked }
             clipboard.maxSizes = (0..<clipboard.formatCount).map { q.u32(12 + 4 * $0) }
@@ -184,7 +195,8 @@ extension RFBSessionParser {
     /// Stops `direction` after a security type whose handshake is not followed.
     mutating func unsupported(_ direction: RFBDirection, _ type: RFBSecurityType) -> Step {
         let offset = sides[direction.index].queue.offset
-        return stop(direction, .unsupported, at: offset, "security type \(type) is not followed (only None and VNCAuth are)")
+        return stop(
+            direction, .unsupported, at: offset, "security type \(type) is not followed (only None and VNCAuth are)")
     }
 
     /// The ProtocolVersion heading `direction`'s stream, not yet taken; nil with the step to
@@ -193,13 +205,20 @@ extension RFBSessionParser {
         let q = sides[direction.index].queue
         guard q.count >= 12 else { return (nil, .blocked) }
         guard let version = RFBProtocolVersion(q.bytes(0, 12)), version.layout != nil else {
-            return (nil, stop(direction, .malformed, at: q.offset, "not an RFB ProtocolVersion: \(Self.printable(q.bytes(0, 12)))"))
+            return (
+                nil,
+                stop(
+                    direction, .malformed, at: q.offset, "not an RFB ProtocolVersion: \(Self.printable(q.bytes(0, 12)))"
+                )
+            )
         }
         return (version, .advanced)
     }
 
     static func screen(_ q: RFBByteQueue, at i: Int) -> RFBScreen {
-        RFBScreen(id: q.u32(i), x: q.u16(i + 4), y: q.u16(i + 6), width: q.u16(i + 8), height: q.u16(i + 10), flags: q.u32(i + 12))
+        RFBScreen(
+            id: q.u32(i), x: q.u16(i + 4), y: q.u16(i + 6), width: q.u16(i + 8), height: q.u16(i + 10),
+            flags: q.u32(i + 12))
     }
 
     /// Bytes for an error message: printable ASCII as is, others as `\xNN`.

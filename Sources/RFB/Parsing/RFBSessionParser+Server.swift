@@ -103,7 +103,8 @@ extension RFBSessionParser {
                 return step
             }
             guard number <= 255 else {
-                return stop(Self.server, .malformed, at: q.offset, "RFB 3.3 security type \(number) (only 0, 1 and 2 exist)")
+                return stop(
+                    Self.server, .malformed, at: q.offset, "RFB 3.3 security type \(number) (only 0, 1 and 2 exist)")
             }
             let type = RFBSecurityType(rawValue: UInt8(number))
             state.securityType = type
@@ -135,14 +136,17 @@ extension RFBSessionParser {
         case 0:
             guard q.count >= 4 else { return .blocked }
             let count = q.u16(2)
-            update = UpdateProgress(start: q.offset, declaredCount: count, remaining: Int(count), format: state.pixelFormat)
+            update = UpdateProgress(
+                start: q.offset, declaredCount: count, remaining: Int(count), format: state.pixelFormat)
             sides[1].queue.consume(4)
             serverStage = .update
             return .advanced
         case 1:
             guard q.count >= 6 else { return .blocked }
             let count = q.u16(4)
-            return take(Self.server, header: 6, skip: 6 * UInt64(count), .setColourMapEntries(firstColour: q.u16(2), count: count))
+            return take(
+                Self.server, header: 6, skip: 6 * UInt64(count),
+                .setColourMapEntries(firstColour: q.u16(2), count: count))
         case 2:
             return take(Self.server, 1, .bell)
         case 3:
@@ -166,9 +170,11 @@ extension RFBSessionParser {
             case 2:
                 guard q.count >= 8 else { return .blocked }
                 let length = q.u32(4)
-                return take(Self.server, header: 8, skip: UInt64(length), .qemuAudio(operation: operation, dataLength: length))
+                return take(
+                    Self.server, header: 8, skip: UInt64(length), .qemuAudio(operation: operation, dataLength: length))
             default:
-                return stop(Self.server, .unknown, at: q.offset, "QEMU audio server operation \(operation) is not known")
+                return stop(
+                    Self.server, .unknown, at: q.offset, "QEMU audio server operation \(operation) is not known")
             }
         default:
             return stop(Self.server, .unknown, at: q.offset, "server message type \(type) is not known")
@@ -216,7 +222,8 @@ extension RFBSessionParser {
             return .blocked
         }
         let rectangle = RFBRectangle(
-            x: q.u16(0), y: q.u16(2), width: q.u16(4), height: q.u16(6), encoding: RFBEncoding(Int32(bitPattern: q.u32(8))),
+            x: q.u16(0), y: q.u16(2), width: q.u16(4), height: q.u16(6),
+            encoding: RFBEncoding(Int32(bitPattern: q.u32(8))),
             offset: q.offset)
         sides[1].queue.consume(12)
         switch RFBRectangleWalker.make(for: rectangle, format: progress.format) {
@@ -227,7 +234,8 @@ extension RFBSessionParser {
         case .failure(let failure):
             return stop(
                 Self.server, failure.kind, at: progress.start,
-                "FramebufferUpdate rectangle \(progress.rectangles.count + 1) at offset \(rectangle.offset): \(failure.why)")
+                "FramebufferUpdate rectangle \(progress.rectangles.count + 1) at offset \(rectangle.offset): \(failure.why)"
+            )
         }
     }
 

@@ -100,6 +100,14 @@ public struct RFBSessionParser: Sendable {
         return out
     }
 
+    /// Tells the parser that bytes of `direction` are missing here (e.g. records a recording lost):
+    /// nothing after them can be placed, so the direction stops with a ``RFBParseProblem/Kind/lost``
+    /// problem saying `detail`.
+    public mutating func markLost(_ direction: RFBDirection, _ detail: String) -> [RFBParseEvent] {
+        guard !sides[direction.index].stopped else { return [] }
+        return [stopEvent(direction, .lost, at: messageStart(direction), detail)]
+    }
+
     /// Reports what the streams end inside of (a message cut short), once; call after the last
     /// bytes of the session. Both directions are stopped afterwards.
     public mutating func finish() -> [RFBParseEvent] {
@@ -175,7 +183,8 @@ public struct RFBSessionParser: Sendable {
 
     func emitted(_ direction: RFBDirection, from start: UInt64, _ message: RFBMessage) -> Step {
         let length = sides[direction.index].queue.offset - start
-        return .emitted(.message(RFBParsedMessage(direction: direction, offset: start, length: length, message: message)))
+        return .emitted(
+            .message(RFBParsedMessage(direction: direction, offset: start, length: length, message: message)))
     }
 
     /// Stops following `direction` (its later bytes are dropped) and reports why.
@@ -237,13 +246,15 @@ public struct RFBSessionParser: Sendable {
         switch direction {
         case .clientToServer:
             switch clientStage {
-            case .messages: return "the stream ends inside a \(RFBMessage.typeName(side.queue[0], from: direction)) (\(bytes))"
+            case .messages:
+                return "the stream ends inside a \(RFBMessage.typeName(side.queue[0], from: direction)) (\(bytes))"
             case .waitServerSecurity: return "\(bytes) wait for the server's security type"
             default: return "the stream ends inside the handshake (\(bytes))"
             }
         case .serverToClient:
             switch serverStage {
-            case .messages: return "the stream ends inside a \(RFBMessage.typeName(side.queue[0], from: direction)) (\(bytes))"
+            case .messages:
+                return "the stream ends inside a \(RFBMessage.typeName(side.queue[0], from: direction)) (\(bytes))"
             case .security where state.clientVersion == nil: return "\(bytes) wait for the client's version"
             case .waitChoice: return "\(bytes) wait for the client's security choice"
             default: return "the stream ends inside the handshake (\(bytes))"
