@@ -1,0 +1,312 @@
+"""wsreplay-browser (tools/wsreplay-browser): a live noVNC 1.3 session typed into an xterm on a real
+x11vnc desktop, recorded through our websockify, is re-enacted in headless Chromium against noVNC 1.3
+(Debian's) and 1.7 (as released), with its keys pressed through WebDriver; exit codes, report, JUnit
+and canvas comparison are checked. The live session is recorded once per module; one browser runs
+at a time, and every test stops what it starts."""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pngdiff import compare, encode_png, read_image
+from replayutil import record_file, records_block_offsets, wsreplay_bin
+from test_novnc import FILE_TIMEOUT, NOVNC_DIR, poll
+from test_replay_novnc import connect, type_command
+from vncdesk import REPO, VncDesk, pick_free_port, stop_process, wait_for_port
+
+TOOL = REPO / "tools" / "wsreplay-browser"
+sys.path.insert(0, str(REPO / "tools"))
+from wsreplay_browser import browser as harness_browser  # noqa: E402
+from wsreplay_browser.keys import SPECIAL_KEYS  # noqa: E402
+
+NOVNC_17 = REPO.parent / "shared" / "peers" / "novnc-1.7.0"
+COMMAND = "touch re-enacted-file"
+HARNESS_TIMEOUT = 90
+
+
+def tool_env(**extra) -> dict:
+    wsreplay = wsreplay_bin()
+    return dict(os.environ, WSREPLAY_BIN=wsreplay,
+                WSRECORD_INSPECT_BIN=str(Path(wsreplay).with_name("wsrecord-inspect")), **extra)
+
+
+def run_harness(*args, env: dict | None = None) -> subprocess.CompletedProcess:
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True, text=True,
+                         env=env or tool_env(), timeout=HARNESS_TIMEOUT, stdin=subprocess.DEVNULL)
+    run.seconds = time.monotonic() - started  # type: ignore[attr-defined]
+    return run
+
+
+def junit_cases(path: Path) -> dict[str, ET.Element]:
+    root = ET.parse(path).getroot()  # raises on a file that is not well-formed XML
+    assert root.tag == "testsuite" and root.get("name") == "wsreplay-browser"
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    assert set(cases) == {"replay", "input", "canvas"}, ET.tostring(root, encoding="unicode")
+    assert int(root.get("tests")) == 3
+    return cases
+
+
+def outcome(case: ET.Element) -> str:
+    children = [child.tag for child in case]
+    return children[0] if children else "passed"
+
+
+def rfb_messages(recording: Path, kind: str) -> list[dict]:
+    inspect = Path(wsreplay_bin()).with_name("wsrecord-inspect")
+    out = subprocess.run([str(inspect), "dump", "--rfb", "--json", "--direction", "client", str(recording)],
+                         capture_output=True, text=True, check=True).stdout
+    return [m for m in map(json.loads, out.splitlines()) if m["type"] == kind]
+
+
+def complete_novnc_copy(source: Path, into: Path) -> Path:
+    """A copy of a noVNC tree. The 1.7.0 tree in ../shared/peers lacks pako's lib/utils/common.js (its
+    zlib inflater imports it, so vnc_lite.html cannot load); the copy gets Debian's (pako is vendored
+    unchanged between noVNC 1.3 and 1.7)."""
+    if not source.is_dir():
+        pytest.fail(f"{source} missing: the noVNC release the test replays to")
+    shutil.copytree(source, into)
+    for path in [into, *into.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    common = into / "vendor" / "pako" / "lib" / "utils" / "common.js"
+    if not common.exists():
+        common.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(NOVNC_DIR / "vendor" / "pako" / "lib" / "utils" / "common.js", common)
+    return into
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """Records once: noVNC 1.3 (served by our websockify's --web) -> websockify --record -> x11vnc,
+    typing COMMAND + Return into the xterm; the canvas is read right before the page is left (which
+    closes the session), as the harness reads it where the recorded client closed."""
+    tmp = tmp_path_factory.mktemp("live")
+    proxy_bin = os.environ.get("WEBSOCKIFY_BIN", str(REPO / ".build" / "debug" / "websockify"))
+    if not os.access(proxy_bin, os.X_OK):
+        pytest.fail(f"websockify binary not found at {proxy_bin}: swift build, or set WEBSOCKIFY_BIN")
+    with VncDesk(workdir=tmp / "home", logdir=tmp / "logs") as desk:
+        port = pick_free_port()
+        with open(tmp / "logs" / "proxy.log", "wb") as log:
+            proxy = subprocess.Popen([proxy_bin, f"--record={tmp / 'live'}", f"--web={NOVNC_DIR}",
+                                      f"127.0.0.1:{port}", f"127.0.0.1:{desk.vnc_port}"],
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        driver = None
+        try:
+            wait_for_port(port, proxy)
+            driver = harness_browser.start(Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"),
+                                           tmp / "profile", tmp / "logs" / "chromedriver.log", 800, 600)
+            connect(driver, port)
+            harness_browser.wait_connected(driver, 800, 600, 10)
+            type_command(driver, COMMAND)
+            created = desk.workdir / COMMAND.split()[1]
+            poll(created.exists, bool, FILE_TIMEOUT, f"{created} to be created by the typed command")
+            time.sleep(1.5)  # the echo of the command and the new prompt reach the canvas
+            canvas = harness_browser.canvas_png(driver)
+            driver.get("about:blank")
+            time.sleep(0.3)
+        finally:
+            if driver is not None:
+                driver.quit()
+            stop_process(proxy)
+    assert canvas, "no live canvas"
+    (tmp / "live-canvas.png").write_bytes(canvas)
+    return {"recording": record_file(tmp / "live"), "canvas": tmp / "live-canvas.png"}
+
+
+def test_replays_live_session_to_novnc_13_with_equal_canvas(live, tmp_path):
+    report, junit, canvas = tmp_path / "report.json", tmp_path / "junit.xml", tmp_path / "canvas.png"
+    run = run_harness(live["recording"], "--client", NOVNC_DIR, "--canvas", canvas, "--reference", live["canvas"],
+                      "--report", report, "--junit", junit)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(report.read_text())
+    assert result["divergences"] == []
+    session = result["sessions"][0]
+    assert session["rfb"] and session["matched_client_units"] == session["expected_client_units"]
+    b = result["browser"]
+    recorded_keys = rfb_messages(live["recording"], "KeyEvent")
+    assert len(recorded_keys) >= 2 * (len(COMMAND) + 1)  # down and up per character and Return
+    assert b["key_events"] == {"recorded": len(recorded_keys), "enacted": len(recorded_keys)}
+    assert b["pointer_events"]["enacted"] == b["pointer_events"]["recorded"] > 0
+    assert b["not_reenactable"] == []
+    assert b["canvas"]["differing_pixels"] == 0 and b["canvas"]["total_pixels"] == 800 * 600
+    assert compare(canvas.read_bytes(), live["canvas"].read_bytes()).differing == 0
+    cases = junit_cases(junit)
+    assert [outcome(cases[name]) for name in ("replay", "input", "canvas")] == ["passed"] * 3
+    recorded_seconds = session["duration_seconds"]
+    print(f"\nwsreplay-browser: {run.seconds:.1f} s for a session of {recorded_seconds:.1f} s "
+          f"({len(recorded_keys)} key events); harness says {b['duration_seconds']} s")
+
+
+def test_reference_that_differs_exits_1_with_count_and_diff_image(live, tmp_path):
+    image = read_image(live["canvas"].read_bytes())
+    rgb = bytearray(b"".join(image.rgb(i) for i in range(image.width * image.height)))
+    for y in range(100, 110):  # a 20x10 block inverted: 200 pixels that differ by far more than the tolerance
+        for x in range(300, 320):
+            at = (y * image.width + x) * 3
+            rgb[at:at + 3] = bytes(255 - v for v in rgb[at:at + 3])
+    reference = tmp_path / "reference.png"
+    reference.write_bytes(encode_png(image.width, image.height, bytes(rgb)))
+    canvas, junit = tmp_path / "out.png", tmp_path / "junit.xml"
+    run = run_harness(live["recording"], "--client", NOVNC_DIR, "--canvas", canvas, "--reference", reference,
+                      "--junit", junit, "--speed", "2")
+    assert run.returncode == 1, run.stderr
+    assert "200 of 480000 pixels" in run.stderr
+    diff = tmp_path / "out.diff.png"
+    assert diff.exists() and str(diff) in run.stderr
+    marked = read_image(diff.read_bytes())
+    red = [i for i in range(marked.width * marked.height) if marked.rgb(i) == b"\xff\x00\x00"]
+    assert len(red) == 200 and red[0] == 100 * image.width + 300
+    cases = junit_cases(junit)
+    assert outcome(cases["replay"]) == "passed" and outcome(cases["canvas"]) == "failure"
+    assert "200 of 480000 pixels" in cases["canvas"][0].get("message")
+
+
+def test_damaged_recording_exits_3(live, tmp_path):
+    data = live["recording"].read_bytes()
+    blocks = records_block_offsets(data)
+    assert len(blocks) >= 2, "the live recording should span several blocks"
+    damaged = tmp_path / "damaged.rec"
+    damaged.write_bytes(data[:blocks[-1] + 40])  # the last block cut short
+    junit = tmp_path / "junit.xml"
+    run = run_harness(damaged, "--client", NOVNC_DIR, "--junit", junit)
+    assert run.returncode == 3, run.stderr
+    cases = junit_cases(junit)
+    assert outcome(cases["replay"]) == "error"
+    assert "damaged" in cases["replay"][0].get("message")
+
+
+def test_novnc_17_without_allow_diverges_at_set_encodings(live, tmp_path):
+    client = complete_novnc_copy(NOVNC_17, tmp_path / "novnc-1.7.0")
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    run = run_harness(live["recording"], "--client", client, "--reference", live["canvas"], "--report", report,
+                      "--junit", junit)
+    assert run.returncode == 1, run.stderr
+    result = json.loads(report.read_text())
+    first = result["divergences"][0]
+    assert first["kind"] == "mismatch" and "SetEncodings" in first["message"], first
+    b = result["browser"]
+    assert b["connected"] and b["not_reenactable"] == []
+    assert b["key_events"]["enacted"] == b["key_events"]["recorded"] > 0
+    cases = junit_cases(junit)
+    assert outcome(cases["replay"]) == "failure" and "SetEncodings" in cases["replay"][0].get("message")
+
+
+def test_allow_and_rules_need_a_wsreplay_that_has_them(live, tmp_path):
+    """Until wsreplay has --allow/--rules (issue 13 §2), the harness refuses them (exit 2) instead of
+    running without them; once it has them, 1.7 with --allow SetEncodings passes."""
+    help_text = subprocess.run([wsreplay_bin(), "--help"], capture_output=True, text=True).stdout
+    client = complete_novnc_copy(NOVNC_17, tmp_path / "novnc-1.7.0")
+    run = run_harness(live["recording"], "--client", client, "--allow", "SetEncodings",
+                      "--reference", live["canvas"])
+    if "--allow" not in help_text:
+        assert run.returncode == 2, run.stderr
+        assert "lacks --allow" in run.stderr and "nothing was run" in run.stderr
+    else:
+        assert run.returncode == 0, run.stderr
+    if "--rules" not in help_text:
+        rules = tmp_path / "rules.json"
+        rules.write_text("{}")
+        run = run_harness(live["recording"], "--client", client, "--rules", rules)
+        assert run.returncode == 2 and "lacks --rules" in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("case", ["client dir", "page", "chromium", "chromedriver", "wsreplay"])
+def test_missing_pieces_exit_2_naming_them(case, tmp_path):
+    fixture = REPO / "Fixtures" / "websockify-0.10-session.legacy"
+    args, env, expected = [fixture, "--client", NOVNC_DIR], tool_env(), ""
+    if case == "client dir":
+        args[2], expected = tmp_path / "no-such-dir", f"the client directory {tmp_path / 'no-such-dir'} does not exist"
+    elif case == "page":
+        args += ["--page", "nope.html"]
+        expected = f"the page {NOVNC_DIR / 'nope.html'} does not exist"
+    elif case == "chromium":
+        env["CHROMIUM"], expected = str(tmp_path / "chromium"), f"CHROMIUM={tmp_path / 'chromium'} is not an executable"
+    elif case == "chromedriver":
+        env["CHROMEDRIVER"] = str(tmp_path / "cd")
+        expected = f"CHROMEDRIVER={tmp_path / 'cd'} is not an executable"
+    else:
+        env["WSREPLAY_BIN"], expected = str(tmp_path / "wsreplay"), f"WSREPLAY_BIN={tmp_path / 'wsreplay'} is not an"
+    junit = tmp_path / "junit.xml"
+    run = run_harness(*args, "--junit", junit, env=env)
+    assert run.returncode == 2, run.stderr
+    assert expected in run.stderr
+    root = ET.parse(junit).getroot()
+    assert root.get("errors") == "1" and expected in root.find("testcase/error").get("message")
+
+
+PROBE_PAGE = """<!doctype html><canvas id=c tabindex=0 width=64 height=64></canvas>
+<script type=module>
+const {default: Keyboard} = await import('./core/input/keyboard.js');
+window.keysyms = [];
+const canvas = document.getElementById('c');
+const keyboard = new Keyboard(canvas);
+keyboard.onkeyevent = (keysym, code, down) => window.keysyms.push([keysym, down]);
+keyboard.grab();
+canvas.focus();
+window.ready = true;
+</script>"""
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.parametrize("release", ["1.3", "1.7"])
+def test_every_special_key_gives_its_keysym_in_novnc_keyboard(release, tmp_path):
+    """The keysym -> WebDriver key table against noVNC's own keyboard layer: pressing each key
+    through WebDriver makes noVNC report exactly that keysym, down then up."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    client = complete_novnc_copy(NOVNC_DIR if release == "1.3" else NOVNC_17, tmp_path / "novnc")
+    (client / "probe.html").write_text(PROBE_PAGE)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(client)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    driver = None
+    try:
+        driver = harness_browser.start(Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"), tmp_path / "p",
+                                       tmp_path / "chromedriver.log", 64, 64)
+        driver.get(f"http://127.0.0.1:{server.server_address[1]}/probe.html")
+        poll(lambda: driver.execute_script("return window.ready === true"), bool, 10, "the probe page")
+        wrong = {}
+        for keysym, key in [*SPECIAL_KEYS.items(), (0x65, "e"), (0x45, "E"), (0x20, " "), (0x20AC, "€")]:
+            driver.execute_script("window.keysyms = []")
+            actions = ActionBuilder(driver, duration=0)
+            actions.key_action.key_down(key).key_up(key)
+            actions.perform()
+            got = driver.execute_script("return window.keysyms")
+            if got != [[keysym, True], [keysym, False]]:
+                wrong[hex(keysym)] = got
+        assert wrong == {}, f"noVNC {release} reported other keysyms: {wrong}"
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.shutdown()
+        server.server_close()
+
+
+def test_legacy_fixture_replays_to_the_end_and_keeps_the_final_canvas(tmp_path):
+    """A legacy recording says nothing of its close: wsreplay ends the session after the last frame,
+    and the canvas is read from the client after that (noVNC keeps its canvas element)."""
+    fixture = REPO / "Fixtures" / "websockify-0.10-session.legacy"
+    canvas, report = tmp_path / "canvas.png", tmp_path / "report.json"
+    run = run_harness(fixture, "--client", NOVNC_DIR, "--canvas", canvas, "--report", report)
+    assert run.returncode == 0, run.stderr
+    b = json.loads(report.read_text())["browser"]
+    assert b["key_events"] == {"recorded": 22, "enacted": 22}  # "echo hello" and Return, down and up
+    image = read_image(canvas.read_bytes())
+    colours = {image.rgb(i) for i in range(0, image.width * image.height, 7)}
+    assert (image.width, image.height) == (800, 600) and len(colours) >= 2, "a blank canvas"
