@@ -5,6 +5,7 @@ and canvas comparison are checked. The live session is recorded once per module;
 at a time, and every test stops what it starts."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -264,6 +265,26 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def page_in_browser(directory: Path, page: str, tmp_path: Path, width: int, height: int):
+    """Serves `directory` on a loopback port and opens `page` from it in the harness's Chromium (its page
+    probe included); yields the driver once the page sets `window.ready`. Stops both afterwards."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    driver = None
+    try:
+        driver = harness_browser.start(Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"), tmp_path / "profile",
+                                       tmp_path / "chromedriver.log", width, height)
+        driver.get(f"http://127.0.0.1:{server.server_address[1]}/{page}")
+        poll(lambda: driver.execute_script("return window.ready === true"), bool, 10, f"{page} to be ready")
+        yield driver
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.mark.parametrize("release", ["1.3", "1.7"])
 def test_every_special_key_gives_its_keysym_in_novnc_keyboard(release, tmp_path):
     """The keysym -> WebDriver key table against noVNC's own keyboard layer: pressing each key
@@ -272,15 +293,7 @@ def test_every_special_key_gives_its_keysym_in_novnc_keyboard(release, tmp_path)
 
     client = complete_novnc_copy(NOVNC_DIR if release == "1.3" else NOVNC_17, tmp_path / "novnc")
     (client / "probe.html").write_text(PROBE_PAGE)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(client)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    driver = None
-    try:
-        driver = harness_browser.start(Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"), tmp_path / "p",
-                                       tmp_path / "chromedriver.log", 64, 64)
-        driver.get(f"http://127.0.0.1:{server.server_address[1]}/probe.html")
-        poll(lambda: driver.execute_script("return window.ready === true"), bool, 10, "the probe page")
+    with page_in_browser(client, "probe.html", tmp_path, 64, 64) as driver:
         wrong = {}
         for keysym, key in [*SPECIAL_KEYS.items(), (0x65, "e"), (0x45, "E"), (0x20, " "), (0x20AC, "€")]:
             driver.execute_script("window.keysyms = []")
@@ -291,11 +304,47 @@ def test_every_special_key_gives_its_keysym_in_novnc_keyboard(release, tmp_path)
             if got != [[keysym, True], [keysym, False]]:
                 wrong[hex(keysym)] = got
         assert wrong == {}, f"noVNC {release} reported other keysyms: {wrong}"
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.shutdown()
-        server.server_close()
+
+
+# An 800x600 framebuffer canvas shown 1.5 times larger, away from the corner; each mouse button and wheel
+# event is logged in framebuffer pixels the way a VNC client computes them from the event's client point.
+POINTER_PAGE = """<!doctype html><style>body { margin: 0 } #c { position: absolute; left: 37px; top: 23px;
+width: 1200px; height: 900px }</style><canvas id=c width=800 height=600></canvas>
+<script>
+window.events = [];
+const c = document.getElementById('c');
+const log = (kind, detail, e) => {
+  const r = c.getBoundingClientRect();
+  window.events.push([kind, detail, Math.floor((e.clientX - r.left) * c.width / r.width),
+                      Math.floor((e.clientY - r.top) * c.height / r.height)]);
+};
+c.addEventListener('mousedown', e => log('down', e.button, e));
+c.addEventListener('mouseup', e => log('up', e.button, e));
+c.addEventListener('wheel', e => { log('wheel', [Math.sign(e.deltaX), Math.sign(e.deltaY)], e); e.preventDefault(); });
+c.addEventListener('contextmenu', e => e.preventDefault());
+window.ready = true;
+</script>"""
+
+
+def test_pointer_events_land_on_their_framebuffer_pixels_through_scaling(tmp_path):
+    """The harness's pointer re-enactment on a canvas scaled by 1.5: every press, release and wheel step
+    reaches the canvas at the recorded framebuffer pixel, with the recorded button."""
+    from wsreplay_browser.enact import Enactor
+    from wsreplay_browser.recording import PointerInput
+
+    (tmp_path / "pointer.html").write_text(POINTER_PAGE)
+    with page_in_browser(tmp_path, "pointer.html", tmp_path, 1200, 900) as driver:
+        assert harness_browser.state(driver, 800, 600)["canvas"]
+        recorded = [(0, 10, 20), (1, 10, 20), (0, 10, 20), (0, 799, 599), (4, 799, 599), (0, 799, 599),
+                    (2, 401, 299), (0, 401, 299), (16, 123, 457), (0, 123, 457), (8, 3, 5), (0, 3, 5),
+                    (1, 600, 100), (1, 650, 120), (0, 650, 120)]  # the last three: a drag
+        inputs = [PointerInput(n * 20_000, buttons, x, y) for n, (buttons, x, y) in enumerate(recorded)]
+        outcome = Enactor(driver, time.time(), 1.0).run(inputs)
+        assert outcome.not_reenactable == [] and outcome.pointers_enacted == len(inputs)
+        events = driver.execute_script("return window.events")
+    assert events == [["down", 0, 10, 20], ["up", 0, 10, 20], ["down", 2, 799, 599], ["up", 2, 799, 599],
+                      ["down", 1, 401, 299], ["up", 1, 401, 299], ["wheel", [0, 1], 123, 457],
+                      ["wheel", [0, -1], 3, 5], ["down", 0, 600, 100], ["up", 0, 650, 120]]
 
 
 def test_legacy_fixture_replays_to_the_end_and_keeps_the_final_canvas(tmp_path):
