@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // JWT verification for the JWTTokenApi token plugin (HS256, RS256, ES256 over swift-crypto).
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        // Rules files for RFB comparisons (wsreplay/diff --rules): YAML, which reads JSON too.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // System zlib (Debian: zlib1g-dev); used for block compression and CRC-32.
@@ -41,6 +43,10 @@ let package = Package(
         .target(name: "RecordFormat", dependencies: ["CZlib", "CLibDeflate"]),
         // RFB (VNC) message parsing for redaction and RFB-aware comparisons. No sockets.
         .target(name: "RFB"),
+        // Which RFB client differences are expected (--allow/--ignore/--rules), shared by wsreplay and
+        // wsrecord-inspect diff. No sockets.
+        .target(name: "RFBRules", dependencies: ["RFB", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "RFBRulesTests", dependencies: ["RFBRules", "RFB"]),
         // Tools over recordings that need more than the format (diff, RFB-aware comparisons).
         .target(name: "RecordTools", dependencies: ["RecordFormat", "RFB"]),
         .executableTarget(
@@ -105,7 +111,7 @@ let package = Package(
         .target(
             name: "Replay",
             dependencies: [
-                "Proxy", "RecordFormat", "RFB",
+                "Proxy", "RecordFormat", "RFB", "RFBRules",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,12 +120,12 @@ let package = Package(
         .executableTarget(
             name: "wsreplay",
             dependencies: [
-                "Replay", "Proxy",
+                "Replay", "Proxy", "RFBRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "RecordFormat", "RFB"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "RecordFormat", "RFB", "RFBRules"]),
         // rebind.so: moves a wrapped program's bind() of websockify's port to a loopback port. C, so
         // that it can be LD_PRELOADed into any program; nothing of ours links it.
         .target(
