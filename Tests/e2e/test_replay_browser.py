@@ -141,6 +141,7 @@ def test_replays_live_session_to_novnc_13_with_equal_canvas(live, tmp_path):
     assert b["key_events"] == {"recorded": len(recorded_keys), "enacted": len(recorded_keys)}
     assert b["pointer_events"]["enacted"] == b["pointer_events"]["recorded"] > 0
     assert b["not_reenactable"] == []
+    assert b["target_messages"]["received"] == b["target_messages"]["recorded"] == session["recorded_target_frames"]
     assert b["canvas"]["differing_pixels"] == 0 and b["canvas"]["total_pixels"] == 800 * 600
     assert compare(canvas.read_bytes(), live["canvas"].read_bytes()).differing == 0
     cases = junit_cases(junit)

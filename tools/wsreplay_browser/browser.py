@@ -13,7 +13,7 @@ from .png import data_url_png
 PROBE = """
 (() => {
   if (window.__wsreplayBrowser) return;
-  const state = { opened: null, closed: null, socket: null, canvas: null };
+  const state = { opened: null, closed: null, received: 0, socket: null, canvas: null };
   Object.defineProperty(window, '__wsreplayBrowser', { value: state });
   const Native = window.WebSocket;
   const now = () => performance.timeOrigin + performance.now();
@@ -23,6 +23,7 @@ PROBE = """
     const socket = new Native(...args);
     state.socket = socket;
     socket.addEventListener('open', () => { state.opened = now(); });
+    socket.addEventListener('message', () => { state.received += 1; });
     socket.addEventListener('close', (e) => { state.closed = { at: now(), code: e.code, reason: e.reason }; });
     return socket;
   }
@@ -32,7 +33,7 @@ PROBE = """
 })();
 """
 
-# Returns the probe's state; finds the framebuffer canvas (the one sized width x height) first.
+# Returns the probe's state (`received`: WebSocket messages the page got); finds the framebuffer canvas (the one sized width x height) first.
 STATE = """
 const s = window.__wsreplayBrowser;
 if (!s) return null;
@@ -40,7 +41,7 @@ if (!s.canvas) {
   s.canvas = Array.from(document.querySelectorAll('canvas'))
     .find(c => c.width === arguments[0] && c.height === arguments[1]) || null;
 }
-return { opened: s.opened, closed: s.closed, canvas: s.canvas !== null };
+return { opened: s.opened, closed: s.closed, received: s.received, canvas: s.canvas !== null };
 """
 
 # The canvas's place in the viewport and its size in framebuffer pixels.

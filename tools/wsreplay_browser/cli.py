@@ -244,13 +244,24 @@ class Harness:
 
     def final_canvas(self, driver, wsreplay: subprocess.Popen, opened: float) -> bytes | None:
         """The canvas at the end of the session: where the recorded client closed it, read just before
-        closing it the same way; otherwise once the server (wsreplay) has ended it."""
-        s, speed = self.session, self.args.speed
+        closing it the same way (once every recorded target message has arrived: a late client makes
+        wsreplay's schedule late too); otherwise once the server (wsreplay) has ended the session."""
+        s, speed, b = self.session, self.args.speed, self.result.browser
+        b["target_messages"] = {"recorded": s.target_messages}
         if s.closed_by == "client" and s.close_time_us is not None:
             wait = opened + s.close_time_us / 1e6 / speed - time.time()
             if wait > 0:
                 time.sleep(wait)
+            deadline, late = time.time() + WSREPLAY_WAIT_TIMEOUT, False
+            while (st := browser.state(driver, s.width, s.height)) and st["received"] < s.target_messages:
+                if st["closed"] or wsreplay.poll() is not None or time.time() > deadline:
+                    break
+                late = True
+                time.sleep(0.05)
+            if late:
+                time.sleep(SETTLE_SECONDS)
             canvas = browser.canvas_png(driver)
+            b["target_messages"]["received"] = self.received(driver)
             driver.get("about:blank")
             return canvas
         deadline = opened + s.last_time_us / 1e6 / speed + WSREPLAY_WAIT_TIMEOUT + 10
@@ -260,7 +271,12 @@ class Harness:
                 break
             time.sleep(0.05)
         time.sleep(SETTLE_SECONDS)
+        b["target_messages"]["received"] = self.received(driver)
         return browser.canvas_png(driver)
+
+    def received(self, driver) -> int | None:
+        st = browser.state(driver, self.session.width, self.session.height)
+        return st["received"] if st else None
 
     # -- the verdict --------------------------------------------------------------------------
     def conclude(self, wsreplay: subprocess.Popen) -> None:

@@ -51,6 +51,7 @@ class RecordedSession:
     closed_by: str | None = None  # client, target, proxy; None: the recording does not say (legacy)
     close_time_us: int | None = None
     last_time_us: int = 0  # the session's last record
+    target_messages: int = 0  # WebSocket data messages the target sent (what the client will receive)
     other_sessions: int = 0  # sessions of the file after this one (not re-enacted)
 
     @property
@@ -105,6 +106,8 @@ def read_session(inspect: Path, recording: Path) -> RecordedSession:
         if r.get("session") != number:
             continue
         session.last_time_us = max(session.last_time_us, r.get("time_us", 0))
+        if r.get("kind") == "data" and r.get("from") == "target" and r.get("fin", True):
+            session.target_messages += 1
         if r.get("kind") == "close" and "from" not in r:
             session.closed_by = r.get("closed_by")
             session.close_time_us = r.get("time_us")
