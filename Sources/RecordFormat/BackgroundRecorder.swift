@@ -5,9 +5,10 @@ import Musl
 #endif
 
 /// Records from any thread without blocking it: records go into a bounded queue, a dedicated
-/// thread compresses and writes them. When the disk is slow or full and the queue is at its
-/// limit, new records are dropped (never queued without bound) and the gap is noted in the
-/// recording as a marker once the writer catches up.
+/// thread compresses and writes them. When the disk is slow and the queue is at its limit, new
+/// records are dropped (never queued without bound); what was dropped, per session, goes into the
+/// recording as a gap block once the writer catches up — the same gap block a full disk leaves
+/// (docs/record-format.md §5.4).
 public final class BackgroundRecorder: @unchecked Sendable {
     public struct Configuration: Sendable {
         /// Payload bytes the queue may hold before records are dropped. 32 MiB absorbs a few
@@ -36,7 +37,8 @@ public final class BackgroundRecorder: @unchecked Sendable {
 
     /// Something the owner should log.
     public enum Event: Sendable {
-        /// The writer fell behind; records were dropped.
+        /// The writer fell behind (or the recording was closing); records were dropped. `bytes`
+        /// counts their frame payloads.
         case dropped(records: Int, bytes: Int)
         /// Writing a block failed (e.g. disk full); those records are lost, the file stays valid.
         case writeFailed(RecordFormatError)
@@ -55,7 +57,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
     /// Signalled (with `condition`) once the writer thread has closed the file.
     private var finished = false
     /// Records refused because they came after close() began.
-    private var lateRecords = 0
+    private var late = RecordLossTally()
     /// What the queue holds: a record, or a frame record whose payload is referenced.
     private enum Entry {
         case record(Record)
@@ -64,8 +66,8 @@ public final class BackgroundRecorder: @unchecked Sendable {
 
     private var queue: [Entry] = []
     private var queuedBytes = 0
-    private var droppedRecords = 0
-    private var droppedBytes = 0
+    /// Records dropped because the queue was full, not yet handed to the writer.
+    private var dropped = RecordLossTally()
     private var nextSession: UInt32
     private var closing = false
     /// True while the writer thread waits for records (under `mutex`).
@@ -133,12 +135,14 @@ public final class BackgroundRecorder: @unchecked Sendable {
         // (about 160 bytes), so a flood of tiny frames is bounded as tightly as large ones.
         switch record.body {
         case .frame(let frame):
-            return enqueue(.record(record), size: frame.payload.count + Self.recordOverhead, structural: false)
+            return enqueue(
+                .record(record), size: frame.payload.count + Self.recordOverhead, structural: false,
+                loss: (record.session, record.timeMicros, (frame.direction, frame.payload.count)))
         case .marker:
-            return enqueue(.record(record), size: 256, structural: false)
+            return enqueue(.record(record), size: 256, structural: false, loss: (record.session, record.timeMicros, nil))
         case .open, .close:
             // Opens and closes are always kept (they are small and give sessions their shape).
-            return enqueue(.record(record), size: 256, structural: true)
+            return enqueue(.record(record), size: 256, structural: true, loss: (record.session, record.timeMicros, nil))
         }
     }
 
@@ -148,19 +152,25 @@ public final class BackgroundRecorder: @unchecked Sendable {
     ///   its whole buffer), counted against the queue's limit.
     @discardableResult
     public func submit(_ frame: FrameRecord, retainedBytes: Int) -> Bool {
-        enqueue(.frame(frame), size: max(retainedBytes, frame.payload.byteCount) + Self.recordOverhead, structural: false)
+        enqueue(
+            .frame(frame), size: max(retainedBytes, frame.payload.byteCount) + Self.recordOverhead, structural: false,
+            loss: (frame.session, frame.timeMicros, (frame.direction, frame.payload.byteCount)))
     }
 
-    private func enqueue(_ entry: Entry, size: Int, structural: Bool) -> Bool {
+    /// Queues `entry`, or counts it as lost (`loss`: its session, time, and direction and payload
+    /// length for frames) when the queue is full or closing.
+    private func enqueue(
+        _ entry: Entry, size: Int, structural: Bool, loss: (UInt32, UInt64, (Direction, Int)?)
+    ) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if closing {
-            lateRecords += 1
+            // The writer computes wall-clock times; 0 stands in until then.
+            late.add(session: loss.0, timeMicros: loss.1, wallMicros: 0, frame: loss.2, cause: .afterClose)
             return false
         }
         if !structural && queuedBytes + size > configuration.queueByteLimit {
-            droppedRecords += 1
-            droppedBytes += size
+            dropped.add(session: loss.0, timeMicros: loss.1, wallMicros: 0, frame: loss.2, cause: .queueFull)
             return false
         }
         queue.append(entry)
@@ -209,9 +219,8 @@ public final class BackgroundRecorder: @unchecked Sendable {
             }
             swap(&batch, &queue)
             queuedBytes = 0
-            let dropped = (droppedRecords, droppedBytes)
-            droppedRecords = 0
-            droppedBytes = 0
+            let dropped = self.dropped
+            self.dropped = RecordLossTally()
             let finish = closing && batch.isEmpty
             pthread_mutex_unlock(mutex)
 
@@ -222,11 +231,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
                 case .frame(let frame): write(frame)
                 }
             }
-            if dropped.0 > 0 {
-                onEvent(.dropped(records: dropped.0, bytes: dropped.1))
-                let note = "recording gap: \(dropped.0) records (\(dropped.1) bytes) dropped because the writer fell behind"
-                write(Record(session: 0, timeMicros: UInt64(max(0, SystemRecordClock().wallMicros())), body: .marker(note)))
-            }
+            if !dropped.isEmpty { noteLost(dropped) }
             batch.removeAll(keepingCapacity: true)
             do {
                 try writer.sealIfDue()
@@ -236,13 +241,9 @@ public final class BackgroundRecorder: @unchecked Sendable {
             if finish { break }
         }
         pthread_mutex_lock(mutex)
-        let late = lateRecords
+        let late = self.late
         pthread_mutex_unlock(mutex)
-        if late > 0 {
-            onEvent(.dropped(records: late, bytes: 0))
-            write(Record(session: 0, timeMicros: UInt64(max(0, SystemRecordClock().wallMicros())),
-                         body: .marker("recording closed: \(late) records that came during shutdown were not recorded")))
-        }
+        if !late.isEmpty { noteLost(late) }
         do {
             try writer.close()
         } catch {
@@ -257,6 +258,16 @@ public final class BackgroundRecorder: @unchecked Sendable {
 
     private static func nameCurrentThread(_ name: String) {
         _ = setThreadName?(pthread_self(), name)
+    }
+
+    /// Reports records that never reached the writer, in the log and as a gap block.
+    private func noteLost(_ tally: RecordLossTally) {
+        onEvent(.dropped(records: Int(clamping: tally.records), bytes: Int(clamping: tally.payloadBytes)))
+        do {
+            try writer.noteLost(tally)
+        } catch {
+            onEvent(.writeFailed(error))
+        }
     }
 
     private func write(_ record: Record) {

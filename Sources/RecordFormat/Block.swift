@@ -13,6 +13,8 @@ public struct DecodedBlock: Sendable {
         case index(RecordIndex)
         /// Where the index block of a cleanly closed file is.
         case trailer(indexOffset: UInt64, indexLength: UInt64)
+        /// Records the writer lost at this point of the file (format 1.2).
+        case gap(RecordGap)
     }
 }
 

@@ -16,6 +16,8 @@ public struct BlockHeader: Sendable, Equatable {
         case records = 1
         case index = 2
         case trailer = 3
+        /// Records the writer lost (since format 1.2, §5.4).
+        case gap = 4
     }
 
     public enum Codec: UInt8, Sendable {

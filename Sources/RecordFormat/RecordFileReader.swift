@@ -18,6 +18,10 @@ public final class RecordFileReader {
     public private(set) var damages: [Damage] = []
     /// Records returned by ``nextRecord()`` so far.
     public private(set) var recordsRead = 0
+    /// Gap blocks passed so far (by ``nextRecord()`` or ``nextEntry()``): records the writer lost.
+    public private(set) var gaps: [RecordGap] = []
+    /// Entries read ahead by ``nextEntry()``: the gaps passed on the way to a record, then it.
+    private var aheadEntries: [RecordEntry] = []
 
     private let fd: Int32
     private var decoder: RecordStreamDecoder
@@ -93,12 +97,26 @@ public final class RecordFileReader {
             if case .records(let records) = block.content {
                 pendingRecords = records
                 pendingPosition = 0
+            } else if case .gap(let gap) = block.content {
+                gaps.append(gap)
             }
         }
         let record = pendingRecords[pendingPosition]
         pendingPosition += 1
         recordsRead += 1
         return record
+    }
+
+    /// The next record or gap in file order, or nil at the end. Use it instead of
+    /// ``nextRecord()``, not between its calls (it reads one record ahead).
+    public func nextEntry() throws(RecordFormatError) -> RecordEntry? {
+        if aheadEntries.isEmpty {
+            let known = gaps.count
+            let record = try nextRecord()
+            aheadEntries = gaps[known...].map(RecordEntry.gap) + (record.map { [.record($0)] } ?? [])
+            if aheadEntries.isEmpty { return nil }
+        }
+        return aheadEntries.removeFirst()
     }
 
     /// File offset just past the last block whose header was valid (read, damaged or of a kind

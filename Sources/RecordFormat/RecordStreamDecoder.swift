@@ -212,6 +212,9 @@ public struct RecordStreamDecoder {
                         content: .trailer(
                             indexOffset: loadLE(raw, 0, as: UInt64.self), indexLength: loadLE(raw, 8, as: UInt64.self))),
                     total)
+            case .gap:
+                guard let gap = RecordGap.decode(raw, header: header) else { return corrupt("gap block is malformed") }
+                return .block(DecodedBlock(offset: offset, header: header, content: .gap(gap)), total)
             }
         }
         switch header.codec {

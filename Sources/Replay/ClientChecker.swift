@@ -56,6 +56,20 @@ public struct ClientChecker: Sendable {
                     name: "bytes")
             }
         }
+        stopAtGap(session)
+    }
+
+    /// Client bytes lost while recording leave the recorded stream short of what the client will
+    /// send: it is checked only up to the first such gap.
+    private mutating func stopAtGap(_ session: RecordedSession) {
+        guard let gap = session.gaps.first(where: { $0.loss.clientToTarget.frames > 0 }) else { return }
+        let limit = gap.clientOffset
+        if let followed = recordedFollowedUpTo, followed <= limit { return }
+        units.removeAll { $0.end > limit }
+        recordedFollowedUpTo = limit
+        notes.append(
+            "the recording lost \(gap.loss.clientToTarget.bytes) client bytes (\(gap.loss.clientToTarget.frames) frames) "
+                + "at offset \(limit) of the client stream (a gap: \(gap.cause)); later client bytes are not checked")
     }
 
     private mutating func buildRFBUnits(_ session: RecordedSession) {
@@ -117,6 +131,7 @@ public struct ClientChecker: Sendable {
         guard !diverged else { return [] }
         for (i, byte) in bytes.enumerated() {
             let position = start + i
+            if let limit = recordedFollowedUpTo, UInt64(position) >= limit { break }  // past a gap: not checked
             if position >= recorded.count {
                 return [
                     diverge(

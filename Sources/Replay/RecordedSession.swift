@@ -52,6 +52,28 @@ public struct RecordedSession: Sendable, Equatable {
     public var events: [Event]
     /// How it ended; nil when the recording stops before the end.
     public var ending: Ending?
+    /// Where the recording lost records of this session (gap blocks, docs/record-format.md §5.4).
+    public var gaps: [Gap] = []
+
+    /// Records lost while recording: where their bytes would have been in the two streams.
+    public struct Gap: Sendable, Equatable {
+        /// Offsets in the client's and in the target's stream at which the lost bytes belong.
+        public var clientOffset: UInt64
+        public var targetOffset: UInt64
+        /// Index among the file's records of the first record after the gap.
+        public var recordIndex: Int
+        public var loss: RecordGap.SessionLoss
+        /// Why, e.g. "a block could not be written: No space left on device".
+        public var cause: String
+
+        public init(clientOffset: UInt64, targetOffset: UInt64, recordIndex: Int, loss: RecordGap.SessionLoss, cause: String) {
+            self.clientOffset = clientOffset
+            self.targetOffset = targetOffset
+            self.recordIndex = recordIndex
+            self.loss = loss
+            self.cause = cause
+        }
+    }
 
     public init(number: UInt32, subprotocol: String?, requestPath: String = "", events: [Event], ending: Ending?) {
         self.number = number
@@ -78,18 +100,40 @@ public struct RecordedSession: Sendable, Equatable {
     }
 
     /// Groups `records` into sessions, in order of first appearance. Payloads of base64 sessions
-    /// are decoded; control frames are left out (the close becomes ``ending``).
-    public static func sessions(from records: [Record]) -> [RecordedSession] {
+    /// are decoded; control frames are left out (the close becomes ``ending``). `gaps`: the file's
+    /// gap blocks, each with the number of records before it; a session only a gap names (all its
+    /// records lost) is left out.
+    public static func sessions(from records: [Record], gaps: [(recordIndex: Int, gap: RecordGap)] = [])
+        -> [RecordedSession]
+    {
         var order: [UInt32] = []
         var builders: [UInt32: Builder] = [:]
-        for (index, record) in records.enumerated() where record.session != 0 {
+        var nextGap = 0
+        func addGaps(upTo index: Int) {
+            while nextGap < gaps.count, gaps[nextGap].recordIndex <= index {
+                let (at, gap) = gaps[nextGap]
+                let cause = gap.detail.isEmpty ? gap.causes.text : gap.causes.text + ": " + gap.detail
+                for loss in gap.sessions where loss.session != 0 {
+                    if builders[loss.session] == nil {
+                        order.append(loss.session)
+                        builders[loss.session] = Builder(number: loss.session)
+                    }
+                    builders[loss.session]!.addGap(loss, index: at, cause: cause)
+                }
+                nextGap += 1
+            }
+        }
+        for (index, record) in records.enumerated() {
+            addGaps(upTo: index)
+            guard record.session != 0 else { continue }
             if builders[record.session] == nil {
                 order.append(record.session)
                 builders[record.session] = Builder(number: record.session)
             }
             builders[record.session]!.add(record, index: index)
         }
-        return order.map { builders[$0]!.finish() }
+        addGaps(upTo: records.count)
+        return order.compactMap { builders[$0]!.hasRecords ? builders[$0]!.finish() : nil }
     }
 
     struct Builder {
@@ -98,12 +142,19 @@ public struct RecordedSession: Sendable, Equatable {
         var pendingText: [[UInt8]] = [[], []]
         var pendingTextStart: [(index: Int, time: UInt64)?] = [nil, nil]
         var closeFrame: (closer: Closer, code: UInt16?, reason: String, time: UInt64)?
+        var hasRecords = false
 
         init(number: UInt32) {
             session = RecordedSession(number: number, subprotocol: nil, events: [], ending: nil)
         }
 
+        mutating func addGap(_ loss: RecordGap.SessionLoss, index: Int, cause: String) {
+            session.gaps.append(
+                Gap(clientOffset: offsets[0], targetOffset: offsets[1], recordIndex: index, loss: loss, cause: cause))
+        }
+
         mutating func add(_ record: Record, index: Int) {
+            hasRecords = true
             switch record.body {
             case .open(let open):
                 session.subprotocol = open.subprotocol

@@ -6,6 +6,8 @@ public struct Recording: Sendable {
     public var sessions: [RecordedSession]
     /// Damage (truncated tail, corrupt blocks); the readable records are still there.
     public var damages: [String]
+    /// Records the writer lost (gap blocks), one line per session: played around.
+    public var gaps: [String] = []
 
     public init(format: String, sessions: [RecordedSession], damages: [String]) {
         self.format = format
@@ -27,14 +29,26 @@ public struct Recording: Sendable {
         }
         var records: [Record] = []
         var damages: [String] = []
+        // Gap blocks with the number of records before them, found as reading passes them.
+        var gaps: [(recordIndex: Int, gap: RecordGap)] = []
+        func noteGaps() {
+            for gap in source.gaps.dropFirst(gaps.count) { gaps.append((records.count, gap)) }
+        }
         do {
-            while let record = try source.nextRecord() { records.append(record) }
+            while let record = try source.nextRecord() {
+                noteGaps()
+                records.append(record)
+            }
         } catch {
             damages.append("\(error)")
         }
+        noteGaps()
         damages += source.damages.map { "\($0)" }
-        return Recording(
-            format: source.format.rawValue, sessions: RecordedSession.sessions(from: records), damages: damages)
+        var recording = Recording(
+            format: source.format.rawValue, sessions: RecordedSession.sessions(from: records, gaps: gaps),
+            damages: damages)
+        recording.gaps = gaps.flatMap { RecordGapFormatter.lines($0.gap) }
+        return recording
     }
 
     public enum LoadError: Error, Sendable, CustomStringConvertible {

@@ -82,6 +82,12 @@ public struct ReplayEngine: Sendable {
             recordedTargetFrames: frames.count, recordedClientBytes: UInt64(session.stream(.clientToTarget).count),
             expectedClientUnits: checker.units.count)
         result.notes += checker.notes
+        for gap in session.gaps where gap.loss.targetToClient.frames > 0 {
+            result.notes.append(
+                "the recording lost \(gap.loss.targetToClient.bytes) target bytes (\(gap.loss.targetToClient.frames) frames) "
+                    + "at offset \(gap.targetOffset) of the target stream (a gap: \(gap.cause)); the client got the stream "
+                    + "without them")
+        }
     }
 
     private func micros(_ now: UInt64) -> UInt64 { now >= startNanos ? (now - startNanos) / 1000 : 0 }

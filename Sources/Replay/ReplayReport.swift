@@ -29,6 +29,9 @@ public struct ReplayReport: Sendable, Equatable {
     public var format: String
     /// Damage found in the recording (truncated tail, corrupt blocks): played up to the last good block.
     public var damages: [String]
+    /// Records the writer lost (gap blocks), one line per session: played around them. They do
+    /// not change the exit code, which stays the result of the replay.
+    public var gaps: [String] = []
     /// A fatal error reading or serving (exit 2), if any.
     public var error: String?
     public var sessions: [SessionResult]
@@ -59,6 +62,7 @@ public struct ReplayReport: Sendable, Equatable {
         var lines: [String] = []
         lines.append("wsreplay: \(file) (\(format)): \(sessions.count) session(s) played")
         for damage in damages { lines.append("recording damaged: \(damage); played up to the last good block") }
+        for gap in gaps { lines.append("recording gap: \(gap); played around it") }
         if let error { lines.append("error: \(error)") }
         for s in sessions {
             lines.append(
@@ -121,6 +125,7 @@ public struct ReplayReport: Sendable, Equatable {
         var format: String
         var exitCode: Int32
         var damages: [String]
+        var gaps: [String]
         var error: String?
         var sessionsPlayed: Int
         var framesSent: Int
@@ -135,7 +140,7 @@ public struct ReplayReport: Sendable, Equatable {
     /// The `--report` JSON document.
     public func json() throws -> String {
         let report = JSONReport(
-            file: file, format: format, exitCode: exitCode, damages: damages, error: error,
+            file: file, format: format, exitCode: exitCode, damages: damages, gaps: gaps, error: error,
             sessionsPlayed: sessions.count, framesSent: sessions.reduce(0) { $0 + $1.framesSent },
             bytesSent: sessions.reduce(0) { $0 + $1.bytesSent },
             framesReceived: sessions.reduce(0) { $0 + $1.framesReceived },

@@ -37,6 +37,8 @@ public final class ReplayServer: Sendable {
             }
         }
         var report = ReplayReport(file: configuration.file, format: recording.format, damages: recording.damages)
+        report.gaps = recording.gaps
+        for gap in recording.gaps { logger.warning("recording gap: \(gap); playing around it") }
         for damage in recording.damages {
             logger.warning("recording damaged: \(damage); playing up to the last good block")
         }

@@ -43,8 +43,18 @@ struct Dump: ParsableCommand {
         let formatter = RecordDumpFormatter(includePayload: payload)
         var out = Output()
         let progress = Progress(label: "dump", total: source.fileSize, enabled: !json)
-        while let record = try source.nextRecord() {
+        while let entry = try source.nextEntry() {
             progress.update(source.bytesRead)
+            guard case .record(let record) = entry else {
+                if case .gap(let gap) = entry {
+                    let lines =
+                        json
+                        ? RecordGapFormatter.dumpJSONLines(gap, filter: filter)
+                        : RecordGapFormatter.dumpLines(gap, filter: filter)
+                    for line in lines { out.line(line) }
+                }
+                continue
+            }
             guard filter.accepts(record) else { continue }
             out.line(json ? formatter.jsonLine(record) : formatter.textLine(record))
             if hex && !json { for line in formatter.hexLines(record) { out.line(line) } }
@@ -84,6 +94,11 @@ struct Dump: ParsableCommand {
         guard damages.isEmpty else {
             for damage in damages { Output.standardError("wsrecord-inspect: \(file): \(damage)") }
             Output.standardError("wsrecord-inspect: \(file): damaged; every readable record was dumped")
+            throw ExitCode(ExitStatus.damaged)
+        }
+        if !source.gaps.isEmpty {
+            Output.standardError(
+                "wsrecord-inspect: \(file): incomplete: " + RecordGapFormatter.summary(source.gaps) + " while recording")
             throw ExitCode(ExitStatus.damaged)
         }
     }

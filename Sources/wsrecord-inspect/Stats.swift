@@ -43,5 +43,11 @@ struct Stats: ParsableCommand {
             Output.standardError("wsrecord-inspect: \(file): damaged; the figures cover every readable record")
             throw ExitCode(ExitStatus.damaged)
         }
+        if !stats.gaps.isEmpty {
+            Output.standardError(
+                "wsrecord-inspect: \(file): incomplete: " + RecordGapFormatter.summary(stats.gaps)
+                    + " while recording; the figures cover every recorded record")
+            throw ExitCode(ExitStatus.damaged)
+        }
     }
 }

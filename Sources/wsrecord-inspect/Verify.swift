@@ -8,7 +8,11 @@ import Glibc
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every block of a recording (CRC-32, decompression, records, index).",
-        discussion: "Exit 0 when every block checks out, 3 when the file is truncated or has corrupt blocks, 2 on trouble."
+        discussion: """
+            Exit 0 when every block checks out, 3 when the file is truncated, has corrupt blocks or has gaps \
+            (records the writer lost, e.g. to a full disk: each is named with its session, records, bytes and \
+            time), 2 on trouble.
+            """
     )
 
     @Argument(help: "The recording file.")
@@ -23,11 +27,12 @@ struct Verify: ParsableCommand {
         done()
         var out = Output()
         if json {
-            var text = "{\"file\":\(jsonQuote(file)),\"ok\":\(report.isClean),\"blocks\":\(report.blocks)"
+            var text = "{\"file\":\(jsonQuote(file)),\"ok\":\(report.isClean && report.isComplete),\"blocks\":\(report.blocks)"
             text += ",\"records\":\(report.records),\"sessions\":\(report.sessions.count)"
             text += ",\"payload_bytes\":\(report.payloadBytes),\"file_bytes\":\(report.fileSize),\"index\":\(report.hasIndex)"
             text += ",\"damage\":[" + report.damages.map { RecordDumpFormatter.jsonDamage($0, path: file) }.joined(separator: ",")
-            text += "],\"problems\":[" + report.problems.map(jsonQuote).joined(separator: ",") + "]}"
+            text += "],\"problems\":[" + report.problems.map(jsonQuote).joined(separator: ",") + "]"
+            text += ",\"gaps\":[" + report.gaps.map(RecordGapFormatter.json).joined(separator: ",") + "]}"
             out.line(text)
         } else {
             let h = report.header
@@ -39,14 +44,20 @@ struct Verify: ParsableCommand {
             out.line("  index: " + (report.hasIndex ? "present and consistent" : "missing (readers rebuild it by scanning)"))
             for damage in report.damages { out.line("  DAMAGE \(damage)") }
             for problem in report.problems { out.line("  PROBLEM \(problem)") }
-            if report.isClean {
-                out.line("OK")
+            for gap in report.gaps {
+                for line in RecordGapFormatter.lines(gap) { out.line("  GAP " + line) }
+            }
+            let lost = report.isComplete ? "" : "; " + RecordGapFormatter.summary(report.gaps) + " while recording"
+            if !report.isClean {
+                out.line("DAMAGED: \(report.records) records are still readable" + lost)
+            } else if !report.isComplete {
+                out.line("INCOMPLETE: \(report.records) records are readable" + lost)
             } else {
-                out.line("DAMAGED: \(report.records) records are still readable")
+                out.line("OK")
             }
         }
         out.flush()
-        if !report.isClean { throw ExitCode(ExitStatus.damaged) }
+        if !report.isClean || !report.isComplete { throw ExitCode(ExitStatus.damaged) }
     }
 }
 

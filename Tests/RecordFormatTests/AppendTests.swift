@@ -228,7 +228,7 @@ struct BackgroundRecorderTests {
         #expect(waitForFrames(path, count: 16, seconds: 10), "crossing the threshold wakes the writer (its tick is a minute away)")
     }
 
-    @Test("a full queue drops records, keeps memory bounded, and notes the gap in the file")
+    @Test("a full queue drops records, keeps memory bounded, and records the gap in the file")
     func boundedQueue() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -250,11 +250,13 @@ struct BackgroundRecorderTests {
         let records = try RecordSource(path: path).readAll()
         let frames = records.filter { if case .frame = $0.body { true } else { false } }
         #expect(frames.count == accepted)
-        let gaps = records.compactMap { record -> String? in
-            if case .marker(let text) = record.body, text.hasPrefix("recording gap") { return text }
-            return nil
-        }
-        #expect(!gaps.isEmpty)
+        // A gap block (not a text marker) counts every dropped frame and its bytes.
+        let reader = try RecordFileReader(path: path)
+        while try reader.nextRecord() != nil {}
+        #expect(!reader.gaps.isEmpty)
+        #expect(reader.gaps.reduce(0) { $0 + $1.records } == UInt64(20_000 - accepted))
+        #expect(reader.gaps.reduce(0) { $0 + $1.payloadBytes } == UInt64(20_000 - accepted) * 4096)
+        #expect(reader.gaps.allSatisfy { $0.causes == .queueFull && $0.sessions.map(\.session) == [session] })
         #expect(events.droppedTotal == 20_000 - accepted)
     }
 }

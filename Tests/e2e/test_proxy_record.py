@@ -183,7 +183,7 @@ def test_record_redact_auth_and_keys(tmp_path):
 def test_full_disk_never_stalls_proxying_and_keeps_the_file_valid(tmp_path):
     """The proxy runs with a 2.5 MB file-size limit (writes past it fail with EFBIG, as a full disk
     fails with ENOSPC): 4 MB still flow through intact, the log says the recording failed, and what
-    was recorded before stays a valid file."""
+    was recorded before stays a valid file whose gap block names what was lost (verify exits 3)."""
     import resource
 
     def streamer(conn, target):
@@ -230,9 +230,16 @@ def test_full_disk_never_stalls_proxying_and_keeps_the_file_valid(tmp_path):
     assert "recording" in text and "File too large" in text, text
     assert os.path.getsize(base) <= limit
     verify = subprocess.run([inspect_bin(), "verify", base], capture_output=True, text=True)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert verify.returncode == 3, verify.stdout + verify.stderr
+    assert "GAP " in verify.stdout and "of session 1 lost at" in verify.stdout, verify.stdout
+    assert "index: present and consistent" in verify.stdout, verify.stdout
     status, records, _ = dump(base)
-    assert status == 0 and records[0]["kind"] == "open"
+    assert status == 3 and records[0]["kind"] == "open"
+    lost = sum(r["target_bytes"] for r in records if r["kind"] == "gap")
+    kept = sum(r["length"] for r in records if r["kind"] == "data" and r["from"] == "target")
+    # The lost target bytes may include the proxy's close frame (at most 125 bytes of payload).
+    assert 0 <= kept + lost - 64 * 64 * 1024 <= 125, "recorded plus lost is everything the target sent"
+    assert [r for r in records if r["kind"] == "close" and "from" not in r], "the session's close record is there"
 
 
 def _connectable(port):

@@ -156,6 +156,7 @@ public enum RecordRepair {
         while let block = try reader.nextBlock() {
             progress?(reader.bytesRead, reader.fileSize)
             try handleDamages()
+            if case .gap(let gap) = block.content { try out.appendGap(gap) }  // still lost in the copy
             guard case .records(let records) = block.content else { continue }
             for record in records { try out.append(record) }
             report.records += records.count

@@ -65,7 +65,16 @@ public final class RecordSource {
     /// Damage found so far (a torn tail, corrupt blocks, a cut-off legacy line).
     public var damages: [Damage] { native?.damages ?? legacyDamages }
 
-    /// The next record, or nil at the end.
+    /// Records the writer lost, from the gap blocks passed so far (native files only).
+    public var gaps: [RecordGap] { native?.gaps ?? [] }
+
+    /// The next record or gap, or nil at the end (see ``RecordFileReader/nextEntry()``).
+    public func nextEntry() throws(RecordFormatError) -> RecordEntry? {
+        if let native { return try native.nextEntry() }
+        return try nextRecord().map(RecordEntry.record)
+    }
+
+    /// The next record, or nil at the end (gaps are skipped and kept in ``gaps``).
     public func nextRecord() throws(RecordFormatError) -> Record? {
         if let native { return try native.nextRecord() }
         guard legacyPosition < legacyRecords.count else { return nil }

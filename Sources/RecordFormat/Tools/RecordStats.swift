@@ -77,6 +77,8 @@ public struct RecordStats: Sendable {
     public var clientToTargetTraffic: [TrafficSample] = []
     public var targetToClientTraffic: [TrafficSample] = []
     public var damages: [Damage] = []
+    /// Records the writer lost, from the file's gap blocks, in file order.
+    public var gaps: [RecordGap] = []
 
     public init(path: String, format: RecordSource.Format) {
         self.path = path
@@ -126,6 +128,11 @@ public struct RecordStatsAccumulator {
 
     public init(path: String, format: RecordSource.Format) {
         stats = RecordStats(path: path, format: format)
+    }
+
+    /// Notes a gap block: records the writer lost.
+    public mutating func add(gap: RecordGap) {
+        stats.gaps.append(gap)
     }
 
     /// Counts one block of a native file.
@@ -217,6 +224,8 @@ extension RecordStats {
                 accumulator.add(blockHeader: block.header)
                 if case .records(let records) = block.content {
                     for record in records { accumulator.add(record) }
+                } else if case .gap(let gap) = block.content {
+                    accumulator.add(gap: gap)
                 }
             }
             return accumulator.finish(fileBytes: reader.fileSize, damages: reader.damages)

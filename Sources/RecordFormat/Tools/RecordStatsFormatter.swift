@@ -61,6 +61,11 @@ public enum RecordStatsFormatter {
                 lines.append("  " + TextEncoding.isoDate(wallMicros: marker.wallMicros) + "  " + marker.text)
             }
         }
+        if !stats.gaps.isEmpty {
+            lines.append("")
+            lines.append("gaps: " + RecordGapFormatter.summary(stats.gaps) + " while recording")
+            for gap in stats.gaps { lines += RecordGapFormatter.lines(gap).map { "  " + $0 } }
+        }
         for damage in stats.damages { lines.append("  DAMAGE \(damage)") }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -132,6 +137,7 @@ public enum RecordStatsFormatter {
             object([("wall_us", String($0.wallMicros)), ("text", quoted($0.text))])
         }
         fields.append(("markers", "[" + markers.joined(separator: ",") + "]"))
+        fields.append(("gaps", "[" + stats.gaps.map(RecordGapFormatter.json).joined(separator: ",") + "]"))
         let damage = stats.damages.map { RecordDumpFormatter.jsonDamage($0, path: stats.path) }
         fields.append(("damage", "[" + damage.joined(separator: ",") + "]"))
         return object(fields)

@@ -14,9 +14,13 @@ public struct VerifyReport: Sendable {
     public var damages: [Damage] = []
     /// Problems that are not damage to blocks, e.g. an index that disagrees with the blocks.
     public var problems: [String] = []
+    /// Records the writer lost, as the file's gap blocks say (§5.4).
+    public var gaps: [RecordGap] = []
 
     /// True when everything checked out.
     public var isClean: Bool { damages.isEmpty && problems.isEmpty }
+    /// True when the writer lost nothing (no gap blocks).
+    public var isComplete: Bool { gaps.isEmpty }
 }
 
 public enum RecordVerifier {
@@ -41,6 +45,8 @@ public enum RecordVerifier {
                 }
             case .index(let index):
                 lastIndex = (block.offset, index)
+            case .gap(let gap):
+                report.gaps.append(gap)
             case .trailer(let indexOffset, _):
                 if block.offset + UInt64(block.totalLength) == reader.fileSize {
                     if let lastIndex, lastIndex.offset == indexOffset {
