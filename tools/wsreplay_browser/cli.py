@@ -164,6 +164,7 @@ class Harness:
                     except subprocess.TimeoutExpired:
                         wsreplay.kill()
                         wsreplay.wait()
+            self.wsreplay_seconds = time.monotonic() - self.wsreplay_started
             self.conclude(wsreplay)
 
     def start_wsreplay(self) -> subprocess.Popen:
@@ -177,6 +178,7 @@ class Harness:
             command += ["--allow", rule]
         if a.rules:
             command += ["--rules", str(a.rules)]
+        self.wsreplay_started = time.monotonic()
         with open(self.wsreplay_log, "wb") as log:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
@@ -226,7 +228,9 @@ class Harness:
                 self.console = browser.console(driver)
                 return
             driver.execute_script("window.__wsreplayBrowser.canvas.focus();")
+            enacting = time.monotonic()
             outcome = Enactor(driver, opened, self.args.speed).run(s.inputs)
+            self.input_seconds = time.monotonic() - enacting
             b["key_events"]["enacted"] = outcome.keys_enacted
             b["pointer_events"]["enacted"] = outcome.pointers_enacted
             b["not_reenactable"] = outcome.not_reenactable
@@ -280,7 +284,7 @@ class Harness:
 
     # -- the verdict --------------------------------------------------------------------------
     def conclude(self, wsreplay: subprocess.Popen) -> None:
-        a, r, b = self.args, self.result, self.result.browser
+        r, b = self.result, self.result.browser
         code = wsreplay.returncode
         log = self.log_text()
         summary = [line for line in log.splitlines() if line and not LOG_LINE.match(line)]
@@ -290,8 +294,12 @@ class Harness:
             r.wsreplay_report = json.loads(self.wsreplay_report.read_text())
         b["wsreplay_exit_code"] = code
         r.cases.append(self.replay_case(code, summary))
+        r.cases[-1].seconds = self.wsreplay_seconds
         r.cases.append(self.input_case())
+        r.cases[-1].seconds = getattr(self, "input_seconds", 0.0)
+        comparing = time.monotonic()
         r.cases.append(self.canvas_case())
+        r.cases[-1].seconds = time.monotonic() - comparing
         if code == 3:
             r.exit_code = 3
         elif code not in (0, 1) or any(c.outcome == "error" for c in r.cases):
