@@ -360,3 +360,25 @@ def test_legacy_fixture_replays_to_the_end_and_keeps_the_final_canvas(tmp_path):
     image = read_image(canvas.read_bytes())
     colours = {image.rgb(i) for i in range(0, image.width * image.height, 7)}
     assert (image.width, image.height) == (800, 600) and len(colours) >= 2, "a blank canvas"
+
+
+def test_keys_enacted_through_novnc_keyboard_and_unpressable_ones_reported(tmp_path):
+    """The harness's key re-enactment into noVNC 1.3's keyboard layer: recorded keys arrive as their
+    keysyms in order; KP_Enter (no WebDriver key gives it) is listed as not re-enactable, press and release."""
+    from wsreplay_browser.enact import Enactor
+    from wsreplay_browser.recording import KeyInput
+
+    client = complete_novnc_copy(NOVNC_DIR, tmp_path / "novnc")
+    (client / "probe.html").write_text(PROBE_PAGE)
+    with page_in_browser(client, "probe.html", tmp_path, 64, 64) as driver:
+        assert harness_browser.state(driver, 64, 64)["canvas"]
+        recorded = [(True, 0xFFE1, "Shift_L", None), (True, 0x41, "A", "A"), (False, 0x41, "A", "A"),
+                    (False, 0xFFE1, "Shift_L", None), (True, 0xFF8D, "KP_Enter", None),
+                    (False, 0xFF8D, "KP_Enter", None), (True, 0xFFC2, "F5", None), (False, 0xFFC2, "F5", None)]
+        inputs = [KeyInput(n * 30_000, down, keysym, key, char) for n, (down, keysym, key, char) in enumerate(recorded)]
+        outcome = Enactor(driver, time.time(), 1.0).run(inputs)
+        got = driver.execute_script("return window.keysyms")
+    assert got == [[0xFFE1, True], [0x41, True], [0x41, False], [0xFFE1, False], [0xFFC2, True], [0xFFC2, False]]
+    assert outcome.keys_enacted == 6
+    assert [(e["time_us"], e["event"]) for e in outcome.not_reenactable] == [
+        (120_000, "KP_Enter (0xff8d) down"), (150_000, "KP_Enter (0xff8d) up")]
