@@ -21,6 +21,8 @@ public enum LegacyRecording {
         public var terminated: Bool
         /// A torn last line that was dropped, when there was one.
         public var damage: Damage?
+        /// File offset of each entry's line (its opening quote), for messages that point at one.
+        public var entryOffsets: [UInt64] = []
     }
 
     static let prefix = Array("var VNC_frame_data = [".utf8)
@@ -173,6 +175,7 @@ public enum LegacyRecording {
                     return result
                 }
                 result.entries.append(try entry(text, at: entryStart))
+                result.entryOffsets.append(UInt64(entryStart))
             }
         }
 

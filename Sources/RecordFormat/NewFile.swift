@@ -13,9 +13,10 @@ public final class NewFile {
     /// Bytes written so far.
     public private(set) var offset: UInt64 = 0
 
-    public init(path: String) throws(RecordFormatError) {
+    /// Creates `path` with exactly the permission bits `mode` (whatever the umask).
+    public init(path: String, mode: UInt32) throws(RecordFormatError) {
         self.path = path
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
         guard fd >= 0 else {
             let code = errno
             throw RecordFormatError(
@@ -25,7 +26,22 @@ public final class NewFile {
                     : "cannot create: \(SystemFile.errnoText(code))",
                 path: path)
         }
+        guard fchmod(fd, mode_t(mode)) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            unlink(path)
+            throw RecordFormatError(.io, "cannot set the file's mode: \(SystemFile.errnoText(code))", path: path)
+        }
         self.fd = fd
+    }
+
+    /// The permission bits for a file made from `inputs` (a recording and what is exported, cut or
+    /// joined from it): the bits all of them have, so that nobody can read the output who could not
+    /// read every input. For one input, its own mode; never the umask's.
+    public static func mode(madeFrom inputs: [String]) throws(RecordFormatError) -> UInt32 {
+        var mode: UInt32 = 0o777
+        for input in inputs { mode &= try SystemFile.permissions(path: input) }
+        return mode
     }
 
     deinit { Glibc.close(fd) }

@@ -29,6 +29,7 @@ public final class RecordFileReader {
     private var atEnd = false
     private var pendingRecords: [Record] = []
     private var pendingPosition = 0
+    private var pendingBlockOffset: UInt64 = 0
     private var chunk: [UInt8]
 
     /// Opens `path` and reads its header.
@@ -97,11 +98,13 @@ public final class RecordFileReader {
             if case .records(let records) = block.content {
                 pendingRecords = records
                 pendingPosition = 0
+                pendingBlockOffset = block.offset
             } else if case .gap(let gap) = block.content {
                 gaps.append(gap)
             }
         }
         let record = pendingRecords[pendingPosition]
+        lastRecordLocation = RecordLocation(offset: pendingBlockOffset, indexInBlock: pendingPosition)
         pendingPosition += 1
         recordsRead += 1
         return record
@@ -118,6 +121,9 @@ public final class RecordFileReader {
         }
         return aheadEntries.removeFirst()
     }
+
+    /// Where the record ``nextRecord()`` returned last is: its block and its position in it.
+    public private(set) var lastRecordLocation: RecordLocation?
 
     /// File offset just past the last block whose header was valid (read, damaged or of a kind
     /// this reader skips); nil before the first.

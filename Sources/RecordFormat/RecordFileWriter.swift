@@ -98,7 +98,7 @@ public final class RecordFileWriter {
         self.clock = clock
         self.builder = BlockBuilder(capacity: configuration.blockSizeBound + 4096)
         self.compressor = configuration.compress ? BlockCompressor(level: configuration.compressionLevel) : nil
-        let fd = try SystemFile.open(path, flags: O_RDWR | O_CREAT | (createNew ? O_EXCL : 0))
+        let fd = try SystemFile.openCreating(path, mode: configuration.fileMode, exclusive: createNew)
         self.fd = fd
         do throws(RecordFormatError) {
             // One writer per file: a second one would cut the first one's open block as a torn tail.
@@ -226,11 +226,11 @@ public final class RecordFileWriter {
         case .open(let open):
             sessionStarts[record.session] = open.startWallMicros
             if record.session >= nextSession { nextSession = record.session &+ 1 }
-            wall = open.startWallMicros &+ Int64(clamping: record.timeMicros)
+            wall = RecordTime.saturatingSum(open.startWallMicros, record.timeMicros)
         case .close:
             let start = sessionStarts.removeValue(forKey: record.session)
             if let start { closedInOpenBlock[record.session] = start }
-            wall = (start ?? 0) &+ Int64(clamping: record.timeMicros)
+            wall = RecordTime.saturatingSum(start ?? 0, record.timeMicros)
         case .frame, .marker:
             wall = wallMicros(session: record.session, timeMicros: record.timeMicros)
         }
@@ -257,7 +257,7 @@ public final class RecordFileWriter {
     /// Wall-clock time of a record other than an open or close (§3.4).
     private func wallMicros(session: UInt32, timeMicros: UInt64) -> Int64 {
         session == 0
-            ? Int64(clamping: timeMicros) : (sessionStarts[session] ?? 0) &+ Int64(clamping: timeMicros)
+            ? Int64(clamping: timeMicros) : RecordTime.saturatingSum(sessionStarts[session] ?? 0, timeMicros)
     }
 
     private func add(encodedSize: Int, _ body: (inout BlockBuilder) -> Void) throws(RecordFormatError) {
@@ -354,7 +354,7 @@ public final class RecordFileWriter {
     /// close record is in the open block.
     private func lossWall(_ session: UInt32, _ time: UInt64) -> Int64 {
         guard session != 0 else { return Int64(clamping: time) }
-        return (sessionStarts[session] ?? closedInOpenBlock[session] ?? 0) &+ Int64(clamping: time)
+        return RecordTime.saturatingSum(sessionStarts[session] ?? closedInOpenBlock[session] ?? 0, time)
     }
 
     /// Counts the open block's records as lost; its open, close and marker records are kept aside
@@ -384,7 +384,7 @@ public final class RecordFileWriter {
                 case .open:
                     if let open = RecordCodec.decodeOpen(body) {
                         kept = Record(session: session, timeMicros: time, body: .open(open))
-                        wall = open.startWallMicros &+ Int64(clamping: time)
+                        wall = RecordTime.saturatingSum(open.startWallMicros, time)
                     }
                 case .close:
                     kept = RecordCodec.decodeClose(body).map {

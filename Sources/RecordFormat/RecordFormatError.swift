@@ -6,6 +6,7 @@ public struct RecordFormatError: Error, Sendable, Equatable, CustomStringConvert
         private enum Base: String, Hashable, Sendable {
             case notARecording, unsupportedVersion, corruptHeader, truncated, corruptBlock, io, invalidArgument
             case legacySyntax
+            case timeOutOfRange
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -26,6 +27,8 @@ public struct RecordFormatError: Error, Sendable, Equatable, CustomStringConvert
         public static let invalidArgument = Code(.invalidArgument)
         /// A legacy (Python websockify) recording could not be parsed.
         public static let legacySyntax = Code(.legacySyntax)
+        /// A record's time cannot be placed on the clock (docs/record-format.md §4.3).
+        public static let timeOutOfRange = Code(.timeOutOfRange)
 
         public var description: String { base.rawValue }
     }

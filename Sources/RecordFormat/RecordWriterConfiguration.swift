@@ -15,13 +15,17 @@ public struct RecordWriterConfiguration: Sendable {
     public var syncEveryBlock: Bool
     /// `fsync` when the file is closed.
     public var syncOnClose: Bool
+    /// Permission bits of a file the writer creates, set exactly (whatever the umask). 0600 by
+    /// default: a recording holds what was typed into the session, passwords included unless
+    /// redacted, so only its owner may read it. A file that exists already keeps its mode.
+    public var fileMode: UInt32
     /// Written into the file header of new files.
     public var producerName: String
     public var producerVersion: String
 
     public init(
         blockSizeBound: Int = 1 << 20, sealIntervalNanos: UInt64 = 1_000_000_000, compressionLevel: Int32 = 1,
-        compress: Bool = true, syncEveryBlock: Bool = false, syncOnClose: Bool = true,
+        compress: Bool = true, syncEveryBlock: Bool = false, syncOnClose: Bool = true, fileMode: UInt32 = 0o600,
         producerName: String = "websockify-swift", producerVersion: String = RecordFormatVersion.producerVersion
     ) {
         self.blockSizeBound = blockSizeBound
@@ -30,6 +34,7 @@ public struct RecordWriterConfiguration: Sendable {
         self.compress = compress
         self.syncEveryBlock = syncEveryBlock
         self.syncOnClose = syncOnClose
+        self.fileMode = fileMode
         self.producerName = producerName
         self.producerVersion = producerVersion
     }

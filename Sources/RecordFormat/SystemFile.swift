@@ -20,6 +20,40 @@ enum SystemFile {
         return fd
     }
 
+    /// Opens `path` for reading and writing, creating it when it does not exist (`exclusive`: it
+    /// must not exist). A file it creates gets exactly `mode` (the umask only narrows it meanwhile,
+    /// so it is never wider); an existing file keeps its mode.
+    static func openCreating(_ path: String, mode: UInt32, exclusive: Bool) throws(RecordFormatError) -> Int32 {
+        while true {
+            let fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+            if fd >= 0 {
+                guard fchmod(fd, mode_t(mode)) == 0 else {
+                    let code = errno
+                    Glibc.close(fd)
+                    unlink(path)
+                    throw RecordFormatError(.io, "cannot set the file's mode: \(errnoText(code))", path: path)
+                }
+                return fd
+            }
+            guard errno == EEXIST, !exclusive else {
+                throw RecordFormatError(.io, "cannot open: \(errnoText(errno))", path: path)
+            }
+            let existing = Glibc.open(path, O_RDWR | O_CLOEXEC)
+            if existing >= 0 { return existing }
+            // Removed in between: create it after all.
+            guard errno == ENOENT else { throw RecordFormatError(.io, "cannot open: \(errnoText(errno))", path: path) }
+        }
+    }
+
+    /// The permission bits of the file at `path` (what outputs made from it are given).
+    static func permissions(path: String) throws(RecordFormatError) -> UInt32 {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw RecordFormatError(.io, "cannot stat: \(errnoText(errno))", path: path)
+        }
+        return UInt32(info.st_mode) & 0o777
+    }
+
     static func size(_ fd: Int32, path: String) throws(RecordFormatError) -> UInt64 {
         var info = stat()
         guard fstat(fd, &info) == 0 else {

@@ -155,7 +155,7 @@ public struct ReplayEngine: Sendable {
         let due = ending.map { max(now, scheduler.due($0.timeMicros)) } ?? now
         if ending?.closedBy == .client {
             // The client closed the recorded session: wait for it to do so again.
-            closeDeadline = due + options.waitTimeoutNanos
+            closeDeadline = ReplayScheduler.later(due, by: options.waitTimeoutNanos)
             return .wait(untilNanos: closeDeadline!)
         }
         pendingClose = (due, ending?.code ?? 1000, ending?.reason ?? "")

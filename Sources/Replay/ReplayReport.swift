@@ -29,6 +29,9 @@ public struct ReplayReport: Sendable, Equatable {
     public var format: String
     /// Damage found in the recording (truncated tail, corrupt blocks): played up to the last good block.
     public var damages: [String]
+    /// Records whose time is out of range (docs/record-format.md §4.3), one per session: played
+    /// right after the record before them, without waiting.
+    public var timeProblems: [String] = []
     /// Records the writer lost (gap blocks), one line per session: played around them. They do
     /// not change the exit code, which stays the result of the replay.
     public var gaps: [String] = []
@@ -52,7 +55,7 @@ public struct ReplayReport: Sendable, Equatable {
     /// 0 everything matched, 1 a divergence, 2 usage or I/O error, 3 the recording is damaged.
     public var exitCode: Int32 {
         if error != nil { return 2 }
-        if !damages.isEmpty { return 3 }
+        if !damages.isEmpty || !timeProblems.isEmpty { return 3 }
         if !divergences.isEmpty { return 1 }
         return 0
     }
@@ -62,6 +65,7 @@ public struct ReplayReport: Sendable, Equatable {
         var lines: [String] = []
         lines.append("wsreplay: \(file) (\(format)): \(sessions.count) session(s) played")
         for damage in damages { lines.append("recording damaged: \(damage); played up to the last good block") }
+        for problem in timeProblems { lines.append("recording: \(problem); played without waiting for it") }
         for gap in gaps { lines.append("recording gap: \(gap); played around it") }
         if let error { lines.append("error: \(error)") }
         for s in sessions {
@@ -92,7 +96,10 @@ public struct ReplayReport: Sendable, Equatable {
         switch exitCode {
         case 0: verdict = "result: the client matched the recording"
         case 1: verdict = "result: \(divergences.count) divergence(s)"
-        case 3: verdict = "result: the recording is truncated or corrupt"
+        case 3:
+            verdict =
+                damages.isEmpty
+                ? "result: the recording has records whose time is out of range" : "result: the recording is truncated or corrupt"
         default: verdict = "result: error"
         }
         lines.append(verdict)
@@ -125,6 +132,7 @@ public struct ReplayReport: Sendable, Equatable {
         var format: String
         var exitCode: Int32
         var damages: [String]
+        var timeProblems: [String]
         var gaps: [String]
         var error: String?
         var sessionsPlayed: Int
@@ -140,7 +148,7 @@ public struct ReplayReport: Sendable, Equatable {
     /// The `--report` JSON document.
     public func json() throws -> String {
         let report = JSONReport(
-            file: file, format: format, exitCode: exitCode, damages: damages, gaps: gaps, error: error,
+            file: file, format: format, exitCode: exitCode, damages: damages, timeProblems: timeProblems, gaps: gaps, error: error,
             sessionsPlayed: sessions.count, framesSent: sessions.reduce(0) { $0 + $1.framesSent },
             bytesSent: sessions.reduce(0) { $0 + $1.bytesSent },
             framesReceived: sessions.reduce(0) { $0 + $1.framesReceived },

@@ -62,11 +62,20 @@ public struct ReplayScheduler: Sendable {
         self.anchorNanos = startNanos
     }
 
-    /// When recorded time `micros` is due on the clock.
+    /// When recorded time `micros` is due on the clock; `UInt64.max` (never) when that lies beyond
+    /// what the clock can count (times come from the file: any `u64`, any speed).
     public func due(_ micros: UInt64) -> UInt64 {
-        guard case .speed(let speed) = pacing else { return anchorNanos }
-        let delta = Double(Int64(bitPattern: micros &- anchorMicros)) * 1000 / speed
-        return delta <= 0 ? anchorNanos : anchorNanos + UInt64(delta.rounded())
+        guard case .speed(let speed) = pacing, micros > anchorMicros else { return anchorNanos }
+        let delta = Double(micros - anchorMicros) * 1000 / speed
+        // 9e18 ns is some 285 years, and converts to UInt64 exactly enough.
+        guard delta.isFinite, delta < 9e18 else { return .max }
+        return Self.later(anchorNanos, by: UInt64(delta.rounded()))
+    }
+
+    /// `nanos + delta`, saturating at `UInt64.max` (never) instead of trapping.
+    static func later(_ nanos: UInt64, by delta: UInt64) -> UInt64 {
+        let (sum, overflow) = nanos.addingReportingOverflow(delta)
+        return overflow ? .max : sum
     }
 
     /// What to do at `nowNanos`, with `clientUnits` units matched and the client `clientWritable`.
@@ -76,7 +85,7 @@ public struct ReplayScheduler: Sendable {
         if syncToClient, clientUnits < item.requiredUnits {
             if waitingSince == nil { waitingSince = now }
             // The timeout counts from when the client's message was due, not from when we started waiting.
-            let deadline = max(waitingSince!, due(item.requiredAtMicros)) + waitTimeoutNanos
+            let deadline = Self.later(max(waitingSince!, due(item.requiredAtMicros)), by: waitTimeoutNanos)
             if now >= deadline {
                 waitingSince = nil
                 syncToClient = false

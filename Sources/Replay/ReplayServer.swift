@@ -37,10 +37,14 @@ public final class ReplayServer: Sendable {
             }
         }
         var report = ReplayReport(file: configuration.file, format: recording.format, damages: recording.damages)
+        report.timeProblems = recording.timeProblems
         report.gaps = recording.gaps
         for gap in recording.gaps { logger.warning("recording gap: \(gap); playing around it") }
         for damage in recording.damages {
             logger.warning("recording damaged: \(damage); playing up to the last good block")
+        }
+        for problem in recording.timeProblems {
+            logger.warning("recording: \(problem); playing it right after the record before it")
         }
         var sessions = recording.sessions
         if let pinned = configuration.session {

@@ -63,11 +63,11 @@ extension Websockify {
         _ = try syslogDestination()
     }
 
-    /// `0600`, `600` or `0o600`.
-    static func octalMode(_ text: String) throws -> UInt32 {
+    /// `0600`, `600` or `0o600`, the value of `option`.
+    static func octalMode(_ text: String, option: String = "--unix-listen-mode") throws -> UInt32 {
         let digits = text.hasPrefix("0o") ? text.dropFirst(2) : Substring(text)
         guard !digits.isEmpty, let mode = UInt32(digits, radix: 8), mode <= 0o7777 else {
-            throw OperationsError.option("--unix-listen-mode=\(text): give permission bits in octal, such as 0600 or 660")
+            throw OperationsError.option("\(option)=\(text): give permission bits in octal, such as 0600 or 660")
         }
         return mode
     }

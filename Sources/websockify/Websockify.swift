@@ -74,6 +74,14 @@ struct Websockify: AsyncParsableCommand {
             valueName: "WHAT"))
     var recordRedact: String?
 
+    @Option(
+        name: .customLong("record-mode"),
+        help: ArgumentHelp(
+            "permission bits of a new recording file, in octal (default 0600: recordings hold what was typed, "
+                + "passwords included; e.g. 0640 to let the group read them); an existing file keeps its mode",
+            valueName: "MODE"))
+    var recordMode: String?
+
     // MARK: TLS
 
     @Option(help: ArgumentHelp("SSL certificate file (PEM; may also hold the key)", valueName: "CERT"))
@@ -268,6 +276,10 @@ struct Websockify: AsyncParsableCommand {
             throw ProxyError.invalidAddress(recordRedact!, why: "--record-redact needs --record")
         }
         _ = try redaction()
+        if recordMode != nil && record == nil {
+            throw ProxyError.invalidAddress(recordMode!, why: "--record-mode needs --record")
+        }
+        _ = try recordFileMode()
         for (name, value) in [("--timeout", timeout), ("--idle-timeout", idleTimeout), ("--heartbeat", heartbeat)] {
             if let value, !(value >= 0) || !value.isFinite {
                 throw ProxyError.invalidAddress("\(value)", why: "\(name) must be a non-negative number of seconds")
@@ -293,6 +305,16 @@ struct Websockify: AsyncParsableCommand {
         }
         try applyWebOptions(to: &configuration)
         return configuration
+    }
+
+    /// `--record-mode`, 0600 by default; permission bits only (no set-id or sticky bits).
+    func recordFileMode() throws -> UInt32 {
+        guard let recordMode else { return 0o600 }
+        let mode = try Self.octalMode(recordMode, option: "--record-mode")
+        guard mode <= 0o777 else {
+            throw ProxyError.invalidAddress(recordMode, why: "--record-mode takes permission bits, 0000 to 0777")
+        }
+        return mode
     }
 
     /// The parts of `--record-redact`.
@@ -359,7 +381,8 @@ struct Websockify: AsyncParsableCommand {
         if let record {
             let recording: SessionRecording
             do {
-                recording = try SessionRecording(file: record, redaction: try redaction()) { event in
+                recording = try SessionRecording(file: record, redaction: try redaction(), mode: try recordFileMode()) {
+                    event in
                     switch event {
                     case .dropped(records: let records, bytes: let bytes):
                         logger.warning("recording fell behind: dropped \(records) records (\(bytes) bytes); the gap is marked in the file")

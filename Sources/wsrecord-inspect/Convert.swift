@@ -39,7 +39,7 @@ struct Convert: ParsableCommand {
         let result: RecordConverter.Result = try producing(output) {
             if legacy {
                 let (bytes, converted) = try RecordConverter.toLegacy(input: input, session: session)
-                try writeFile(output, bytes)
+                try NewFile(path: output, mode: try NewFile.mode(madeFrom: [input])).write(bytes)
                 return converted
             }
             return try RecordConverter.toNative(input: input, output: output)
@@ -51,21 +51,5 @@ struct Convert: ParsableCommand {
             "converted \(result.records) records (\(result.sessions) session\(result.sessions == 1 ? "" : "s")) "
                 + "from \(result.inputFormat.rawValue) to \(legacy ? "websockify legacy" : "websockify-swift")")
         if !result.damages.isEmpty { throw ExitCode(ExitStatus.damaged) }
-    }
-
-    private func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw RecordFormatError(.io, "cannot create: \(String(cString: strerror(errno)))", path: path)
-        }
-        defer { close(fd) }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
-            guard n > 0 else {
-                throw RecordFormatError(.io, "write failed: \(String(cString: strerror(errno)))", path: path, offset: UInt64(done))
-            }
-            done += n
-        }
     }
 }

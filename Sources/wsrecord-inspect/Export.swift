@@ -41,10 +41,13 @@ struct Export: ParsableCommand {
         for damage in result.damages {
             Output.standardError("wsrecord-inspect: warning: \(file): \(damage); exported what was readable")
         }
+        for problem in result.timeProblems {
+            Output.standardError("wsrecord-inspect: warning: \(problem.error(path: file))")
+        }
         let sessions = result.sessions.count
         Output.standardError(
             "exported \(result.packets) packets of \(sessions) session\(sessions == 1 ? "" : "s") (\(side.rawValue)) "
                 + "to \(output), \(result.bytes) bytes")
-        if !result.damages.isEmpty { throw ExitCode(ExitStatus.damaged) }
+        if !result.damages.isEmpty || !result.timeProblems.isEmpty { throw ExitCode(ExitStatus.damaged) }
     }
 }

@@ -7,7 +7,8 @@ struct Stats: ParsableCommand {
         discussion: """
             Reads our format and legacy Python websockify recordings. --plot writes an SVG of the \
             bandwidth over time. A truncated or damaged file is summarised from every readable record, \
-            the damage is reported on stderr and the exit status is 3.
+            the damage is reported on stderr and the exit status is 3. So is a record whose time is out \
+            of range (after 9999-12-31): it is counted at the time of its session's record before it.
             """
     )
 
@@ -29,7 +30,7 @@ struct Stats: ParsableCommand {
         if let plotPath {
             let svg = BandwidthPlot().svg(
                 stats, title: "Bandwidth of \(file.split(separator: "/").last.map(String.init) ?? file)")
-            try NewFile(path: plotPath).write(svg)
+            try NewFile(path: plotPath, mode: try NewFile.mode(madeFrom: [file])).write(svg)
         }
         var out = Output()
         if json {
@@ -38,6 +39,7 @@ struct Stats: ParsableCommand {
             out.text(RecordStatsFormatter.text(stats))
         }
         out.flush()
+        for problem in stats.timeProblems { Output.standardError("wsrecord-inspect: \(problem.error(path: file))") }
         guard stats.damages.isEmpty else {
             for damage in stats.damages { Output.standardError("wsrecord-inspect: \(file): \(damage)") }
             Output.standardError("wsrecord-inspect: \(file): damaged; the figures cover every readable record")
@@ -47,7 +49,7 @@ struct Stats: ParsableCommand {
             Output.standardError(
                 "wsrecord-inspect: \(file): incomplete: " + RecordGapFormatter.summary(stats.gaps)
                     + " while recording; the figures cover every recorded record")
-            throw ExitCode(ExitStatus.damaged)
         }
+        if !stats.timeProblems.isEmpty || !stats.gaps.isEmpty { throw ExitCode(ExitStatus.damaged) }
     }
 }

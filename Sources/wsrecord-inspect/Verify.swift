@@ -9,9 +9,10 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every block of a recording (CRC-32, decompression, records, index).",
         discussion: """
-            Exit 0 when every block checks out, 3 when the file is truncated, has corrupt blocks or has gaps \
-            (records the writer lost, e.g. to a full disk: each is named with its session, records, bytes and \
-            time), 2 on trouble.
+            Exit 0 when every block checks out, 3 when the file is truncated, has corrupt blocks, holds a \
+            record whose time is out of range (after 9999-12-31) or has gaps (records the writer lost, e.g. \
+            to a full disk: each is named with its session, records, bytes and time), 2 on trouble. Times that run backwards \
+            within a session are a WARNING only.
             """
     )
 
@@ -32,6 +33,8 @@ struct Verify: ParsableCommand {
             text += ",\"payload_bytes\":\(report.payloadBytes),\"file_bytes\":\(report.fileSize),\"index\":\(report.hasIndex)"
             text += ",\"damage\":[" + report.damages.map { RecordDumpFormatter.jsonDamage($0, path: file) }.joined(separator: ",")
             text += "],\"problems\":[" + report.problems.map(jsonQuote).joined(separator: ",") + "]"
+            let findings = report.timeProblems + report.timeWarnings
+            text += ",\"times\":[" + findings.map { RecordDumpFormatter.jsonTimeFinding($0, path: file) }.joined(separator: ",") + "]"
             text += ",\"gaps\":[" + report.gaps.map(RecordGapFormatter.json).joined(separator: ",") + "]}"
             out.line(text)
         } else {
@@ -47,6 +50,7 @@ struct Verify: ParsableCommand {
             for gap in report.gaps {
                 for line in RecordGapFormatter.lines(gap) { out.line("  GAP " + line) }
             }
+            for warning in report.timeWarnings { out.line("  WARNING \(warning)") }
             let lost = report.isComplete ? "" : "; " + RecordGapFormatter.summary(report.gaps) + " while recording"
             if !report.isClean {
                 out.line("DAMAGED: \(report.records) records are still readable" + lost)

@@ -12,7 +12,8 @@ struct WSReplay: AsyncParsableCommand {
         abstract: "Play a recorded WebSocket session to clients and check that they send what was recorded.",
         discussion: """
             Exit codes: 0 the client matched the recording, 1 a divergence, 2 usage or I/O error, \
-            3 the recording is truncated or corrupt (played up to the last good block).
+            3 the recording is truncated or corrupt (played up to the last good block), or holds records \
+            whose time is out of range (played right after the record before them).
             """)
 
     enum Sync: String, ExpressibleByArgument, CaseIterable {
@@ -100,7 +101,7 @@ struct WSReplay: AsyncParsableCommand {
             file: file, listenHost: listen, listenPort: port, session: session,
             engine: ReplayEngine.Options(
                 pacing: fast ? .fast : .speed(speed), syncToClient: sync == .client,
-                waitTimeoutNanos: UInt64(waitTimeout * 1e9), rfbAware: !noRFB),
+                waitTimeoutNanos: UInt64(min(waitTimeout * 1e9, 9e18)), rfbAware: !noRFB),
             once: once, loop: loop, reportPath: report,
             web: web.map { WebConfiguration(root: $0, fileOnly: fileOnly) })
         configuration.tls = cert.map {

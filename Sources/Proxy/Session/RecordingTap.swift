@@ -168,11 +168,15 @@ public final class SessionRecording: Sendable {
     }
 
     /// Opens (or appends to) the recording; `onEvent` hears about dropped records and write failures.
+    /// A new file gets exactly the permission bits `mode` (`--record-mode`); an existing one keeps its own.
     public init(
-        file: String, redaction: RecordingRedaction,
+        file: String, redaction: RecordingRedaction, mode: UInt32 = 0o600,
         onEvent: @escaping @Sendable (BackgroundRecorder.Event) -> Void
     ) throws(RecordFormatError) {
-        self.recorder = try BackgroundRecorder(path: Self.recordPath(file), onEvent: onEvent)
+        var configuration = BackgroundRecorder.Configuration()
+        configuration.writer.fileMode = mode
+        self.recorder = try BackgroundRecorder(
+            path: Self.recordPath(file), configuration: configuration, onEvent: onEvent)
         self.redaction = redaction
     }
 

@@ -27,7 +27,10 @@ public struct BandwidthPlot: Sendable {
             900_000_000, 1_800_000_000, 3_600_000_000, 7_200_000_000, 21_600_000_000, 43_200_000_000, 86_400_000_000,
         ]
         if span / 1_000_000 >= Int64(minimumBins) {
-            return steps.first { $0 >= 1_000_000 && span / $0 < Int64(maximumBins) } ?? steps.last!
+            if let step = steps.first(where: { $0 >= 1_000_000 && span / $0 < Int64(maximumBins) }) { return step }
+            // Longer than the longest step allows: whole days, still fewer than `maximumBins` bins.
+            let day = steps.last!
+            return day * (span / day / Int64(maximumBins) + 1)
         }
         return steps.last { $0 <= 1_000_000 && span / $0 >= Int64(minimumBins) } ?? steps[0]
     }
@@ -61,7 +64,10 @@ public struct BandwidthPlot: Sendable {
             include(session.wallMicros(session.lastTimeMicros))
         }
         let startsKnown = stats.sessions.allSatisfy { $0.startWallMicros != 0 }
-        if startsKnown { for marker in stats.markers { include(marker.wallMicros) } }
+        if startsKnown {
+            // A marker whose time is out of range has no place on the axis (it is left out below too).
+            for marker in stats.markers where RecordTime.isPlaceable(marker.wallMicros) { include(marker.wallMicros) }
+        }
         if low > high { (low, high) = (0, 1_000_000) }
         let bin = binMicros(span: high - low)
         let start = bin >= 1_000_000 ? low - ((low % bin) + bin) % bin : low

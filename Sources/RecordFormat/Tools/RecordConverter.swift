@@ -7,11 +7,14 @@ public enum RecordConverter {
         public var damages: [Damage]
     }
 
-    /// Writes `input` (either format) as a new recording in our format at `output`.
+    /// Writes `input` (either format) as a new recording in our format at `output`, which gets the
+    /// input's permission bits (the configuration's `fileMode` is not used).
     public static func toNative(
         input: String, output: String, configuration: RecordWriterConfiguration = .init()
     ) throws(RecordFormatError) -> Result {
         let source = try RecordSource(path: input)
+        var configuration = configuration
+        configuration.fileMode = try NewFile.mode(madeFrom: [input])
         let writer = try RecordFileWriter(path: output, configuration: configuration, createNew: true)
         var count = 0
         var sessions: Set<UInt32> = []

@@ -30,7 +30,8 @@ public struct RecordDumpFormatter: Sendable {
     public func textLine(_ record: Record) -> String {
         let time =
             record.session == 0
-            ? TextEncoding.isoDate(wallMicros: Int64(clamping: record.timeMicros))
+            ? RecordTime.wall(fileLevelTime: record.timeMicros).map { TextEncoding.isoDate(wallMicros: $0) }
+                ?? "\(record.timeMicros) µs"
             : TextEncoding.seconds(micros: record.timeMicros)
         var line = pad(time, 12) + " s" + pad(String(record.session), 3, left: false)
         switch record.body {
@@ -143,6 +144,15 @@ public struct RecordDumpFormatter: Sendable {
         text += ",\"offset\":\(damage.offset),\"length\":\(damage.length)"
         if let lost = damage.recordsLost { text += ",\"records_lost\":\(lost)" }
         return text + ",\"message\":\(TextEncoding.jsonString(damage.message))}"
+    }
+
+    /// A JSON object for a finding about record times (``RecordTimeline/Finding``).
+    public static func jsonTimeFinding(_ finding: RecordTimeline.Finding, path: String) -> String {
+        var text = "{\"problem\":\(TextEncoding.jsonString(finding.kind.rawValue)),\"file\":\(TextEncoding.jsonString(path))"
+        text += ",\"offset\":\(finding.location.map { String($0.offset) } ?? "null")"
+        text += ",\"record\":\(finding.location?.indexInBlock.map { String($0) } ?? "null")"
+        text += ",\"session\":\(finding.session),\"time_us\":\(finding.timeMicros),\"count\":\(finding.count)"
+        return text + ",\"message\":\(TextEncoding.jsonString(finding.message))}"
     }
 
     private func pad(_ text: String, _ width: Int, left: Bool = true) -> String {

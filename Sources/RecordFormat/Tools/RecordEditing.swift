@@ -5,7 +5,8 @@ import Musl
 #endif
 
 /// Cutting and joining recordings (`extract`, `slice`, `cat`). Outputs are new files in our
-/// format; every copied session keeps where it came from in its open record's `origin`.
+/// format, with the permission bits of their input (of all inputs together for `cat`: see
+/// ``NewFile/mode(madeFrom:)``); every copied session keeps where it came from in its open record's `origin`.
 public enum RecordEditing {
     public struct Summary: Sendable, Equatable {
         public var sessions: Int
@@ -20,8 +21,12 @@ public enum RecordEditing {
         return "\(name)#\(session)"
     }
 
-    private static func writer(_ output: String) throws(RecordFormatError) -> RecordFileWriter {
-        try RecordFileWriter(path: output, createNew: true)
+    static func writer(_ output: String, madeFrom inputs: [String], header: FileHeader? = nil)
+        throws(RecordFormatError) -> RecordFileWriter
+    {
+        var configuration = RecordWriterConfiguration()
+        configuration.fileMode = try NewFile.mode(madeFrom: inputs)
+        return try RecordFileWriter(path: output, configuration: configuration, createNew: true, header: header)
     }
 
     /// Copies session `session` of `input` into a new recording `output` as session 1.
@@ -36,7 +41,7 @@ public enum RecordEditing {
                 record.body = .open(open)
             }
             record.session = 1
-            if out == nil { out = try writer(output) }
+            if out == nil { out = try writer(output, madeFrom: [input]) }
             try out!.append(record)
             count += 1
         }
@@ -55,7 +60,7 @@ public enum RecordEditing {
     ) throws(RecordFormatError) -> Summary {
         let source = try RecordSource(path: input)
         let window = RecordFilter(session: session, fromMicros: fromMicros, toMicros: toMicros)
-        let out = try writer(output)
+        let out = try writer(output, madeFrom: [input])
         var pendingOpens: [UInt32: Record] = [:]
         var written: Set<UInt32> = []
         var count = 0
@@ -81,7 +86,7 @@ public enum RecordEditing {
 
     /// Joins recordings into `output`, numbering sessions 1, 2, … in input order.
     public static func concatenate(inputs: [String], output: String) throws(RecordFormatError) -> Summary {
-        let out = try writer(output)
+        let out = try writer(output, madeFrom: inputs)
         var next: UInt32 = 1
         var count = 0
         var damages: [Damage] = []
@@ -129,7 +134,7 @@ public enum RecordRepair {
         input: String, output: String, keepCorrupt: Bool, progress: ProgressCallback? = nil
     ) throws(RecordFormatError) -> Report {
         let reader = try RecordFileReader(path: input)
-        let out = try RecordFileWriter(path: output, createNew: true, header: reader.header)
+        let out = try RecordEditing.writer(output, madeFrom: [input], header: reader.header)
         var report = Report()
         var handled = 0
         func handleDamages() throws(RecordFormatError) {

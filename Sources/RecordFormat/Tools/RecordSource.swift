@@ -23,6 +23,8 @@ public final class RecordSource {
 
     private let native: RecordFileReader?
     private var legacyRecords: [Record] = []
+    /// The line of each legacy record (none for the open and close records made up for it).
+    private var legacyOffsets: [UInt64?] = []
     private var legacyPosition = 0
     private var legacyDamages: [Damage] = []
 
@@ -48,6 +50,7 @@ public final class RecordSource {
             self.header = nil
             self.native = nil
             self.legacyRecords = LegacyRecording.records(from: parsed, session: 1)
+            self.legacyOffsets = [nil] + parsed.entryOffsets.map { $0 } + (parsed.terminated ? [nil] : [])
             if let damage = parsed.damage { legacyDamages.append(damage) }
         } else {
             close(fd)
@@ -64,6 +67,14 @@ public final class RecordSource {
 
     /// Damage found so far (a torn tail, corrupt blocks, a cut-off legacy line).
     public var damages: [Damage] { native?.damages ?? legacyDamages }
+
+    /// Where the record ``nextRecord()`` returned last is (nil for the open and close records a
+    /// legacy file gets on import).
+    public var lastRecordLocation: RecordLocation? {
+        if let native { return native.lastRecordLocation }
+        guard legacyPosition > 0, legacyPosition <= legacyOffsets.count else { return nil }
+        return legacyOffsets[legacyPosition - 1].map { RecordLocation(offset: $0) }
+    }
 
     /// Records the writer lost, from the gap blocks passed so far (native files only).
     public var gaps: [RecordGap] { native?.gaps ?? [] }

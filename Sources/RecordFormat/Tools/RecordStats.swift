@@ -5,7 +5,8 @@ public struct SessionStats: Sendable, Equatable {
     public var open: SessionOpen?
     /// The session's close record; nil while the session was still open when the file ended.
     public var close: SessionClose?
-    /// Time of the earliest and latest record of the session (µs since the session start).
+    /// Time of the earliest and latest record of the session (µs since the session start), as
+    /// placed by ``RecordTimeline`` (a record out of range counts at the time of the one before it).
     public var firstTimeMicros: UInt64
     public var lastTimeMicros: UInt64
     /// Frames and payload bytes counted from the recorded frames (control frames included).
@@ -22,8 +23,11 @@ public struct SessionStats: Sendable, Equatable {
     public var startWallMicros: Int64 { open?.startWallMicros ?? 0 }
     /// From the first to the last record of the session.
     public var durationMicros: UInt64 { lastTimeMicros - firstTimeMicros }
-    /// Wall-clock time of a record of this session at `time` µs since its start.
-    public func wallMicros(_ time: UInt64) -> Int64 { startWallMicros &+ Int64(clamping: time) }
+    /// Wall-clock time of a record of this session at `time` µs since its start, within
+    /// ``RecordTime/earliestWallMicros`` … ``RecordTime/latestWallMicros``.
+    public func wallMicros(_ time: UInt64) -> Int64 {
+        RecordTime.wall(start: startWallMicros, time: time) ?? RecordTime.latestWallMicros
+    }
 
     public func totals(_ direction: Direction) -> DirectionTotals {
         direction == .clientToTarget ? clientToTarget : targetToClient
@@ -79,6 +83,9 @@ public struct RecordStats: Sendable {
     public var damages: [Damage] = []
     /// Records the writer lost, from the file's gap blocks, in file order.
     public var gaps: [RecordGap] = []
+    /// Records whose time is out of range (one finding per session): counted, and placed at the
+    /// time of their session's record before them.
+    public var timeProblems: [RecordTimeline.Finding] = []
 
     public init(path: String, format: RecordSource.Format) {
         self.path = path
@@ -100,9 +107,14 @@ public struct RecordStats: Sendable {
         var best = PeakThroughput()
         var sum: UInt64 = 0
         var left = 0
+        /// True when `later` is at least a window after `earlier` (a difference past Int64.max is).
+        func apart(_ later: Int64, _ earlier: Int64) -> Bool {
+            let (difference, overflow) = later.subtractingReportingOverflow(earlier)
+            return overflow || difference >= windowMicros
+        }
         for right in samples.indices {
             sum += UInt64(samples[right].bytes)
-            while samples[right].wallMicros - samples[left].wallMicros >= windowMicros {
+            while left < right, apart(samples[right].wallMicros, samples[left].wallMicros) {
                 sum -= UInt64(samples[left].bytes)
                 left += 1
             }
@@ -125,6 +137,7 @@ public struct RecordStatsAccumulator {
     public private(set) var stats: RecordStats
     private var sessionPositions: [UInt32: Int] = [:]
     private var sorted = true
+    private var timeline = RecordTimeline()
 
     public init(path: String, format: RecordSource.Format) {
         stats = RecordStats(path: path, format: format)
@@ -145,8 +158,10 @@ public struct RecordStatsAccumulator {
         stats.blocks = blocks
     }
 
-    public mutating func add(_ record: Record) {
+    /// Counts one record, the next in file order; `location` names it if its time is out of range.
+    public mutating func add(_ record: Record, at location: RecordLocation? = nil) {
         stats.records += 1
+        let placement = timeline.place(record, at: location)
         if record.session == 0 {
             if case .marker(let text) = record.body {
                 stats.markers.append(MarkerStats(wallMicros: Int64(clamping: record.timeMicros), text: text))
@@ -159,11 +174,11 @@ public struct RecordStatsAccumulator {
         } else {
             position = stats.sessions.count
             sessionPositions[record.session] = position
-            stats.sessions.append(SessionStats(session: record.session, firstTimeMicros: record.timeMicros))
+            stats.sessions.append(SessionStats(session: record.session, firstTimeMicros: placement.timeMicros))
         }
         var session = stats.sessions[position]
-        session.firstTimeMicros = min(session.firstTimeMicros, record.timeMicros)
-        session.lastTimeMicros = max(session.lastTimeMicros, record.timeMicros)
+        session.firstTimeMicros = min(session.firstTimeMicros, placement.timeMicros)
+        session.lastTimeMicros = max(session.lastTimeMicros, placement.timeMicros)
         switch record.body {
         case .open(let open): session.open = open
         case .close(let close): session.close = close
@@ -172,7 +187,8 @@ public struct RecordStatsAccumulator {
             let bytes = UInt64(frame.payload.count)
             stats.frames += 1
             stats.payloadBytes += bytes
-            let sample = TrafficSample(wallMicros: session.wallMicros(record.timeMicros), bytes: frame.payload.count)
+            let sample = TrafficSample(
+                wallMicros: placement.wallMicros ?? session.wallMicros(placement.timeMicros), bytes: frame.payload.count)
             if frame.direction == .clientToTarget {
                 session.clientToTarget.frames += 1
                 session.clientToTarget.bytes += bytes
@@ -193,6 +209,7 @@ public struct RecordStatsAccumulator {
         var result = stats
         result.fileBytes = fileBytes
         result.damages = damages
+        result.timeProblems = timeline.outOfRange
         result.sessions.sort { $0.session < $1.session }
         if !sorted {
             // Stable: samples of equal time keep file order.
@@ -223,14 +240,16 @@ extension RecordStats {
                 progress?(reader.bytesRead, reader.fileSize)
                 accumulator.add(blockHeader: block.header)
                 if case .records(let records) = block.content {
-                    for record in records { accumulator.add(record) }
+                    for (index, record) in records.enumerated() {
+                        accumulator.add(record, at: RecordLocation(offset: block.offset, indexInBlock: index))
+                    }
                 } else if case .gap(let gap) = block.content {
                     accumulator.add(gap: gap)
                 }
             }
             return accumulator.finish(fileBytes: reader.fileSize, damages: reader.damages)
         case .legacy:
-            while let record = try source.nextRecord() { accumulator.add(record) }
+            while let record = try source.nextRecord() { accumulator.add(record, at: source.lastRecordLocation) }
             return accumulator.finish(fileBytes: try SystemFile.size(path: path), damages: source.damages)
         }
     }

@@ -58,7 +58,10 @@ public enum RecordStatsFormatter {
             lines.append("")
             lines.append("markers:")
             for marker in stats.markers {
-                lines.append("  " + TextEncoding.isoDate(wallMicros: marker.wallMicros) + "  " + marker.text)
+                let time =
+                    RecordTime.isPlaceable(marker.wallMicros)
+                    ? TextEncoding.isoDate(wallMicros: marker.wallMicros) : "(time out of range)"
+                lines.append("  " + time + "  " + marker.text)
             }
         }
         if !stats.gaps.isEmpty {
@@ -67,6 +70,7 @@ public enum RecordStatsFormatter {
             for gap in stats.gaps { lines += RecordGapFormatter.lines(gap).map { "  " + $0 } }
         }
         for damage in stats.damages { lines.append("  DAMAGE \(damage)") }
+        for problem in stats.timeProblems { lines.append("  TIME \(problem)") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -140,6 +144,8 @@ public enum RecordStatsFormatter {
         fields.append(("gaps", "[" + stats.gaps.map(RecordGapFormatter.json).joined(separator: ",") + "]"))
         let damage = stats.damages.map { RecordDumpFormatter.jsonDamage($0, path: stats.path) }
         fields.append(("damage", "[" + damage.joined(separator: ",") + "]"))
+        let times = stats.timeProblems.map { RecordDumpFormatter.jsonTimeFinding($0, path: stats.path) }
+        fields.append(("time_problems", "[" + times.joined(separator: ",") + "]"))
         return object(fields)
     }
 

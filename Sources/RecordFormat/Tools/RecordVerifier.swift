@@ -14,6 +14,12 @@ public struct VerifyReport: Sendable {
     public var damages: [Damage] = []
     /// Problems that are not damage to blocks, e.g. an index that disagrees with the blocks.
     public var problems: [String] = []
+    /// Records whose time is out of range (one per session; also listed in ``problems``).
+    public var timeProblems: [RecordTimeline.Finding] = []
+    /// Sessions whose times run backwards, or with records after their close: every record is
+    /// intact and the tools cope, but an index seek (§5.1) may start after such a record. Not a
+    /// problem for ``isClean``.
+    public var timeWarnings: [RecordTimeline.Finding] = []
     /// Records the writer lost, as the file's gap blocks say (§5.4).
     public var gaps: [RecordGap] = []
 
@@ -31,6 +37,7 @@ public enum RecordVerifier {
         report.fileSize = reader.fileSize
         var scanned = RecordIndex()
         var lastIndex: (offset: UInt64, index: RecordIndex)?
+        var timeline = RecordTimeline()
         while let block = try reader.nextBlock() {
             progress?(reader.bytesRead, reader.fileSize)
             report.blocks += 1
@@ -39,7 +46,8 @@ public enum RecordVerifier {
             switch block.content {
             case .records(let records):
                 report.records += records.count
-                for record in records {
+                for (position, record) in records.enumerated() {
+                    _ = timeline.place(record, at: RecordLocation(offset: block.offset, indexInBlock: position))
                     if record.session != 0 { report.sessions.insert(record.session) }
                     if case .frame(let frame) = record.body { report.payloadBytes += UInt64(frame.payload.count) }
                 }
@@ -63,6 +71,9 @@ public enum RecordVerifier {
             }
         }
         report.damages = reader.damages
+        report.timeProblems = timeline.outOfRange
+        report.timeWarnings = timeline.warnings
+        report.problems += timeline.outOfRange.map(\.description)
         return report
     }
 }

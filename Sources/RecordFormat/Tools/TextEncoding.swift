@@ -81,8 +81,13 @@ enum TextEncoding {
 
     /// ISO 8601 UTC with microseconds, e.g. `2026-11-24T21:04:49.123456Z`.
     static func isoDate(wallMicros: Int64) -> String {
-        let micros = wallMicros >= 0 ? wallMicros % 1_000_000 : (1_000_000 + wallMicros % 1_000_000) % 1_000_000
-        let totalSeconds = (wallMicros - micros) / 1_000_000
+        // Floor division; `wallMicros - micros` would overflow near Int64.min (any i64 is accepted).
+        var totalSeconds = wallMicros / 1_000_000
+        var micros = wallMicros % 1_000_000
+        if micros < 0 {
+            micros += 1_000_000
+            totalSeconds -= 1
+        }
         var days = totalSeconds / 86_400
         var secondsOfDay = totalSeconds % 86_400
         if secondsOfDay < 0 {

@@ -83,7 +83,7 @@ public struct PacketSynthesizer {
             packets += start(record.session, open, at: record.timeMicros)
         }
         guard var state = sessions[record.session] else { return packets }
-        let time = UInt64(clamping: max(0, state.startWall &+ Int64(clamping: record.timeMicros)))
+        let time = Self.timestamp(start: state.startWall, time: record.timeMicros)
         switch record.body {
         case .open, .marker:
             break
@@ -123,6 +123,12 @@ public struct PacketSynthesizer {
         return packets
     }
 
+    /// A packet's time: the record's wall-clock time, kept within the range of ``RecordTime`` (the
+    /// exporter has already moved records that are out of range; see ``RecordTimeline``).
+    static func timestamp(start: Int64, time: UInt64) -> UInt64 {
+        UInt64(RecordTime.wall(start: start, time: time) ?? RecordTime.latestWallMicros)
+    }
+
     /// `packet` with `note` as its comment when it carries data (not a bare acknowledgment).
     private static func annotated(_ packet: SyntheticPacket, _ note: String) -> SyntheticPacket {
         let headerLength = packet.data[0] >> 4 == 6 ? 40 : 20
@@ -159,7 +165,7 @@ public struct PacketSynthesizer {
                 initialSequences: (0x2000_0000 &+ seed, 0x6000_0000 &+ seed),
                 maximumSegment: configuration.maximumSegment),
             base64: open.subprotocol == "base64")
-        let wall = UInt64(clamping: max(0, open.startWallMicros &+ Int64(clamping: time)))
+        let wall = Self.timestamp(start: open.startWallMicros, time: time)
         var packets: [SyntheticPacket] = []
         if websocketSide {
             packets += state.websocket.open(at: wall)

@@ -1,0 +1,87 @@
+"""Recordings are private (issue 12 §7): `--record` creates FILE.rec 0600 under the usual umask 022,
+`--record-mode` sets other bits on purpose, and an existing file keeps its mode when a run appends."""
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import struct
+import subprocess
+
+from proxyutil import Proxy, RawClient, TcpTarget, websockify_bin
+
+
+@contextlib.contextmanager
+def umask(mask: int):
+    """The process umask for the block (websockify inherits it)."""
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode_of(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def record_one_session(base, *extra: str) -> None:
+    """Start websockify with --record=BASE, relay one echo exchange, stop it (SIGTERM closes the file)."""
+    target = TcpTarget()
+    proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={base}", *extra])
+    try:
+        client = RawClient(proxy.port, protocols=["binary"])
+        client.send_frame(2, b"secret typed here")
+        assert client.read_frame()[2] == b"secret typed here"
+        client.send_frame(8, struct.pack("!H", 1000))
+        client.read_until_close()
+        client.close()
+    finally:
+        proxy.stop()
+        target.close()
+    assert proxy.proc.returncode == 0, f"websockify exited with {proxy.proc.returncode}"
+
+
+def test_new_recording_is_0600_under_umask_022(tmp_path):
+    with umask(0o022):
+        record_one_session(tmp_path / "rec")
+    path = tmp_path / "rec.rec"
+    assert path.stat().st_size > 0
+    assert mode_of(path) == 0o600, oct(mode_of(path))
+
+
+def test_record_mode_sets_the_bits_exactly_whatever_the_umask(tmp_path):
+    with umask(0o022):
+        record_one_session(tmp_path / "group", "--record-mode=0640")
+    assert mode_of(tmp_path / "group.rec") == 0o640
+    # A stricter umask does not narrow what was asked for on purpose.
+    with umask(0o077):
+        record_one_session(tmp_path / "wide", "--record-mode=644")
+    assert mode_of(tmp_path / "wide.rec") == 0o644
+
+
+def test_appending_keeps_the_existing_mode_up_or_down(tmp_path):
+    path = tmp_path / "kept.rec"
+    with umask(0o022):
+        record_one_session(tmp_path / "kept")
+        os.chmod(path, 0o644)
+        record_one_session(tmp_path / "kept")  # the default 0600 does not narrow an existing file
+        assert mode_of(path) == 0o644
+        os.chmod(path, 0o400 | 0o200)
+        record_one_session(tmp_path / "kept", "--record-mode=0666")  # nor does --record-mode widen it
+        assert mode_of(path) == 0o600
+    # Both runs were appended to the one file.
+    inspect = os.path.join(os.path.dirname(websockify_bin()), "wsrecord-inspect")
+    dump = subprocess.run([inspect, "dump", "--json", str(path)], capture_output=True, text=True, timeout=60)
+    assert dump.returncode == 0, dump.stderr
+    assert dump.stdout.count('"kind":"open"') == 3
+
+
+def test_bad_record_mode_values_exit_2(tmp_path):
+    for extra in (["--record-mode=0640"], [f"--record={tmp_path / 'x'}", "--record-mode=rw-r-----"],
+                  [f"--record={tmp_path / 'x'}", "--record-mode=01600"]):
+        run = subprocess.run([websockify_bin(), *extra, "127.0.0.1:0", "127.0.0.1:9"],
+                             capture_output=True, text=True, timeout=30)
+        assert run.returncode == 2, (extra, run.returncode, run.stderr)
+        assert "--record-mode" in run.stderr, run.stderr
+    assert not (tmp_path / "x.rec").exists()
