@@ -224,7 +224,7 @@ def test_allow_and_rules_need_a_wsreplay_that_has_them(live, tmp_path):
         assert run.returncode == 2 and "lacks --rules" in run.stderr, run.stderr
 
 
-@pytest.mark.parametrize("case", ["client dir", "page", "chromium", "chromedriver", "wsreplay"])
+@pytest.mark.parametrize("case", ["client dir", "page", "chromium", "chromedriver", "wsreplay", "wsreplay unrunnable"])
 def test_missing_pieces_exit_2_naming_them(case, tmp_path):
     fixture = REPO / "Fixtures" / "websockify-0.10-session.legacy"
     args, env, expected = [fixture, "--client", NOVNC_DIR], tool_env(), ""
@@ -238,8 +238,13 @@ def test_missing_pieces_exit_2_naming_them(case, tmp_path):
     elif case == "chromedriver":
         env["CHROMEDRIVER"] = str(tmp_path / "cd")
         expected = f"CHROMEDRIVER={tmp_path / 'cd'} is not an executable"
-    else:
+    elif case == "wsreplay":
         env["WSREPLAY_BIN"], expected = str(tmp_path / "wsreplay"), f"WSREPLAY_BIN={tmp_path / 'wsreplay'} is not an"
+    else:  # executable by its mode, but not a program (as while a build relinks it: "Text file busy")
+        broken = tmp_path / "wsreplay"
+        broken.write_bytes(b"\x00not a program\n")
+        broken.chmod(0o755)
+        env["WSREPLAY_BIN"], expected = str(broken), f"cannot start {broken}: [Errno 8] Exec format error"
     junit = tmp_path / "junit.xml"
     run = run_harness(*args, "--junit", junit, env=env)
     assert run.returncode == 2, run.stderr

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         result.exit_code = 2
         result.summary.append(f"error: {e}")
         result.cases = [junit.Case("replay", outcome="error", message=str(e))]
+    except Exception as e:  # noqa: BLE001 - a harness failure must not pass for a divergence (exit 1)
+        result.exit_code = 2
+        details = traceback.format_exc()
+        result.summary.append(f"error: the harness failed: {e!r}\n{details}")
+        result.cases = [junit.Case("replay", outcome="error", message=f"the harness failed: {e!r}", details=details)]
     seconds = time.monotonic() - started
     result.browser["duration_seconds"] = round(seconds, 3)
     result.browser["exit_code"] = result.exit_code
@@ -179,8 +185,11 @@ class Harness:
         if a.rules:
             command += ["--rules", str(a.rules)]
         self.wsreplay_started = time.monotonic()
-        with open(self.wsreplay_log, "wb") as log:
-            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            with open(self.wsreplay_log, "wb") as log:
+                proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        except OSError as e:
+            raise EnvironmentProblem(f"cannot start {self.wsreplay}: {e}") from e
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             found = re.search(r"listening on \S*:(\d+)", self.wsreplay_log.read_text(errors="replace"))
