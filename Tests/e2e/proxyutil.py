@@ -1,5 +1,6 @@
 """Helpers for the end-to-end tests: start the built websockify, TCP targets, raw WebSocket I/O."""
 
+import asyncio
 import base64
 import os
 import shutil
@@ -13,6 +14,7 @@ import threading
 import time
 
 import pytest
+import websockets
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -309,15 +311,101 @@ class RawClient:
         self.sock.close()
 
 
+# Once part of an expected reply arrived, how long the rest may take. On loopback the rest of a
+# message follows within milliseconds even on a loaded machine; a longer silence means bytes were
+# lost (e.g. one dropped at the end of a chunk leaves a prefix that never completes). Waiting for
+# the *first* bytes keeps the caller's generous timeout.
+MID_REPLY_SILENCE = 3.0
+
+
+class StreamMismatch(AssertionError):
+    """Part of a reply arrived and it is wrong (a byte differs, or the rest never came): corruption,
+    which a loop waiting for a service to come up must not mistake for "not up yet"."""
+
+
+class StreamCheck:
+    """Compares received bytes with `expected` as they arrive, so that a lost or changed byte fails
+    at once with a clear message instead of as a wait for bytes that never come.
+
+    `add()` raises StreamMismatch at the first byte that differs (or past the end of `expected`);
+    `ended(why)` raises AssertionError naming how much of `expected` arrived before the stream
+    stopped (EOF, a close frame, or silence: see `silence()`) — StreamMismatch once part of it did."""
+
+    def __init__(self, expected: bytes, what: str = "received bytes"):
+        self.expected = bytes(expected)
+        self.what = what
+        self.got = bytearray()
+        self.started = False  # some of the reply arrived (perhaps an empty frame)
+
+    @property
+    def done(self) -> bool:
+        return len(self.got) >= len(self.expected)
+
+    def silence(self, progress: float) -> float:
+        """How long to wait for more: `progress` before anything arrived, then MID_REPLY_SILENCE."""
+        return min(progress, MID_REPLY_SILENCE) if self.started else progress
+
+    def add(self, data: bytes) -> None:
+        self.started = True
+        start = len(self.got)
+        self.got += data
+        want = self.expected[start:start + len(data)]
+        if data[:len(want)] != want or len(self.got) > len(self.expected):
+            at = start + next((i for i, (a, b) in enumerate(zip(data, want)) if a != b), len(want))
+            raise StreamMismatch(
+                f"{self.what}: byte {at} of {len(self.expected)} differs: got {bytes(self.got[at:at + 16]).hex(' ')}, "
+                f"expected {self.expected[at:at + 16].hex(' ') or '(nothing more)'} "
+                f"(the {at} bytes before it match)")
+
+    def ended(self, why: str):
+        raise (StreamMismatch if self.got else AssertionError)(
+            f"{self.what}: {len(self.got)} of {len(self.expected)} bytes arrived (all as expected), then {why}; "
+            f"missing from byte {len(self.got)}: {self.expected[len(self.got):len(self.got) + 16].hex(' ')}")
+
+
+def ws_expect(client, expected: bytes, what: str = "data from the proxy") -> bytes:
+    """Reads data frames until `expected` arrived, checking each byte as it comes (see StreamCheck);
+    the client's socket timeout is the longest wait for the first bytes. Returns the bytes."""
+    check = StreamCheck(expected, what)
+    progress = client.sock.gettimeout()
+    try:
+        while not check.done:
+            client.sock.settimeout(check.silence(progress))
+            try:
+                fin, opcode, data = client.read_frame()
+            except socket.timeout:
+                check.ended(f"nothing for {client.sock.gettimeout()} s")
+            except EOFError:
+                check.ended("the connection closed")
+            if opcode not in (0, 1, 2):
+                check.ended(f"a frame with opcode {opcode} ({data[:40]!r}) instead of data")
+            check.add(data)
+    finally:
+        client.sock.settimeout(progress)
+    return bytes(check.got)
+
+
+async def ws_recv_expect(ws, expected: bytes, what: str = "data from the proxy", silence: float = 20.0) -> bytes:
+    """`ws_expect` for a `websockets` connection: receives messages until `expected` arrived, failing
+    at the first byte that differs, or when no message comes for `silence` seconds (for the first
+    one; see StreamCheck.silence for the rest)."""
+    check = StreamCheck(expected, what)
+    while not check.done:
+        try:
+            message = await asyncio.wait_for(ws.recv(), check.silence(silence))
+        except asyncio.TimeoutError:
+            check.ended(f"nothing for {check.silence(silence)} s")
+        except websockets.ConnectionClosed as closed:
+            check.ended(f"the connection closed ({closed})")
+        check.add(message.encode() if isinstance(message, str) else message)
+    return bytes(check.got)
+
+
 def ws_round_trip(client, payload):
-    """Sends `payload` as one binary frame; returns the bytes received back until as many arrived."""
+    """Sends `payload` as one binary frame; returns it once it came back, failing at the first
+    byte that differs (see ws_expect)."""
     client.send_frame(2, payload)
-    got = b""
-    while len(got) < len(payload):
-        fin, opcode, data = client.read_frame()
-        assert opcode in (0, 2), f"expected data, got opcode {opcode}: {data!r}"
-        got += data
-    return got
+    return ws_expect(client, payload, "the echo")
 
 
 def ws_read_all(client):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from proxyutil import RawClient, TcpTarget, free_port, target, websockify_bin, ws_round_trip  # noqa: F401
+from proxyutil import RawClient, StreamMismatch, TcpTarget, free_port, target, websockify_bin, ws_round_trip  # noqa: F401
 
 
 def connect_when_up(port, proc, timeout=10.0):
@@ -19,6 +19,8 @@ def connect_when_up(port, proc, timeout=10.0):
             client = RawClient(port)
             if ws_round_trip(client, b"hello") == b"hello":
                 return client
+        except StreamMismatch:
+            raise  # bytes lost or changed: the proxy is up and broken
         except (OSError, EOFError, AssertionError):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from proxyutil import RawClient, wait_until, websockify_bin, ws_read_all, ws_round_trip
+from proxyutil import RawClient, StreamMismatch, wait_until, websockify_bin, ws_read_all, ws_round_trip
 from vncdesk import descendants, pick_free_port
 
 
@@ -52,6 +52,8 @@ def wait_for_echo(port, proc, timeout=15.0):
                     return
             finally:
                 client.close()
+        except StreamMismatch:
+            raise  # bytes lost or changed: the proxy is up and broken
         except (OSError, EOFError, AssertionError):
             if time.monotonic() > deadline:
                 raise

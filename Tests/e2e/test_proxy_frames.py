@@ -6,7 +6,7 @@ import base64
 import pytest
 import websockets
 
-from proxyutil import Proxy, RawClient, TcpTarget, discard, proxy, target  # noqa: F401
+from proxyutil import Proxy, RawClient, TcpTarget, discard, proxy, target, ws_expect, ws_recv_expect  # noqa: F401
 
 
 def run(coro):
@@ -20,10 +20,7 @@ def test_binary_echo_with_websockets(proxy):
             payloads = [b"x", bytes(range(256)) * 300, b"\x00" * 70000]
             for p in payloads:
                 await ws.send(p)
-                got = b""
-                while len(got) < len(p):
-                    got += await ws.recv()
-                assert got == p
+                await ws_recv_expect(ws, p, f"the echo of {len(p)} bytes")
     run(go())
 
 
@@ -42,10 +39,7 @@ def test_fragmented_message_is_relayed_in_order(proxy):
     async def go():
         async with websockets.connect(proxy.url()) as ws:
             await ws.send([b"one-", b"two-", b"three"])  # one message in three frames
-            got = b""
-            while len(got) < 13:
-                got += await ws.recv()
-            assert got == b"one-two-three"
+            await ws_recv_expect(ws, b"one-two-three", "the echo of the fragments")
     run(go())
 
 
@@ -173,12 +167,7 @@ def test_text_split_inside_characters_reaches_the_target_intact(proxy, target):
     pieces = [text[:1], text[1:3], text[3:4], text[4:6], text[6:7], text[7:]]
     for i, piece in enumerate(pieces):
         c.send_frame(1 if i == 0 else 0, piece, fin=i == len(pieces) - 1)
-    got = b""
-    while len(got) < len(text):
-        fin, opcode, data = c.read_frame()
-        assert opcode in (0, 2), (opcode, data)
-        got += data
-    assert got == text
+    ws_expect(c, text, "the text's bytes echoed")
     c.close()
 
 

@@ -8,7 +8,7 @@ import struct
 import subprocess
 import time
 
-from proxyutil import REPO_ROOT, Proxy, RawClient, TcpTarget, target, wait_until  # noqa: F401 (fixture)
+from proxyutil import REPO_ROOT, Proxy, RawClient, TcpTarget, target, wait_until, ws_expect  # noqa: F401 (fixture)
 
 
 def inspect_bin():
@@ -37,7 +37,7 @@ def test_record_writes_sessions_with_metadata_and_payloads(tmp_path, target):
         for n in range(2):
             client = RawClient(proxy.port, protocols=["binary"])
             client.send_frame(2, f"hello {n}".encode())
-            assert client.read_frame()[2] == f"hello {n}".encode()
+            ws_expect(client, f"hello {n}".encode(), "the echo")
             client.send_frame(8, struct.pack("!H", 1000))
             assert client.read_until_close()[0] == 1000
             client.close()
@@ -66,13 +66,61 @@ def test_record_writes_sessions_with_metadata_and_payloads(tmp_path, target):
     try:
         client = RawClient(proxy.port, protocols=["binary"])
         client.send_frame(2, b"third")
-        assert client.read_frame()[2] == b"third"
+        ws_expect(client, b"third", "the echo")
         client.close()
         time.sleep(0.3)
     finally:
         proxy.stop()
     _, records, _ = dump(path)
     assert [r["session"] for r in records if r["kind"] == "open"] == [1, 2, 3]
+
+
+def test_record_keeps_both_directions_of_every_size_and_both_close_handshakes(tmp_path):
+    """Client frames around the 4 KiB line where recording stops copying payloads are recorded as
+    the client's, their echoes as the target's; and the close frames of a client-initiated and of a
+    target-initiated close are recorded with sender, code and reason."""
+    def echo_until_quit(conn, target):
+        while (data := conn.recv(65536)) and data != b"quit":
+            conn.sendall(data)
+
+    target = TcpTarget(echo_until_quit)
+    base = str(tmp_path / "both")
+    proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={base}"])
+    sizes = [100, 4095, 4096, 4097, 70000]
+    sent = [bytes((i * 7 + n) & 0xFF for i in range(size)) for n, size in enumerate(sizes)]
+    try:
+        client = RawClient(proxy.port, protocols=["binary"])
+        for n, payload in enumerate(sent):
+            client.send_frame(2, payload)
+            ws_expect(client, payload, f"the echo of the {len(payload)}-byte frame")
+        client.send_frame(8, struct.pack("!H", 1001) + b"tab closed")
+        assert client.read_until_close() == (1001, "")
+        client.close()
+        wait_until(lambda: "session 1 closed" in proxy.log_text(), what="session 1 to end")
+
+        client = RawClient(proxy.port, protocols=["binary"])
+        client.send_frame(2, b"quit")  # the target hangs up
+        assert client.read_until_close() == (1000, "target closed the connection")
+        client.send_frame(8, struct.pack("!H", 1000) + b"ok")
+        client.expect_eof()
+        client.close()
+        wait_until(lambda: "session 2 closed" in proxy.log_text(), what="session 2 to end")
+    finally:
+        proxy.stop()
+        target.close()
+    status, records, err = dump(base + ".rec")
+    assert status == 0, err
+    one = [r for r in records if r["session"] == 1]
+    assert frames(one, "client") == sent, "client frames recorded as the client's, whole"
+    assert b"".join(frames(one, "target")) == b"".join(sent), "the echoes recorded as the target's"
+    closes = [(r["session"], r["from"], base64.b64decode(r["payload_b64"]))
+              for r in records if r["kind"] == "close" and "from" in r]
+    assert closes == [
+        (1, "client", struct.pack("!H", 1001) + b"tab closed"),
+        (1, "target", struct.pack("!H", 1001)),
+        (2, "target", struct.pack("!H", 1000) + b"target closed the connection"),
+        (2, "client", struct.pack("!H", 1000) + b"ok"),
+    ]
 
 
 def test_kill_9_while_recording_leaves_everything_but_the_last_second(tmp_path):
@@ -145,20 +193,15 @@ def test_record_redact_auth_and_keys(tmp_path):
     secret = b"SECRETRESPONSE!!"
     try:
         client = RawClient(proxy.port, protocols=["binary"])
-        def read_bytes(n):
-            got = b""
-            while len(got) < n:
-                got += client.read_frame()[2]
-            return got
-        read_bytes(12)
+        ws_expect(client, b"RFB 003.008\n", "the server's version")
         client.send_frame(2, b"RFB 003.008\n")
-        read_bytes(2)
+        ws_expect(client, bytes([1, 2]), "the security types")
         client.send_frame(2, b"\x02")
-        read_bytes(16)
+        ws_expect(client, bytes(range(16)), "the VNC challenge")
         client.send_frame(2, secret)
-        read_bytes(4)
+        ws_expect(client, struct.pack("!I", 0), "the security result")
         client.send_frame(2, b"\x01")
-        read_bytes(28)
+        ws_expect(client, struct.pack("!HH", 8, 8) + bytes(16) + struct.pack("!I", 4) + b"test", "ServerInit")
         client.send_frame(2, bytes([5, 0, 0, 10, 0, 20]))                 # pointer: kept
         client.send_frame(2, bytes([4, 1, 0, 0, 0, 0, 0, 0x71]))          # key 'q': redacted
         client.send_frame(2, bytes([4, 0, 0, 0]))                         # a key split over frames

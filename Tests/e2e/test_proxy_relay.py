@@ -13,26 +13,32 @@ import pytest
 import websockets
 
 from proxyutil import (  # noqa: F401
-    Proxy, RawClient, TcpTarget, free_port, proxy, target, wait_until, websocat_bin,
+    Proxy, RawClient, StreamCheck, TcpTarget, free_port, proxy, target, wait_until, websocat_bin, ws_recv_expect,
 )
 
 
 def websocat_exchange(args, send, expect, timeout=10):
-    """Runs websocat, writes `send` to its stdin, reads `expect`'s length from its stdout, stops it."""
+    """Runs websocat, writes `send` to its stdin, reads its stdout until it printed `expect`
+    (checked byte by byte as it comes: a difference fails at once), stops it; returns the output."""
     proc = subprocess.Popen([websocat_bin(), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
         proc.stdin.write(send)
         proc.stdin.flush()
         got = b""
+        check = StreamCheck(expect, "websocat's output")
         deadline = time.monotonic() + timeout
         os.set_blocking(proc.stdout.fileno(), False)
-        while len(got) < len(expect) and time.monotonic() < deadline:
+        while not check.done:
             chunk = proc.stdout.read(65536)
             if chunk:
                 got += chunk
+                check.add(chunk[:len(expect) - len(check.got)])
+                deadline = time.monotonic() + check.silence(timeout)
             elif proc.poll() is not None:
-                break
+                check.ended(f"websocat exited ({proc.returncode})")
+            elif time.monotonic() > deadline:
+                check.ended(f"nothing more within {check.silence(timeout)} s")
             else:
                 time.sleep(0.02)
         return got
@@ -66,11 +72,8 @@ def test_large_transfer_both_ways_is_intact(proxy):
                 for i in range(0, len(payload), 1 << 20):
                     await ws.send(payload[i:i + (1 << 20)])
             task = asyncio.create_task(sender())
-            got = bytearray()
-            while len(got) < len(payload):
-                got += await ws.recv()
+            await ws_recv_expect(ws, payload, "the 8 MiB echo")
             await task
-            assert bytes(got) == payload
     asyncio.run(go())
 
 
@@ -391,10 +394,7 @@ def test_many_concurrent_sessions(proxy):
             for j in range(20):
                 msg = f"{i}:{j}".encode() * 50
                 await ws.send(msg)
-                got = b""
-                while len(got) < len(msg):
-                    got += await ws.recv()
-                assert got == msg
+                await ws_recv_expect(ws, msg, f"session {i}'s echo {j}")
 
     async def go():
         await asyncio.gather(*(one(i) for i in range(100)))

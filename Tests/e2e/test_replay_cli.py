@@ -2,13 +2,14 @@
 recording (exit 3), usage and I/O errors (exit 2)."""
 from __future__ import annotations
 
+import struct
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from proxyutil import Proxy, RawClient, TcpTarget, free_port, wait_until
+from proxyutil import Proxy, RawClient, StreamCheck, TcpTarget, free_port, wait_until, ws_expect
 from replayutil import finish, read_report, record_file, records_block_offsets, wsreplay_bin
 from tlsutil import make_certs
 from vncdesk import wait_for_port
@@ -25,12 +26,7 @@ def record_echo_session(tmp_path: Path, messages: list[bytes], pause: float = 0.
             if i and pause:
                 time.sleep(pause)
             client.send_frame(2, message)
-            got = b""
-            while len(got) < len(message):
-                _, opcode, payload = client.read_frame()
-                assert opcode == 2
-                got += payload
-            assert got == message
+            ws_expect(client, message, f"the echo of message {i}")
         client.send_frame(8, b"\x03\xe8")
         client.read_until_close()
         client.close()
@@ -51,26 +47,37 @@ def start_replay(tmp_path: Path, recording: Path, *extra: str, name: str = "wsre
     return proc, port
 
 
-def play_client(port: int, messages: list[bytes], tls=None) -> bytes:
-    """Send each message, read the frames that follow until the expected echo length; then close."""
+def play_client(port: int, messages: list[bytes], tls=None, expect: bytes | None = None) -> bytes:
+    """Send each message and read the frames that follow until as many bytes came back, checking
+    them byte by byte against `expect` (default: the messages, echoed) as they arrive; stop early at
+    a close frame. Then close; returns what was received."""
     client = RawClient(port, protocols=["binary"], timeout=15, tls=tls)
-    received = b""
+    check = StreamCheck(b"".join(messages) if expect is None else expect, "what the replay sent")
     for message in messages:
         client.send_frame(2, message)
-        want = len(received) + len(message)
-        while len(received) < want:
-            _, opcode, payload = client.read_frame()
+        want = len(check.got) + len(message)
+        while len(check.got) < want:
+            client.sock.settimeout(check.silence(15) if len(check.got) > want - len(message) else 15)
+            try:
+                _, opcode, payload = client.read_frame()
+            except TimeoutError:
+                check.ended(f"nothing for {client.sock.gettimeout()} s")
             if opcode == 8:
                 client.close()
-                return received
-            received += payload
+                return bytes(check.got)
+            check.add(payload)
+    close_normally(client)
+    return bytes(check.got)
+
+
+def close_normally(client: RawClient) -> None:
+    """Close with 1000, wait for the answer (or the end of the connection), close the socket."""
     client.send_frame(8, b"\x03\xe8")
     try:
         client.read_until_close()
     except (EOFError, OSError):
         pass
     client.close()
-    return received
 
 
 def test_replay_matching_client_exits_0(tmp_path):
@@ -93,7 +100,8 @@ def test_replay_diverging_client_exits_1_naming_the_first_divergence(tmp_path):
     recording = record_echo_session(tmp_path, [b"hello ", b"world"])
     report = tmp_path / "report.json"
     proc, port = start_replay(tmp_path, recording, "--once", "--wait-timeout", "2", "--report", str(report))
-    play_client(port, [b"hello ", b"wOrld"])
+    # The replay still sends what the recording has.
+    play_client(port, [b"hello ", b"wOrld"], expect=b"hello world")
     assert finish(proc) == 1, proc.log_path.read_text()
     data = read_report(report)
     first = data["divergences"][0]
@@ -197,3 +205,83 @@ def test_replay_with_an_unusable_certificate_exits_2(tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2, out
     assert "none.pem" in out.stderr
+
+
+RFB_VERSION = b"RFB 003.008\n"
+RFB_SERVER_INIT = struct.pack("!HH", 8, 8) + bytes(16) + struct.pack("!I", 4) + b"test"
+
+
+def rfb_key(down: bool, keysym: int) -> bytes:
+    """An RFB KeyEvent (RFC 6143 §7.5.4)."""
+    return struct.pack("!BBxxI", 4, 1 if down else 0, keysym)
+
+
+def rfb_pointer(buttons: int, x: int, y: int) -> bytes:
+    """An RFB PointerEvent (RFC 6143 §7.5.5)."""
+    return struct.pack("!BBHH", 5, buttons, x, y)
+
+
+def rfb_server_without_auth(conn, target):
+    """A minimal RFB 3.8 server offering security type None, then reading whatever comes."""
+    try:
+        conn.sendall(RFB_VERSION)
+        conn.recv(12)
+        conn.sendall(bytes([1, 1]))
+        conn.recv(1)
+        conn.sendall(struct.pack("!I", 0))
+        conn.recv(1)
+        conn.sendall(RFB_SERVER_INIT)
+        while conn.recv(65536):
+            pass
+    except OSError:
+        pass
+
+
+def rfb_client(port: int, messages: list[bytes]) -> None:
+    """An RFB 3.8 client: handshake (security None, shared), then `messages`, then a close."""
+    client = RawClient(port, protocols=["binary"], timeout=15)
+    ws_expect(client, RFB_VERSION, "the server's ProtocolVersion")
+    client.send_frame(2, RFB_VERSION)
+    ws_expect(client, bytes([1, 1]), "the security types")
+    client.send_frame(2, b"\x01")
+    ws_expect(client, struct.pack("!I", 0), "the SecurityResult")
+    client.send_frame(2, b"\x01")
+    ws_expect(client, RFB_SERVER_INIT, "ServerInit")
+    for message in messages:
+        client.send_frame(2, message)
+    close_normally(client)
+
+
+def test_replay_rfb_client_sending_another_key_exits_1_naming_the_key_event(tmp_path):
+    target = TcpTarget(rfb_server_without_auth)
+    base = tmp_path / "rfb"
+    proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={base}"])
+    try:
+        rfb_client(proxy.port, [rfb_pointer(0, 10, 20), rfb_key(True, 0x61), rfb_key(False, 0x61)])
+        wait_until(lambda: "closed by client" in proxy.log_text(), what="the recorded session to close")
+    finally:
+        proxy.stop()
+        target.close()
+    recording = record_file(base)
+
+    # RFB mode: a pointer elsewhere is free, the same key matches.
+    report = tmp_path / "same.json"
+    proc, port = start_replay(tmp_path, recording, "--once", "--wait-timeout", "5", "--report", str(report),
+                              name="same")
+    rfb_client(port, [rfb_pointer(1, 300, 200), rfb_key(True, 0x61), rfb_key(False, 0x61)])
+    assert finish(proc) == 0, proc.log_path.read_text()
+    same = read_report(report)
+    assert same["divergences"] == [] and same["sessions"][0]["rfb"], same
+
+    # Another key ('b' for 'a'): the first divergence names the KeyEvent.
+    report = tmp_path / "other.json"
+    proc, port = start_replay(tmp_path, recording, "--once", "--wait-timeout", "5", "--report", str(report),
+                              name="other")
+    rfb_client(port, [rfb_pointer(0, 10, 20), rfb_key(True, 0x62), rfb_key(False, 0x62)])
+    assert finish(proc) == 1, proc.log_path.read_text()
+    first = read_report(report)["divergences"][0]
+    assert first["kind"] == "mismatch" and first["stream"] == "client", first
+    assert "KeyEvent" in first["message"], first
+    assert first["recorded_hex"].startswith(rfb_key(True, 0x61).hex(" ")), first
+    assert first["actual_hex"].startswith(rfb_key(True, 0x62).hex(" ")), first
+    assert "KeyEvent" in proc.log_path.read_text()
