@@ -1,15 +1,19 @@
 import RFB
+import RFBRules
 import RecordFormat
 
 /// Compares what the client sends with the recording's client→target stream, regardless of framing.
 ///
 /// The recorded stream is cut into *units* the client must send in order: each recorded client
-/// frame's bytes in byte mode, or each significant RFB message in RFB mode. ``matchedUnits`` tells
-/// the scheduler how far the client has come. In RFB mode FramebufferUpdateRequest and
-/// PointerEvent messages are free (their regions, positions and timing may differ, and they need
-/// not be there at all); ProtocolVersion, security choice, ClientInit, SetPixelFormat, SetEncodings,
-/// KeyEvent and ClientCutText must match byte for byte; any 16-byte VNC authentication response
-/// matches the recorded one.
+/// frame's bytes in byte mode, or each RFB message the rules compare in RFB mode (by default all
+/// but FramebufferUpdateRequest and PointerEvent, which may differ or be absent; see
+/// ``RFBRuleSet``). ``matchedUnits`` tells the scheduler how far the client has come.
+///
+/// RFB messages are compared as decoded messages (``RFBSessionParser``), and the checker keeps
+/// going after a divergence: a message that is not the next one expected is looked for among the
+/// next ``lookAhead`` units, so that a changed, missing, extra or reordered message is reported as
+/// such and the rest is still checked. With `stopAtFirst` (and always in byte mode) it stops at
+/// the first divergence.
 public struct ClientChecker: Sendable {
     /// One thing the client is expected to send.
     public struct Unit: Sendable, Equatable {
@@ -19,33 +23,71 @@ public struct ClientChecker: Sendable {
         public var timeMicros: UInt64
         /// `bytes`, or the RFB message name.
         public var name: String
-        var isAuthResponse = false
+        /// RFB: the decoded message and its index among the session's client messages.
+        public var message: RFBMessage?
+        public var messageIndex: Int?
 
         /// Offset just past this unit in the recorded client stream.
         public var end: UInt64 { offset + UInt64(length) }
     }
 
+    /// What became of a unit.
+    enum UnitState: Sendable, Equatable {
+        case pending
+        /// Passed over for a later unit: missing unless it comes within the look-ahead.
+        case skipped
+        case matched, allowed, changed, reordered, missing
+
+        /// Whether the client is past this unit (a missing one holds the frames that depend on it).
+        var isDone: Bool { self != .pending && self != .skipped && self != .missing }
+    }
+
+    /// How many units a message that is not the next one expected is looked for in.
+    public static let lookAhead = 16
+
     public let session: UInt32
     public let rfb: Bool
-    public private(set) var units: [Unit] = []
-    public private(set) var matchedUnits = 0
-    /// True once a divergence was found: the streams are no longer compared.
-    public private(set) var diverged = false
+    public let rules: RFBRuleSet
+    public let stopAtFirst: Bool
+    public internal(set) var units: [Unit] = []
+    /// How many units from the start the client is past (the scheduler's progress): matched,
+    /// allowed, changed or reordered; a missing or still expected unit stops it.
+    public internal(set) var matchedUnits = 0
+    /// True once a divergence was found (with `stopAtFirst`, the streams are no longer compared).
+    public internal(set) var diverged = false
     /// Things worth saying that are not divergences (e.g. where RFB checking stopped).
-    public private(set) var notes: [String] = []
+    public internal(set) var notes: [String] = []
+    /// Actual RFB messages the rules leave out (by default FramebufferUpdateRequest, PointerEvent).
+    public internal(set) var freeMessages = 0
+    /// RFB messages compared, and of those the ones that were the same or differed as the rules allow.
+    public internal(set) var checkedMessages = 0
+    public internal(set) var sameMessages = 0
+    public internal(set) var allowedMessages = 0
 
-    private let recorded: [UInt8]
-    private var actual: [UInt8] = []
-    /// RFB: the recording's client stream could only be followed up to here.
-    private var recordedFollowedUpTo: UInt64?
-    private var parser = RFBClientStreamParser()
-    /// Actual RFB messages that were free (FramebufferUpdateRequest, PointerEvent).
-    public private(set) var freeMessages = 0
+    let recorded: [UInt8]
+    var actual: [UInt8] = []
+    var states: [UnitState] = []
+    /// RFB: the next unit expected when the client's messages are in the recorded order.
+    var cursor = 0
+    /// RFB: units passed over for a later one, in order; missing unless they come late.
+    var skipped: [Int] = []
+    /// RFB: the unit last found at or after ``cursor``.
+    var lastResolved: Int?
+    /// The recording's client stream could only be followed up to here.
+    var recordedFollowedUpTo: UInt64?
+    var parser = RFBSessionParser()
+    /// The client's stream could not be followed: nothing more is compared.
+    var actualLost = false
 
-    /// - Parameter rfb: apply the RFB rules (else plain byte comparison).
-    public init(session: RecordedSession, rfb: Bool) {
+    /// - Parameters:
+    ///   - rfb: apply the RFB rules (else plain byte comparison).
+    ///   - rules: which RFB differences are expected.
+    ///   - stopAtFirst: stop comparing at the first divergence (byte mode always does).
+    public init(session: RecordedSession, rfb: Bool, rules: RFBRuleSet = .standard, stopAtFirst: Bool = false) {
         self.session = session.number
         self.rfb = rfb
+        self.rules = rules
+        self.stopAtFirst = stopAtFirst || !rfb
         self.recorded = session.stream(.clientToTarget)
         if rfb {
             buildRFBUnits(session)
@@ -57,6 +99,7 @@ public struct ClientChecker: Sendable {
             }
         }
         stopAtGap(session)
+        states = Array(repeating: .pending, count: units.count)
     }
 
     /// Client bytes lost while recording leave the recorded stream short of what the client will
@@ -72,62 +115,20 @@ public struct ClientChecker: Sendable {
                 + "at offset \(limit) of the client stream (a gap: \(gap.cause)); later client bytes are not checked")
     }
 
-    private mutating func buildRFBUnits(_ session: RecordedSession) {
-        var recordedParser = RFBClientStreamParser()
-        var lastClient: RecordedSession.Event?
-        var stopped = false
-        for event in session.events where !stopped {
-            let parsed: [RFBClientStreamParser.Parsed]
-            if event.direction == .targetToClient {
-                parsed = recordedParser.feedServer(event.bytes)
-            } else {
-                lastClient = event
-                parsed = recordedParser.feedClient(event.bytes)
-            }
-            for item in parsed {
-                if case .unknown(let type) = item.message {
-                    notes.append(
-                        "the recording's client stream has an RFB message of unknown type \(type) at offset \(item.offset); later client bytes are not checked"
-                    )
-                    recordedFollowedUpTo = item.offset
-                    stopped = true
-                    break
-                }
-                guard !Self.isFree(item.message) else { continue }
-                units.append(
-                    Unit(
-                        offset: item.offset, length: item.length,
-                        recordIndex: lastClient?.recordIndex ?? event.recordIndex,
-                        timeMicros: lastClient?.timeMicros ?? event.timeMicros, name: item.message.name,
-                        isAuthResponse: item.message == .vncAuthResponse))
-            }
-            if !stopped, case .lost(let why) = recordedParser.state {
-                notes.append(
-                    "the recording's RFB client stream cannot be followed (\(why)); later client bytes are not checked")
-                recordedFollowedUpTo = units.last?.end ?? 0
-                stopped = true
-            }
-        }
-    }
-
-    static func isFree(_ message: RFBClientMessage) -> Bool {
-        switch message {
-        case .framebufferUpdateRequest, .pointerEvent: true
-        default: false
-        }
-    }
-
-    /// Bytes the replay sent to the client (RFB mode follows the security handshake with them).
+    /// Bytes the replay sent to the client (RFB mode follows the handshake and extensions with them).
     public mutating func serverBytes(_ bytes: [UInt8], atMicros now: UInt64) -> [Divergence] {
-        guard rfb else { return [] }
-        return handle(parser.feedServer(bytes), now: now)
+        guard rfb, !actualLost else { return [] }
+        return handle(parser.feed(.serverToClient, bytes), now: now)
     }
 
-    /// Bytes the client sent; returns new divergences (at most one per session).
+    /// Bytes the client sent; returns new divergences.
     public mutating func clientBytes(_ bytes: [UInt8], atMicros now: UInt64) -> [Divergence] {
         let start = actual.count
         actual += bytes
-        if rfb { return handle(parser.feedClient(bytes), now: now) }
+        if rfb {
+            guard !actualLost else { return [] }
+            return handle(parser.feed(.clientToServer, bytes), now: now)
+        }
         guard !diverged else { return [] }
         for (i, byte) in bytes.enumerated() {
             let position = start + i
@@ -148,88 +149,44 @@ public struct ClientChecker: Sendable {
                 ]
             }
         }
-        while matchedUnits < units.count, units[matchedUnits].end <= UInt64(actual.count) { matchedUnits += 1 }
+        while matchedUnits < units.count, units[matchedUnits].end <= UInt64(actual.count) {
+            states[matchedUnits] = .matched
+            matchedUnits += 1
+        }
         return []
     }
 
     /// The client closed or the session ended: what it never sent.
     public mutating func finish(atMicros now: UInt64) -> [Divergence] {
-        missing(matchedUnits, now: now) { "the client never sent \($0) at offset \($1)" }
+        guard rfb else {
+            return missingBytes(matchedUnits, now: now) { "the client never sent \($0) at offset \($1)" }
+        }
+        return finishRFB(now: now)
     }
 
     /// The client did not send unit `index` in time.
     public mutating func timedOut(waitingFor index: Int, seconds: Double, atMicros now: UInt64) -> [Divergence] {
-        missing(index, now: now) { "the client did not send \($0) at offset \($1) within \(seconds) s" }
+        guard rfb else {
+            return missingBytes(index, now: now) { "the client did not send \($0) at offset \($1) within \(seconds) s" }
+        }
+        return timedOutRFB(index, seconds: seconds, now: now)
     }
 
-    /// A `.missing` divergence for unit `index` (nothing once diverged or past the last unit);
-    /// `message` gets what was expected and its recorded offset.
-    private mutating func missing(_ index: Int, now: UInt64, _ message: (String, UInt64) -> String) -> [Divergence] {
+    /// Byte mode: a `.missing` divergence for unit `index` (nothing once diverged or past the
+    /// last unit); `message` gets what was expected and its recorded offset.
+    private mutating func missingBytes(_ index: Int, now: UInt64, _ message: (String, UInt64) -> String)
+        -> [Divergence]
+    {
         guard !diverged, index < units.count else { return [] }
         let unit = units[index]
-        let what = rfb ? "the recorded \(unit.name)" : "the recorded bytes"
         return [
             diverge(
-                .missing, message(what, UInt64(unit.offset)),
-                recordedOffset: Int(unit.offset), actualOffset: actual.count, unit: unit, now: now)
+                .missing, message("the recorded bytes", unit.offset), recordedOffset: Int(unit.offset),
+                actualOffset: actual.count, unit: unit, now: now)
         ]
     }
 
-    private mutating func handle(_ parsed: [RFBClientStreamParser.Parsed], now: UInt64) -> [Divergence] {
-        var out: [Divergence] = []
-        for item in parsed where !diverged {
-            if Self.isFree(item.message) {
-                freeMessages += 1
-                continue
-            }
-            if matchedUnits >= units.count {
-                if recordedFollowedUpTo != nil { continue }
-                out.append(
-                    diverge(
-                        .extra, "the client sent a \(item.message.name) the recording does not have",
-                        recordedOffset: recorded.count, actualOffset: Int(item.offset), unit: units.last, now: now))
-                continue
-            }
-            if case .unknown(let type) = item.message {
-                out.append(
-                    diverge(
-                        .unparseable, "the client sent an RFB message of unknown type \(type)",
-                        recordedOffset: Int(units[matchedUnits].offset), actualOffset: Int(item.offset),
-                        unit: units[matchedUnits], now: now))
-                continue
-            }
-            let unit = units[matchedUnits]
-            let same: Bool
-            if unit.isAuthResponse && item.message == .vncAuthResponse {
-                same = true  // any password: the recorded challenge and result are replayed
-            } else {
-                let want = recorded[Int(unit.offset)..<Int(unit.end)]
-                let got = actual[Int(item.offset)..<Int(item.offset) + item.length]
-                same = want.elementsEqual(got)
-            }
-            if same {
-                matchedUnits += 1
-            } else {
-                out.append(
-                    diverge(
-                        .mismatch,
-                        "the client sent \(item.message.name) where the recording has \(unit.name)"
-                            + (item.message.name == unit.name ? " with other contents" : ""),
-                        recordedOffset: Int(unit.offset), actualOffset: Int(item.offset), unit: unit, now: now))
-            }
-        }
-        if !diverged, recordedFollowedUpTo == nil, case .lost(let why) = parser.state {
-            let unit = matchedUnits < units.count ? units[matchedUnits] : units.last
-            out.append(
-                diverge(
-                    .unparseable, "the client's RFB stream cannot be followed: \(why)",
-                    recordedOffset: Int(unit?.offset ?? UInt64(recorded.count)), actualOffset: actual.count,
-                    unit: unit, now: now))
-        }
-        return out
-    }
-
-    private mutating func diverge(
+    mutating func diverge(
         _ kind: Divergence.Kind, _ message: String, recordedOffset: Int, actualOffset: Int, unit: Unit?, now: UInt64
     ) -> Divergence {
         diverged = true

@@ -11,6 +11,20 @@ public struct Divergence: Sendable, Equatable, Codable {
         case incomplete
         /// The client's stream could not be followed (e.g. an RFB message type the parser does not know).
         case unparseable
+        /// RFB: the client sent a recorded message later than recorded (after messages recorded after it).
+        case reordered
+    }
+
+    /// RFB: what kind of difference a client message is, for `--rules` writers and reports.
+    public enum Change: String, Sendable, Codable {
+        /// Another message (or the same type with other contents) where the recording has one.
+        case changed
+        /// A recorded message the client did not send.
+        case missing
+        /// A message the recording does not have.
+        case extra
+        /// A recorded message sent out of the recorded order.
+        case reordered
     }
 
     public var session: UInt32
@@ -32,6 +46,13 @@ public struct Divergence: Sendable, Equatable, Codable {
     public var recordedHex: String
     /// A hex excerpt of the actual bytes from `actualOffset` (up to 32 bytes).
     public var actualHex: String
+    /// RFB: the class of the difference (`kind` keeps its older names: `mismatch` for changed).
+    public var change: Change?
+    /// RFB: the recorded message and the client's, decoded (`KeyEvent 'o' (0x6f) down`).
+    public var recordedMessage: String?
+    public var actualMessage: String?
+    /// RFB: the recorded message's index among the session's client messages (`--rules` exceptions).
+    public var clientMessage: Int?
 
     public init(
         session: UInt32, kind: Kind, stream: String, message: String, recordedOffset: UInt64? = nil,
@@ -59,5 +80,13 @@ public struct Divergence: Sendable, Equatable, Codable {
             String([digits[Int($0 >> 4)], digits[Int($0 & 15)]])
         }
         .joined(separator: " ")
+    }
+
+    /// The bytes of one message (`length` from `offset`), as spaced hex: the first `limit` of
+    /// them and `…` when it is longer, so that both sides' excerpts end where their messages do.
+    static func hex(_ bytes: [UInt8], message offset: UInt64, length: UInt64, limit: Int = 48) -> String {
+        guard offset < UInt64(bytes.count) else { return "" }
+        let shown = Int(min(length, UInt64(limit)))
+        return hex(bytes, from: Int(offset), count: shown) + (length > UInt64(shown) ? " …" : "")
     }
 }

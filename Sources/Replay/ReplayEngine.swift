@@ -1,3 +1,5 @@
+import RFB
+import RFBRules
 import RecordFormat
 
 /// Plays one recorded session against one client, without I/O: fed the client's bytes and the time,
@@ -11,15 +13,32 @@ public struct ReplayEngine: Sendable {
         public var waitTimeoutNanos: UInt64
         /// Apply RFB rules when the session looks like RFB (`--no-rfb` turns this off).
         public var rfbAware: Bool
+        /// Which RFB client differences are expected (`--allow`, `--ignore`, `--rules`).
+        public var rules: RFBRuleSet
+        /// Stop checking the client at the first divergence and play on by the clock (`--stop-at-first`).
+        public var stopAtFirst: Bool
+        /// Close right after the last frame even where the recording's target did not close
+        /// (`--close-at-end`); otherwise such a session is held open.
+        public var closeAtEnd: Bool
+        /// How long a session is held open after the last frame for the client to close (`--hold-timeout`).
+        public var holdTimeoutNanos: UInt64
+
+        /// The default hold: long enough to look at or capture the client's final screen.
+        public static let defaultHoldTimeoutNanos: UInt64 = 30_000_000_000
 
         public init(
             pacing: ReplayScheduler.Pacing = .speed(1), syncToClient: Bool = true,
-            waitTimeoutNanos: UInt64 = 10_000_000_000, rfbAware: Bool = true
+            waitTimeoutNanos: UInt64 = 10_000_000_000, rfbAware: Bool = true, rules: RFBRuleSet = .standard,
+            stopAtFirst: Bool = false, closeAtEnd: Bool = false, holdTimeoutNanos: UInt64 = defaultHoldTimeoutNanos
         ) {
             self.pacing = pacing
             self.syncToClient = syncToClient
             self.waitTimeoutNanos = waitTimeoutNanos
             self.rfbAware = rfbAware
+            self.rules = rules
+            self.stopAtFirst = stopAtFirst
+            self.closeAtEnd = closeAtEnd
+            self.holdTimeoutNanos = holdTimeoutNanos
         }
     }
 
@@ -48,13 +67,16 @@ public struct ReplayEngine: Sendable {
     /// The recorded close, due at its recorded time.
     private var pendingClose: (at: UInt64, code: UInt16?, reason: String)?
     private var over = false
+    /// Frames not played because a client message they follow never came (`--sync client`).
+    private var heldBack: (unit: ClientChecker.Unit, frames: Int)?
 
     public init(session: RecordedSession, options: Options, startNanos: UInt64) {
         self.session = session
         self.options = options
         self.startNanos = startNanos
         let rfb = options.rfbAware && session.looksLikeRFB
-        let checker = ClientChecker(session: session, rfb: rfb)
+        let checker = ClientChecker(
+            session: session, rfb: rfb, rules: options.rules, stopAtFirst: options.stopAtFirst)
         self.checker = checker
         // Each target frame requires the client units completed before it in record order.
         var items: [ReplayScheduler.Item] = []
@@ -103,8 +125,10 @@ public struct ReplayEngine: Sendable {
         guard !divergences.isEmpty else { return }
         result.divergences += divergences
         result.matchedClientUnits = checker.matchedUnits
-        // The streams no longer line up: waiting for the client would only time out.
-        scheduler.stopSyncing()
+        // Stopping at the first: the streams no longer line up, waiting for the client would only
+        // time out. Keeping going, the checker resynchronises and a missing message holds back
+        // what follows it.
+        if checker.stopAtFirst { scheduler.stopSyncing() }
     }
 
     /// What to do now.
@@ -118,9 +142,10 @@ public struct ReplayEngine: Sendable {
             }
             guard let deadline = closeDeadline else { return .done }
             if now < deadline { return .wait(untilNanos: deadline) }
-            // The client did not close as it did in the recording: close for it.
+            // The client did not close while the session was held: close for it.
             over = true
-            result.notes.append("the client did not close within the wait timeout; closing with 1000")
+            let seconds = ClientChecker.seconds(Double(holdNanos) / 1e9)
+            result.notes.append("the client did not close within \(seconds) s after the last frame; closing with 1000")
             return .close(code: 1000, reason: "replay finished")
         }
         while true {
@@ -140,7 +165,15 @@ public struct ReplayEngine: Sendable {
                 return .waitForWritable
             case .clientTimedOut(let required):
                 let seconds = Double(options.waitTimeoutNanos) / 1e9
+                let stuck = min(checker.matchedUnits, max(0, required - 1))
                 add(checker.timedOut(waitingFor: max(0, required - 1), seconds: seconds, atMicros: micros(now)))
+                if options.syncToClient && checker.matchedUnits < required
+                    && stuck < checker.units.count
+                {
+                    // What the user saw after it did not happen: play nothing more.
+                    heldBack = (checker.units[stuck], frames.count - scheduler.nextIndex)
+                    return finishPlaying(now: now)
+                }
                 continue
             case .finished:
                 return finishPlaying(now: now)
@@ -148,14 +181,24 @@ public struct ReplayEngine: Sendable {
         }
     }
 
+    /// How long the session is held open for the client to close.
+    private var holdNanos: UInt64 { options.closeAtEnd ? options.waitTimeoutNanos : options.holdTimeoutNanos }
+
+    /// After the last frame (or frames held back): the server closes only where the recording's
+    /// target (or the proxy) closed; a session the client closed, or whose end the recording
+    /// does not say (legacy files, a recording cut short), is held open until the client closes
+    /// or the hold timeout passes, so that the client keeps its final screen. `--close-at-end`
+    /// closes any session but a client-closed one at its recorded end.
     private mutating func finishPlaying(now: UInt64) -> Action {
         closing = true
         let ending = session.ending
         // The recorded end is due at its recorded time (right away with --fast or without a record).
         let due = ending.map { max(now, scheduler.due($0.timeMicros)) } ?? now
-        if ending?.closedBy == .client {
-            // The client closed the recorded session: wait for it to do so again.
-            closeDeadline = ReplayScheduler.later(due, by: options.waitTimeoutNanos)
+        let targetClosed = ending.map { $0.closedBy == .target || $0.closedBy == .proxy } ?? false
+        let closes = heldBack == nil && (options.closeAtEnd ? ending?.closedBy != .client : targetClosed)
+        if !closes {
+            // Wait for the client to close, as it did in the recording (or may now).
+            closeDeadline = ReplayScheduler.later(due, by: holdNanos)
             return .wait(untilNanos: closeDeadline!)
         }
         pendingClose = (due, ending?.code ?? 1000, ending?.reason ?? "")
@@ -172,7 +215,17 @@ public struct ReplayEngine: Sendable {
         add(checker.finish(atMicros: micros(now)))
         result.matchedClientUnits = checker.matchedUnits
         result.freeClientMessages = checker.freeMessages
-        if scheduler.nextIndex < frames.count {
+        result.checkedClientMessages = checker.checkedMessages
+        result.sameClientMessages = checker.sameMessages
+        result.allowedClientMessages = checker.allowedMessages
+        if let heldBack, scheduler.nextIndex < frames.count {
+            let unsent = frames[scheduler.nextIndex]
+            let what = checker.rfb ? heldBack.unit.message.map(\.description) ?? heldBack.unit.name : "the recorded bytes"
+            result.heldBackFrames = heldBack.frames
+            result.notes.append(
+                "\(heldBack.frames) recorded target frames (from offset \(unsent.offset), record #\(unsent.recordIndex)) were "
+                    + "not sent: they follow the client's \(what) (record #\(heldBack.unit.recordIndex)), which never came")
+        } else if scheduler.nextIndex < frames.count {
             let unsent = frames[scheduler.nextIndex]
             let text =
                 "the session ended with \(frames.count - scheduler.nextIndex) recorded target frames (from offset \(unsent.offset)) not sent"

@@ -71,11 +71,18 @@ public struct ReplayReport: Sendable, Equatable {
         for s in sessions {
             lines.append(
                 "session \(s.session)\(s.rfb ? " (RFB)" : ""): sent \(s.framesSent)/\(s.recordedTargetFrames) frames, \(s.bytesSent)/\(s.recordedTargetBytes) bytes; received \(s.framesReceived) frames, \(s.bytesReceived) bytes (\(s.recordedClientBytes) recorded); client matched \(s.matchedClientUnits)/\(s.expectedClientUnits) \(s.rfb ? "messages" : "frames"); \(s.divergences.isEmpty ? "no divergence" : "\(s.divergences.count) divergence(s)")"
+                    + (s.rfb
+                        ? "; client messages checked \(s.checkedClientMessages): \(s.sameClientMessages) same, \(s.allowedClientMessages) allowed, \(s.freeClientMessages) free"
+                        : "")
             )
             for d in s.divergences {
-                lines.append("  divergence (\(d.kind.rawValue), \(d.stream) stream): \(d.message)")
+                lines.append("  divergence (\(d.change?.rawValue ?? d.kind.rawValue), \(d.stream) stream): \(d.message)")
                 let recordedAt = d.recordedTimeMicros.map { String(format: "%.3f s", Double($0) / 1e6) } ?? "-"
                 let actualAt = d.actualTimeMicros.map { String(format: "%.3f s", Double($0) / 1e6) } ?? "-"
+                if let message = d.recordedMessage {
+                    lines.append("    recorded: client message #\(d.clientMessage.map(String.init) ?? "-") \(message)")
+                }
+                if let message = d.actualMessage { lines.append("    actual:   \(message)") }
                 lines.append(
                     "    recorded: offset \(d.recordedOffset.map(String.init) ?? "-"), record #\(d.recordIndex.map(String.init) ?? "-"), at \(recordedAt): \(d.recordedHex.isEmpty ? "(nothing)" : d.recordedHex)"
                 )
@@ -119,6 +126,10 @@ public struct ReplayReport: Sendable, Equatable {
         var expectedClientUnits: Int
         var matchedClientUnits: Int
         var freeClientMessages: Int
+        var checkedClientMessages: Int
+        var sameClientMessages: Int
+        var allowedClientMessages: Int
+        var heldBackFrames: Int
         var closedByClient: Bool
         var closeCode: UInt16?
         var durationSeconds: Double
@@ -160,6 +171,8 @@ public struct ReplayReport: Sendable, Equatable {
                     recordedTargetFrames: $0.recordedTargetFrames, recordedTargetBytes: $0.recordedTargetBytes,
                     recordedClientBytes: $0.recordedClientBytes, expectedClientUnits: $0.expectedClientUnits,
                     matchedClientUnits: $0.matchedClientUnits, freeClientMessages: $0.freeClientMessages,
+                    checkedClientMessages: $0.checkedClientMessages, sameClientMessages: $0.sameClientMessages,
+                    allowedClientMessages: $0.allowedClientMessages, heldBackFrames: $0.heldBackFrames,
                     closedByClient: $0.closedByClient, closeCode: $0.closeCode,
                     durationSeconds: Double($0.durationMicros) / 1e6, lateness: Lateness(nanos: $0.latenessNanos),
                     divergences: $0.divergences, notes: $0.notes)

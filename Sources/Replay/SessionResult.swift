@@ -12,6 +12,13 @@ public struct SessionResult: Sendable, Equatable {
     public var matchedClientUnits = 0
     /// RFB FramebufferUpdateRequests and PointerEvents the client sent (not compared).
     public var freeClientMessages = 0
+    /// RFB: client messages compared (recorded ones found, changed, missing or reordered, and
+    /// extra ones), those that were the same, and those that differed as the rules allow.
+    public var checkedClientMessages = 0
+    public var sameClientMessages = 0
+    public var allowedClientMessages = 0
+    /// Recorded target frames not played because a client message they follow never came.
+    public var heldBackFrames = 0
     public var framesSent = 0
     public var bytesSent: UInt64 = 0
     public var framesReceived = 0

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Proxy
+import RFBRules
 import Replay
 
 /// `wsreplay FILE --port PORT …`: plays a recording to WebSocket clients and checks what they send.
@@ -54,6 +55,42 @@ struct WSReplay: AsyncParsableCommand {
     @Flag(name: .customLong("no-rfb"), help: "Compare plain bytes even when the session is RFB (VNC).")
     var noRFB = false
 
+    @Option(
+        help: ArgumentHelp(
+            "RFB: differences in this client message type are expected (a changed, missing or extra one counts as "
+                + "allowed); SetEncodings:superset allows only added encodings and a new order. Repeatable.",
+            valueName: "MESSAGE[:superset]"))
+    var allow: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "RFB: leave this client message type out of the comparison (FramebufferUpdateRequest and PointerEvent "
+                + "are by default). Repeatable.", valueName: "MESSAGE"))
+    var ignore: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "RFB: rules from a JSON or YAML file (allow, ignore, check, per-message exceptions); see docs/wsreplay.md.",
+            valueName: "FILE"))
+    var rules: String?
+
+    @Flag(
+        name: .customLong("stop-at-first"),
+        help: "Stop checking a session at its first divergence and play the rest by the clock.")
+    var stopAtFirst = false
+
+    @Flag(
+        name: .customLong("close-at-end"),
+        help: "Close after the last frame even where the recording's target did not close (else the session is held open).")
+    var closeAtEnd = false
+
+    @Option(
+        name: .customLong("hold-timeout"),
+        help: ArgumentHelp(
+            "Seconds to hold a session open after its last frame for the client to close, where the recorded "
+                + "client closed or the recording does not say who closed (legacy files).", valueName: "SECONDS"))
+    var holdTimeout: Double = 30
+
     @Option(help: "Write a JSON report to this file.")
     var report: String?
 
@@ -82,6 +119,9 @@ struct WSReplay: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
         guard waitTimeout > 0, waitTimeout.isFinite else { throw ValidationError("--wait-timeout must be positive") }
+        guard holdTimeout > 0, holdTimeout.isFinite else { throw ValidationError("--hold-timeout must be positive") }
+        if closeAtEnd && holdTimeout != 30 { throw ValidationError("--close-at-end and --hold-timeout exclude each other") }
+        _ = try ruleSet()
         if fast && speed != 1.0 { throw ValidationError("--speed and --fast exclude each other") }
         if once && loop { throw ValidationError("--once and --loop exclude each other") }
         if cert == nil && (key != nil || keyPassword != nil || sslOnly) {
@@ -96,12 +136,22 @@ struct WSReplay: AsyncParsableCommand {
         }
     }
 
-    func makeConfiguration() -> ReplayConfiguration {
+    /// The RFB rules of --allow, --ignore and --rules.
+    func ruleSet() throws(ValidationError) -> RFBRuleSet {
+        do {
+            return try RFBRuleSet.parse(allow: allow, ignore: ignore, rulesFile: rules)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    func makeConfiguration() throws -> ReplayConfiguration {
         var configuration = ReplayConfiguration(
             file: file, listenHost: listen, listenPort: port, session: session,
             engine: ReplayEngine.Options(
                 pacing: fast ? .fast : .speed(speed), syncToClient: sync == .client,
-                waitTimeoutNanos: UInt64(min(waitTimeout * 1e9, 9e18)), rfbAware: !noRFB),
+                waitTimeoutNanos: UInt64(min(waitTimeout * 1e9, 9e18)), rfbAware: !noRFB, rules: try ruleSet(),
+                stopAtFirst: stopAtFirst, closeAtEnd: closeAtEnd, holdTimeoutNanos: UInt64(min(holdTimeout * 1e9, 9e18))),
             once: once, loop: loop, reportPath: report,
             web: web.map { WebConfiguration(root: $0, fileOnly: fileOnly) })
         configuration.tls = cert.map {
@@ -117,7 +167,7 @@ struct WSReplay: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let configuration = makeConfiguration()
+        let configuration = try makeConfiguration()
         let server = ReplayServer(configuration: configuration, logger: Logger(label: "wsreplay"))
         var result = await server.run()
         if let path = configuration.reportPath {

@@ -103,8 +103,10 @@ def test_replay_legacy_fixture_to_novnc(tmp_path, free_port, start_process, chro
     replay_port = free_port()
     report = tmp_path / "replay.json"
     fixture = REPO / "Fixtures" / "websockify-0.10-session.legacy"
+    # A legacy file does not say who closed: the replay holds the session after the last frame, here
+    # for 3 s, then closes it.
     replay = start_process([wsreplay_bin(), fixture, "--port", replay_port, "--once", "--report", report,
-                            "--web", NOVNC_DIR], name="wsreplay")
+                            "--web", NOVNC_DIR, "--hold-timeout", "3"], name="wsreplay")
     wait_for_port(replay_port, replay)
     connect(driver, replay_port)
     # What the recorded client typed (its KeyEvents, per `wsrecord-inspect dump --hex`).

@@ -70,7 +70,8 @@ def test_replay_of_a_legacy_file_with_huge_millisecond_times(tmp_path):
     legacy = tmp_path / "huge.js"
     lines = ["'{1{first',", "'}2}answer',", "'{18446744073709551{late',", "'EOF'];"]
     legacy.write_text("var VNC_frame_data = [\n" + "\n".join(lines) + "\n")
-    proc, port = start_replay(tmp_path, legacy, "--once", "--wait-timeout", "5")
+    # A legacy file does not say who closed: --close-at-end closes after the last frame instead of holding.
+    proc, port = start_replay(tmp_path, legacy, "--once", "--wait-timeout", "5", "--close-at-end")
     received, code = play(port)
     assert received == [b"first", b"late"]
     assert finish(proc, timeout=30) == 3, proc.log_path.read_text()
