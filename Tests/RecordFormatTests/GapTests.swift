@@ -203,7 +203,8 @@ struct GapTests {
         let (header, _) = BlockBuilder.makeBlock(
             kind: .gap, payload: BlockPayload(payload), recordCount: 0, firstWall: 0, lastWall: 0, sessions: [],
             compressor: nil)
-        let end = Int(decoded.blocks[0].offset) + decoded.blocks[0].totalLength
+        let first = try #require(decoded.blocks.first)
+        let end = Int(first.offset) + first.totalLength
         let broken = Array(bytes[..<end]) + header.encoded() + payload + Array(bytes[end...])
         let again = try decodeAll(broken, chunk: 7)
         #expect(again.records == decoded.records)
@@ -476,7 +477,8 @@ struct GapCLITests {
         let object = try #require(try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [String: Any])
         #expect(object["ok"] as? Bool == false)
         let gaps = try #require(object["gaps"] as? [[String: Any]])
-        #expect(gaps.count == 1 && (gaps[0]["causes"] as? [String]) == ["write-failed"])
+        try #require(gaps.count == 1)
+        #expect((gaps[0]["causes"] as? [String]) == ["write-failed"])
 
         let stats = try run(inspect, ["stats", path])
         #expect(stats.status == 3)
