@@ -48,17 +48,17 @@ let package = Package(
         .target(name: "RFBRules", dependencies: ["RFB", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RFBRulesTests", dependencies: ["RFBRules", "RFB"]),
         // Tools over recordings that need more than the format (diff, RFB-aware comparisons).
-        .target(name: "RecordTools", dependencies: ["RecordFormat", "RFB"]),
+        .target(name: "RecordTools", dependencies: ["RecordFormat", "RFB", "RFBRules"]),
         .executableTarget(
             name: "wsrecord-inspect",
             dependencies: [
-                "RecordFormat", "RecordTools",
+                "RecordFormat", "RecordTools", "RFBRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat"], exclude: ["Golden"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "RecordFormat"]),
-        .testTarget(name: "RecordToolsTests", dependencies: ["RecordTools", "RecordFormat"]),
+        .testTarget(name: "RecordToolsTests", dependencies: ["RecordTools", "RecordFormat", "RFB", "RFBRules"]),
         // Test tool: a writer that runs until killed (crash and disk-full tests). Not a product.
         .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat"], path: "Tests/RecordStressWriter"),
         // The WebSocket-to-TCP proxy: listener, handshake, frame validation, relay, session hook.

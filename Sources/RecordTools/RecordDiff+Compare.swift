@@ -83,7 +83,8 @@ extension RecordDiff {
         var seenB: Set<UInt32> = []
         var closesA: [UInt32: SessionClose] = [:]
         var closesB: [UInt32: SessionClose] = [:]
-        var rfb: [Int: (RFBSide, RFBSide)] = [:]
+        /// With `rfb`: A's and B's sessions as RFB messages.
+        var logs: [RFBMessageLog] = []
         let pairOfA: [UInt32: Int]
         let pairOfB: [UInt32: Int]
 
@@ -102,6 +103,15 @@ extension RecordDiff {
             }
             pairOfA = a
             pairOfB = b
+            if options.rfb {
+                let senders: Set<RFBDirection> =
+                    switch options.direction {
+                    case nil: [.clientToServer, .serverToClient]
+                    case .clientToTarget: [.clientToServer]
+                    case .targetToClient: [.serverToClient]
+                    }
+                logs = [true, false].map { RFBMessageLog(rules: options.rules, isReference: $0, senders: senders) }
+            }
         }
 
         /// The pair a session belongs to: by number (its own number) or from the options.
@@ -120,12 +130,14 @@ extension RecordDiff {
             }
             guard let pair = pair(record.session, side: side) else { return 0 }
             if let comparable, !comparable.contains(record.session) { return 0 }
+            if options.rfb { logs[side].add(record, index: index) }
             switch record.body {
             case .close(let close):
                 if side == 0 { closesA[record.session] = close } else { closesB[record.session] = close }
                 return 0
             case .frame(let frame):
                 guard !frame.opcode.isControl else { return 0 }
+                if let only = options.direction, frame.direction != only { return UInt64(frame.payload.count) }
                 let key = PairKey(pair: pair, direction: frame.direction)
                 let comparator = comparators[key] ?? {
                     let made = StreamComparator(direction: frame.direction, tolerance: options.timingToleranceMicros)
@@ -133,11 +145,6 @@ extension RecordDiff {
                     return made
                 }()
                 comparator.add(side: side, session: record.session, payload: frame.payload, record: index, time: record.timeMicros)
-                if options.rfb {
-                    var sides = rfb[pair] ?? (RFBSide(), RFBSide())
-                    if side == 0 { sides.0.feed(frame) } else { sides.1.feed(frame) }
-                    rfb[pair] = sides
-                }
                 return UInt64(frame.payload.count)
             default:
                 return 0
@@ -146,6 +153,7 @@ extension RecordDiff {
 
         mutating func finish() -> Report {
             var report = Report()
+            for i in logs.indices { logs[i].finish() }
             var pairedA: Set<UInt32> = []
             var pairedB: Set<UInt32> = []
             if let pairs = options.pairs {
@@ -170,16 +178,19 @@ extension RecordDiff {
                 } else {
                     (result.sessionA, result.sessionB) = (UInt32(key.pair), UInt32(key.pair))
                 }
-                if options.rfb, key.direction == .clientToTarget, let sides = rfb[key.pair],
-                    sides.0.usable, sides.1.usable
-                {
-                    result.rfbDifferences = RFBSide.differences(sides.0, sides.1)
-                    result.comparedAsRFB = true
+                if options.rfb {
+                    let sender: RFBDirection = key.direction == .clientToTarget ? .clientToServer : .serverToClient
+                    result.rfb = RecordDiff.RFBComparison(
+                        a: logs[0].stream(session: result.sessionA, sender: sender),
+                        b: logs[1].stream(session: result.sessionB, sender: sender), sender: sender, rules: options.rules,
+                        sessionA: result.sessionA, toleranceMicros: options.timingToleranceMicros,
+                        limit: options.differenceLimit)
                 }
                 report.streams.append(result)
             }
             let closePairs: [(UInt32, UInt32)] = options.pairs ?? pairedA.sorted().map { ($0, $0) }
-            for (a, b) in closePairs where pairedA.contains(a) && pairedB.contains(b) {
+            // How a session closed belongs to neither direction: compared only when both are.
+            for (a, b) in closePairs where options.direction == nil && pairedA.contains(a) && pairedB.contains(b) {
                 let ca = closesA[a]
                 let cb = closesB[b]
                 if ca?.code != cb?.code || ca?.closedBy != cb?.closedBy {
@@ -385,34 +396,5 @@ extension RecordDiff {
             result.framesB = sides[1].frames
             return result
         }
-    }
-}
-
-/// One recording's RFB client messages of a session, grouped by type.
-struct RFBSide {
-    private var parser = RFBClientStreamParser()
-    private(set) var byType: [String: [RFBClientMessage]] = [:]
-
-    /// False once the parser could not follow the stream (then bytes are compared instead).
-    var usable: Bool {
-        if case .lost = parser.state { return false }
-        return true
-    }
-
-    mutating func feed(_ frame: Frame) {
-        let parsed = frame.direction == .clientToTarget ? parser.feedClient(frame.payload) : parser.feedServer(frame.payload)
-        for message in parsed { byType[message.message.name, default: []].append(message.message) }
-    }
-
-    static func differences(_ a: RFBSide, _ b: RFBSide) -> [RecordDiff.RFBTypeDifference] {
-        var out: [RecordDiff.RFBTypeDifference] = []
-        for type in Set(a.byType.keys).union(b.byType.keys).sorted() {
-            let ma = a.byType[type] ?? []
-            let mb = b.byType[type] ?? []
-            guard ma != mb else { continue }
-            let first = zip(ma, mb).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(ma.count, mb.count)
-            out.append(.init(type: type, countA: ma.count, countB: mb.count, firstDifference: first))
-        }
-        return out
     }
 }

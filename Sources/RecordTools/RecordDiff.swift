@@ -1,3 +1,5 @@
+import RFB
+import RFBRules
 import RecordFormat
 
 /// Compares two recordings session by session (`wsrecord-inspect diff`).
@@ -12,13 +14,25 @@ public struct RecordDiff {
         public var pairs: [(UInt32, UInt32)]?
         /// Report bytes delivered more than this much earlier or later in B than in A.
         public var timingToleranceMicros: UInt64?
-        /// Compare client→target traffic as RFB messages, per message type.
+        /// Compare both directions as RFB messages (server messages by structure), not as bytes.
         public var rfb: Bool
+        /// Compare only this direction (nil: both); how sessions closed is then not compared.
+        public var direction: Direction?
+        /// With `rfb`: which messages are left out or allowed to differ (wsreplay's rules).
+        public var rules: RFBRuleSet
+        /// With `rfb`: how many differences per stream are kept in the report (all are counted).
+        public var differenceLimit: Int
 
-        public init(pairs: [(UInt32, UInt32)]? = nil, timingToleranceMicros: UInt64? = nil, rfb: Bool = false) {
+        public init(
+            pairs: [(UInt32, UInt32)]? = nil, timingToleranceMicros: UInt64? = nil, rfb: Bool = false,
+            direction: Direction? = nil, rules: RFBRuleSet = .standard, differenceLimit: Int = 1000
+        ) {
             self.pairs = pairs
             self.timingToleranceMicros = timingToleranceMicros
             self.rfb = rfb
+            self.direction = direction
+            self.rules = rules
+            self.differenceLimit = differenceLimit
         }
     }
 
@@ -52,23 +66,17 @@ public struct RecordDiff {
         /// Frame starts in B whose bytes came more than the tolerance earlier or later than in A.
         public var timingViolations = 0
         public var worstTimingMicros: UInt64 = 0
-        /// With `rfb`: message types whose sequences differ, with counts in A and B.
-        public var rfbDifferences: [RFBTypeDifference] = []
-        /// True when this stream was judged by its RFB messages rather than its bytes (`--rfb`).
-        public var comparedAsRFB = false
+        /// With `rfb`: the stream as RFB messages.
+        public var rfb: RFBComparison?
 
+        /// True when this stream was judged by its RFB messages rather than its bytes (`--rfb`
+        /// and both sides could be followed to the end).
+        public var comparedAsRFB: Bool { rfb?.isUsable ?? false }
         public var bytesDiffer: Bool { divergence != nil || bytesA != bytesB }
         public var isSame: Bool {
-            (comparedAsRFB ? rfbDifferences.isEmpty : !bytesDiffer) && timingViolations == 0
+            if let rfb, rfb.isUsable { return rfb.differenceCount == 0 && rfb.timingViolations == 0 }
+            return !bytesDiffer && timingViolations == 0
         }
-    }
-
-    public struct RFBTypeDifference: Sendable, Equatable {
-        public var type: String
-        public var countA: Int
-        public var countB: Int
-        /// Position (among messages of this type) of the first that differs.
-        public var firstDifference: Int
     }
 
     public struct Report: Sendable {
@@ -84,9 +92,10 @@ public struct RecordDiff {
             onlyInA.isEmpty && onlyInB.isEmpty && closeDifferences.isEmpty && streams.allSatisfy(\.isSame)
         }
 
-        /// The first stream divergence in file order of A (the one to look at first).
+        /// The first byte divergence in file order of A (the one to look at first), among the
+        /// streams judged by their bytes.
         public var firstDivergence: StreamResult? {
-            streams.filter { $0.bytesDiffer }.min {
+            streams.filter { $0.bytesDiffer && !$0.comparedAsRFB }.min {
                 ($0.divergence?.recordA ?? .max, $0.sessionA) < ($1.divergence?.recordA ?? .max, $1.sessionA)
             }
         }

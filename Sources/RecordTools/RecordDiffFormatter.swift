@@ -1,3 +1,5 @@
+import RFB
+import RFBRules
 import RecordFormat
 
 /// Text and JSON for `wsrecord-inspect diff`.
@@ -33,15 +35,8 @@ public enum RecordDiffFormatter {
         var lines = ["--- A: \(pathA)", "+++ B: \(pathB)"]
         for s in report.streams {
             var line = "\(pair(s)) \(arrow(s.direction)): "
-            if s.comparedAsRFB {
-                if s.rfbDifferences.isEmpty {
-                    line += "same RFB messages"
-                } else {
-                    line += "RFB messages differ: "
-                        + s.rfbDifferences.map { "\($0.type) (A \($0.countA), B \($0.countB), first at #\($0.firstDifference))" }
-                        .joined(separator: ", ")
-                }
-                line += s.bytesDiffer ? "; bytes differ" : "; bytes same"
+            if let rfb = s.rfb, rfb.isUsable {
+                line += rfbSummary(rfb) + (s.bytesDiffer ? "; bytes differ" : "; bytes same")
             } else if let d = s.divergence {
                 line += "DIFFERENT from byte \(d.offset)"
             } else {
@@ -50,10 +45,15 @@ public enum RecordDiffFormatter {
             line += " (A \(s.bytesA) bytes in \(s.framesA) frames, B \(s.bytesB) bytes in \(s.framesB) frames"
             if let framing = s.firstFramingDifference { line += "; framing differs from frame \(framing)" }
             line += ")"
-            if s.timingViolations > 0 {
+            if let rfb = s.rfb, rfb.isUsable {
+                if rfb.timingViolations > 0 {
+                    line += "; timing: \(rfb.timingViolations) messages off by more than the tolerance (worst \(seconds(rfb.worstTimingMicros)))"
+                }
+            } else if s.timingViolations > 0 {
                 line += "; timing: \(s.timingViolations) frame starts off by more than the tolerance (worst \(seconds(s.worstTimingMicros)))"
             }
             lines.append(line)
+            if let rfb = s.rfb { lines += rfbDetails(rfb) }
         }
         for session in report.onlyInA { lines.append("session \(session): only in A") }
         for session in report.onlyInB { lines.append("session \(session): only in B") }
@@ -77,6 +77,129 @@ public enum RecordDiffFormatter {
         if !report.closeDifferences.isEmpty { summary += ", \(report.closeDifferences.count) closes differ" }
         lines.append(summary + (report.isSame ? " — same" : " — different"))
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// How many RFB differences a text report lists per stream (JSON lists what the report kept).
+    public static let listedDifferences = 20
+
+    /// `same RFB messages (52 compared, …)` or `RFB messages differ: 1 changed, …`.
+    static func rfbSummary(_ rfb: RecordDiff.RFBComparison) -> String {
+        var text: String
+        if rfb.differenceCount == 0 {
+            text = rfb.sender == .serverToClient ? "same RFB message structure" : "same RFB messages"
+        } else {
+            text =
+                "RFB messages differ: \(rfb.changed) changed, \(rfb.onlyInA) only in A, \(rfb.onlyInB) only in B"
+        }
+        text += " (A \(rfb.comparedA), B \(rfb.comparedB) compared, \(rfb.matched) matched"
+        if rfb.allowed > 0 { text += ", \(rfb.allowed) allowed by the rules" }
+        let ignored = Set(rfb.ignoredA.keys).union(rfb.ignoredB.keys).sorted()
+        if !ignored.isEmpty {
+            text += "; ignored: "
+                + ignored.map { "\($0) A \(rfb.ignoredA[$0] ?? 0) / B \(rfb.ignoredB[$0] ?? 0)" }.joined(separator: ", ")
+        }
+        return text + ")"
+    }
+
+    /// The lines under a stream: why RFB could not be followed, notes, then the differences.
+    static func rfbDetails(_ rfb: RecordDiff.RFBComparison) -> [String] {
+        var lines: [String] = []
+        if !rfb.isUsable {
+            lines.append("  RFB not followed to the end, compared as bytes: " + rfb.unfollowed.joined(separator: "; "))
+        }
+        for note in rfb.notes { lines.append("  note: \(note)") }
+        if !rfb.aligned {
+            lines.append("  note: too many differences to align the messages: after the common start they are paired by position")
+        }
+        guard rfb.isUsable else { return lines }
+        for difference in rfb.differences.prefix(listedDifferences) { lines.append("  " + describe(difference, rfb.sender)) }
+        let more = rfb.differenceCount - min(rfb.differences.count, listedDifferences)
+        if more > 0 { lines.append("  … \(more) more difference" + (more == 1 ? "" : "s") + " (--json lists up to \(rfb.differences.count))") }
+        return lines
+    }
+
+    /// `changed: KeyEvent 'o' (0x6f) down vs KeyEvent 'p' (0x70) down at message #12 (client offset 1234, 1.506 s / 1.498 s)`.
+    static func describe(_ difference: RecordDiff.RFBComparison.Difference, _ sender: RFBDirection) -> String {
+        let what: String
+        switch (difference.a, difference.b) {
+        case (let a?, let b?):
+            what = "changed: " + contrast(a.message, b.message)
+        case (let a?, nil):
+            what = "only in A: \(a.message)"
+        case (nil, let b?):
+            what = "only in B: \(b.message)"
+        case (nil, nil):
+            return "\(difference.kind.rawValue)"
+        }
+        let items = [difference.a, difference.b].compactMap { $0 }
+        func both<T: Equatable>(_ value: (RecordDiff.RFBComparison.Item) -> T, _ text: (T) -> String) -> String {
+            let values = items.map(value)
+            return values.dropFirst().allSatisfy { $0 == values[0] } ? text(values[0]) : values.map(text).joined(separator: " / ")
+        }
+        return what + " at message " + both(\.index) { "#\($0)" } + " (\(sender.senderName) offset "
+            + both(\.offset) { String($0) } + ", " + items.map { shortSeconds($0.timeMicros) }.joined(separator: " / ") + ")"
+    }
+
+    /// `A vs B`, or for two SetEncodings what was added, removed and reordered.
+    static func contrast(_ a: RFBMessage, _ b: RFBMessage) -> String {
+        if case .setEncodings(let old) = a, case .setEncodings(let new) = b {
+            return "SetEncodings differs: " + RFBMessageDifference.encodings(recorded: old, actual: new)
+        }
+        return "\(a) vs \(b)"
+    }
+
+    /// `1.506 s`: milliseconds are enough to find a message.
+    static func shortSeconds(_ micros: UInt64) -> String {
+        let millis = micros / 1000
+        let fraction = String(millis % 1000)
+        return "\(millis / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction + " s"
+    }
+
+    /// The `rfb` member of a stream.
+    static func rfbJSON(_ rfb: RecordDiff.RFBComparison) -> String {
+        var o = RFBJSONObject()
+        o.add("from", rfb.sender.senderName)
+        o.add("compared_a", rfb.comparedA)
+        o.add("compared_b", rfb.comparedB)
+        o.add("matched", rfb.matched)
+        o.add("allowed", rfb.allowed)
+        func counts(_ ignored: [String: Int]) -> RFBJSONObject {
+            var c = RFBJSONObject()
+            for name in ignored.keys.sorted() { c.add(name, ignored[name] ?? 0) }
+            return c
+        }
+        o.add("ignored_a", counts(rfb.ignoredA))
+        o.add("ignored_b", counts(rfb.ignoredB))
+        o.add("changed", rfb.changed)
+        o.add("only_in_a", rfb.onlyInA)
+        o.add("only_in_b", rfb.onlyInB)
+        o.add("aligned", rfb.aligned)
+        o.add("timing_violations", rfb.timingViolations)
+        o.add("worst_timing_us", rfb.worstTimingMicros)
+        o.add("unfollowed", strings: rfb.unfollowed)
+        o.add("notes", strings: rfb.notes)
+        func item(_ item: RecordDiff.RFBComparison.Item?) -> String {
+            guard let item else { return "null" }
+            var i = RFBJSONObject()
+            i.add("index", item.index)
+            i.add("offset", item.offset)
+            i.add("time_us", item.timeMicros)
+            i.add("record", item.record)
+            i.add("description", item.message.description)
+            i.add("message", item.message.json)
+            return i.rendered
+        }
+        o.add(
+            "differences",
+            objects: rfb.differences.map { difference in
+                var d = RFBJSONObject()
+                d.add("kind", difference.kind.rawValue)
+                d.add("a", json: item(difference.a))
+                d.add("b", json: item(difference.b))
+                d.add("text", describe(difference, rfb.sender))
+                return d
+            })
+        return o.rendered
     }
 
     /// One JSON object for machines.
@@ -105,11 +228,7 @@ public enum RecordDiffFormatter {
             } else {
                 f.append("\"divergence\":null")
             }
-            f.append(
-                "\"rfb_differences\":["
-                    + s.rfbDifferences.map {
-                        "{\"type\":\(q($0.type)),\"count_a\":\($0.countA),\"count_b\":\($0.countB),\"first_difference\":\($0.firstDifference)}"
-                    }.joined(separator: ",") + "]")
+            f.append("\"rfb\":" + (s.rfb.map(rfbJSON) ?? "null"))
             streams.append("{" + f.joined(separator: ",") + "}")
         }
         return "{\"same\":\(report.isSame),\"a\":\(q(pathA)),\"b\":\(q(pathB)),\"streams\":[" + streams.joined(separator: ",")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RFBRules
 import RecordFormat
 import RecordTools
 
@@ -6,9 +7,14 @@ struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare two recordings session by session.",
         discussion: """
-            Each direction's byte stream is compared regardless of how it was split into frames; framing, \
-            timing (with --timing-tolerance) and RFB messages (--rfb) on top. Exit 0 when the same, 1 when \
-            different, 2 on trouble — like diff(1).
+            Each direction's byte stream is compared regardless of how it was split into frames; framing and \
+            timing (with --timing-tolerance) on top. With --rfb, sessions are compared as RFB (VNC) messages \
+            instead: the client's message by message, leaving out what wsreplay leaves out \
+            (FramebufferUpdateRequest and PointerEvent, unless --rules say otherwise), and the server's by \
+            structure (message types, rectangles' geometry and encodings, pseudo-rectangles), not by \
+            compressed pixel bytes; differences are listed as decoded messages. Exit 0 when the same, 1 \
+            when different, 2 on trouble — like diff(1) — and 3 when a file is damaged (what could be read \
+            is still compared).
             """)
 
     @Argument(help: "Recording A (either format).") var a: String
@@ -18,7 +24,23 @@ struct Diff: ParsableCommand {
     @Option(name: .customLong("session-b"), help: "Session of B to compare with --session-a.") var sessionB: UInt32?
     @Option(help: "Also report frames delivered more than this much earlier or later (e.g. 50ms).")
     var timingTolerance: String?
-    @Flag(help: "Compare client→target traffic as RFB (VNC) messages and name the types that differ.") var rfb = false
+    @Option(help: "Compare only what this side sent: client or target.") var direction: FilterOptions.Side?
+    @Flag(help: "Compare the sessions as RFB (VNC) messages: client messages whole, server messages by structure.")
+    var rfb = false
+    @Option(
+        name: .customLong("allow"),
+        help: ArgumentHelp(
+            "With --rfb: differences in this client message type are expected (NAME or SetEncodings:superset).",
+            valueName: "NAME[:MODE]"))
+    var allow: [String] = []
+    @Option(
+        name: .customLong("ignore"),
+        help: ArgumentHelp("With --rfb: leave this message type out on both sides.", valueName: "NAME"))
+    var ignore: [String] = []
+    @Option(
+        name: .customLong("rules"),
+        help: ArgumentHelp("With --rfb: a rules file (JSON or YAML), as wsreplay's --rules.", valueName: "FILE"))
+    var rulesFile: String?
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
@@ -27,10 +49,19 @@ struct Diff: ParsableCommand {
         if let timingTolerance, TimeSpec.micros(timingTolerance) == nil {
             throw ValidationError("--timing-tolerance \(timingTolerance): expected a duration such as 50ms")
         }
+        if !rfb && (!allow.isEmpty || !ignore.isEmpty || rulesFile != nil) {
+            throw ValidationError("--allow, --ignore and --rules apply to RFB messages: add --rfb")
+        }
     }
 
     func run() throws {
         var options = RecordDiff.Options(rfb: rfb)
+        options.direction = direction.map { $0 == .client ? .clientToTarget : .targetToClient }
+        do {
+            options.rules = try RFBRuleSet.parse(allow: allow, ignore: ignore, rulesFile: rulesFile)
+        } catch {
+            throw ValidationError(error.message)
+        }
         if let session { options.pairs = [(session, session)] }
         if let sessionA, let sessionB { options.pairs = [(sessionA, sessionB)] }
         options.timingToleranceMicros = timingTolerance.flatMap(TimeSpec.micros)
@@ -46,6 +77,8 @@ struct Diff: ParsableCommand {
         let text = json ? RecordDiffFormatter.json(report, pathA: a, pathB: b) : RecordDiffFormatter.text(report, pathA: a, pathB: b)
         out.line(String(text.dropLast()))
         out.flush()
+        // A damaged file was compared as far as it could be read: that comes first (see Exit status).
+        if !report.damagesA.isEmpty || !report.damagesB.isEmpty { throw ExitCode(ExitStatus.damaged) }
         if !report.isSame { throw ExitCode(ExitStatus.different) }
     }
 }

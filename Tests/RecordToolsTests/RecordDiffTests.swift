@@ -1,4 +1,5 @@
 import Foundation
+import RFB
 import RecordFormat
 import RecordTools
 import Testing
@@ -162,7 +163,7 @@ struct RecordDiffTests {
         #expect(!report.isSame)
         let stream = try #require(report.streams.first { $0.direction == .clientToTarget })
         #expect(stream.comparedAsRFB)
-        #expect(stream.rfbDifferences.map(\.type) == ["KeyEvent"])
+        #expect(stream.rfb?.differences.compactMap { $0.a?.message.name } == ["KeyEvent"])
         #expect(try RecordDiff.compare(legacy, legacy, options: .init(rfb: true)).isSame)
         let text = RecordDiffFormatter.text(report, pathA: "A", pathB: "B")
         #expect(text.contains("KeyEvent"))

@@ -1,0 +1,78 @@
+import RFB
+import RFBRules
+import RecordFormat
+
+/// One recording's sessions as RFB messages, per sender, for `diff --rfb`. Decoding is
+/// ``RFBDumpFormatter``'s (one ``RFBSessionParser`` per session fed both directions in recorded
+/// order, base64 sessions decoded, redacted frames passed over where possible), so `diff --rfb`
+/// sees exactly the messages `dump --rfb` prints. The rules' ignored messages are counted and
+/// left out as they come; everything else is kept with where and when it was sent.
+struct RFBMessageLog {
+    /// The messages of one sender in one session.
+    struct Stream: Sendable {
+        var items: [RecordDiff.RFBComparison.Item] = []
+        var ignored: [String: Int] = [:]
+        /// Messages seen so far (the index of the next one).
+        var count = 0
+        /// What stopped the parser on this stream, if anything did.
+        var problem: RFBParseProblem?
+    }
+
+    private var decoder = RFBDumpFormatter()
+    /// Per session number: the client's stream, then the server's.
+    private(set) var sessions: [UInt32: [Stream]] = [:]
+    private let rules: RFBRuleSet
+    /// Whether this is recording A, the one per-message rules (`messages: [{index: …}]`) name.
+    private let isReference: Bool
+    /// The senders whose messages are kept (both directions are always decoded: each needs the other).
+    private let senders: Set<RFBDirection>
+
+    init(rules: RFBRuleSet, isReference: Bool, senders: Set<RFBDirection>) {
+        self.rules = rules
+        self.isReference = isReference
+        self.senders = senders
+    }
+
+    /// Takes record number `index` (counted over the whole file from 0).
+    mutating func add(_ record: Record, index: Int) {
+        for line in decoder.lines(for: record) { take(line, record: index) }
+    }
+
+    /// What sessions that never closed end inside of; call after the last record.
+    mutating func finish() {
+        for line in decoder.finish() { take(line, record: -1) }
+    }
+
+    /// The stream of `sender` in `session` (empty when it sent nothing).
+    func stream(session: UInt32, sender: RFBDirection) -> Stream {
+        sessions[session]?[sender == .clientToServer ? 0 : 1] ?? Stream()
+    }
+
+    private mutating func take(_ line: RFBDumpFormatter.Line, record: Int) {
+        let sender = line.event.direction
+        guard senders.contains(sender) else { return }
+        let rules = rules
+        // Rules files name client messages of the reference recording by index.
+        let byIndex = isReference && sender == .clientToServer
+        let session: UInt32? = isReference ? line.session : nil
+        func update(_ stream: inout Stream) {
+            switch line.event {
+            case .message(let parsed):
+                let index = stream.count
+                stream.count += 1
+                if rules.isIgnored(parsed.message, index: byIndex ? index : nil, session: session) {
+                    stream.ignored[parsed.message.name, default: 0] += 1
+                } else {
+                    stream.items.append(
+                        .init(
+                            message: parsed.message, index: index, offset: parsed.offset,
+                            timeMicros: line.timeMicros, record: record))
+                }
+            case .problem(let problem):
+                if stream.problem == nil { stream.problem = problem }
+            }
+        }
+        // Changed in place: a copy taken out of the dictionary would make every append copy the stream.
+        update(&sessions[line.session, default: [Stream(), Stream()]][sender == .clientToServer ? 0 : 1])
+    }
+}
