@@ -1,4 +1,5 @@
-"""wsreplay against scripted clients: a matching client, a diverging one (exit 1), a truncated
+"""wsreplay against scripted clients: a matching client, a diverging one (exit 1; RFB: rules, keep-going
+checks, held-back frames, hold or close at the end), a truncated
 recording (exit 3), usage and I/O errors (exit 2)."""
 from __future__ import annotations
 
@@ -285,3 +286,234 @@ def test_replay_rfb_client_sending_another_key_exits_1_naming_the_key_event(tmp_
     assert first["recorded_hex"].startswith(rfb_key(True, 0x61).hex(" ")), first
     assert first["actual_hex"].startswith(rfb_key(True, 0x62).hex(" ")), first
     assert "KeyEvent" in proc.log_path.read_text()
+
+
+# --- Keep-going checks, rules, held-back frames and the faithful close (issue 13 §2) ---
+
+RAW_COPYRECT = [0, 1]
+NEWER_ENCODINGS = [50, 0, 1, -1063131698]  # H.264, Raw, CopyRect, ExtendedClipboard (0xC0A1E5CE)
+RETURN = 0xFF0D
+
+
+def rfb_set_encodings(encodings: list[int]) -> bytes:
+    """An RFB SetEncodings (RFC 6143 §7.5.2)."""
+    return struct.pack("!BxH", 2, len(encodings)) + b"".join(struct.pack("!i", e) for e in encodings)
+
+
+def key_echo(keysym: int) -> bytes:
+    """What the scripted server answers a key press with: ServerCutText 'key XXXX'."""
+    text = b"key %04x" % keysym
+    return struct.pack("!BxxxI", 3, len(text)) + text
+
+
+def rfb_echoing_server(conn, target):
+    """An RFB 3.8 server (security None) that answers each KeyEvent press with a ServerCutText naming
+    the keysym, so that what it sends depends on what the client typed."""
+    sizes = {0: 20, 3: 10, 4: 8, 5: 6}
+    try:
+        rfb_server_without_auth_handshake(conn)
+        buf = b""
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            buf += data
+            while buf:
+                kind = buf[0]
+                if kind == 2:
+                    if len(buf) < 4:
+                        break
+                    size = 4 + 4 * struct.unpack("!H", buf[2:4])[0]
+                else:
+                    size = sizes[kind]
+                if len(buf) < size:
+                    break
+                message, buf = buf[:size], buf[size:]
+                if kind == 4 and message[1]:
+                    conn.sendall(key_echo(struct.unpack("!I", message[4:8])[0]))
+    except OSError:
+        pass
+
+
+def rfb_server_without_auth_handshake(conn):
+    conn.sendall(RFB_VERSION)
+    conn.recv(12)
+    conn.sendall(bytes([1, 1]))
+    conn.recv(1)
+    conn.sendall(struct.pack("!I", 0))
+    conn.recv(1)
+    conn.sendall(RFB_SERVER_INIT)
+
+
+def rfb_typist(port: int, keys: list[int], encodings: list[int], wait_each: bool, linger: float = 0.0) -> list[bytes]:
+    """An RFB client: handshake, SetEncodings, a full update request, then each key pressed and
+    released. With `wait_each` it waits for the server's answer to each press (so the recording
+    has it right after the press); otherwise it types everything and then collects answers until
+    3 s of silence. Stays `linger` seconds, then closes with 1000; returns the answers."""
+    client = RawClient(port, protocols=["binary"], timeout=15)
+    ws_expect(client, RFB_VERSION, "the server's ProtocolVersion")
+    client.send_frame(2, RFB_VERSION)
+    ws_expect(client, bytes([1, 1]), "the security types")
+    client.send_frame(2, b"\x01")
+    ws_expect(client, struct.pack("!I", 0), "the SecurityResult")
+    client.send_frame(2, b"\x01")
+    ws_expect(client, RFB_SERVER_INIT, "ServerInit")
+    client.send_frame(2, rfb_set_encodings(encodings) + struct.pack("!BBHHHH", 3, 0, 0, 0, 8, 8))
+    answers = []
+    for keysym in keys:
+        client.send_frame(2, rfb_key(True, keysym))
+        client.send_frame(2, rfb_key(False, keysym))
+        if wait_each:
+            ws_expect(client, key_echo(keysym), f"the answer to key {keysym:#x}")
+            answers.append(key_echo(keysym))
+    if not wait_each:
+        client.sock.settimeout(3)
+        try:
+            while True:
+                _, opcode, payload = client.read_frame()
+                if opcode == 8:
+                    client.close()
+                    return answers
+                answers.append(payload)
+        except TimeoutError:
+            pass
+        client.sock.settimeout(15)
+    time.sleep(linger)
+    close_normally(client)
+    return answers
+
+
+@pytest.fixture
+def typed_recording(tmp_path) -> Path:
+    """A session recorded through websockify: a client typing 'lo' and Return into the echoing
+    server, with the client closing."""
+    target = TcpTarget(rfb_echoing_server)
+    base = tmp_path / "typed"
+    proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={base}"])
+    try:
+        rfb_typist(proxy.port, [0x6C, 0x6F, RETURN], RAW_COPYRECT, wait_each=True)
+        wait_until(lambda: "closed by client" in proxy.log_text(), what="the recorded session to close")
+    finally:
+        proxy.stop()
+        target.close()
+    return record_file(base)
+
+
+def replay_to_typist(tmp_path, recording, name, keys, encodings=RAW_COPYRECT, *options):
+    report = tmp_path / f"{name}.json"
+    proc, port = start_replay(tmp_path, recording, "--once", "--wait-timeout", "2", "--hold-timeout", "2",
+                              "--report", str(report), *options, name=name)
+    answers = rfb_typist(port, keys, encodings, wait_each=False)
+    code = finish(proc)
+    return code, read_report(report), proc.log_path.read_text(), answers
+
+
+def test_replay_rfb_set_encodings_rules(tmp_path, typed_recording):
+    typed = [0x6C, 0x6F, RETURN]
+    code, report, log, answers = replay_to_typist(tmp_path, typed_recording, "strict", typed, NEWER_ENCODINGS)
+    assert code == 1, log
+    assert [d["change"] for d in report["divergences"]] == ["changed"], report["divergences"]
+    assert "SetEncodings differs: added H.264, ExtendedClipboard; removed —; order kept at client offset 14" in log
+    session = report["sessions"][0]
+    # The keys after the SetEncodings are still checked, and matched.
+    assert session["same_client_messages"] == session["checked_client_messages"] - 1 == 3 + 6, session
+    assert session["matched_client_units"] == session["expected_client_units"], session
+    assert answers == [key_echo(k) for k in typed]
+
+    for name, options in (("superset", ["--allow", "SetEncodings:superset"]), ("any", ["--allow", "setencodings"])):
+        code, report, log, _ = replay_to_typist(tmp_path, typed_recording, name, typed, NEWER_ENCODINGS, *options)
+        assert code == 0, log
+        assert report["sessions"][0]["allowed_client_messages"] == 1, report["sessions"][0]
+
+    # A list that drops CopyRect is not a superset; a rules file can allow it for that one message.
+    code, report, log, _ = replay_to_typist(tmp_path, typed_recording, "dropped", typed, [50, 0],
+                                            "--allow", "SetEncodings:superset")
+    assert code == 1 and "added H.264; removed CopyRect" in log, log
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("# SetEncodings is client message #3\nmessages:\n  - {index: 3, rule: allow}\n")
+    code, _, log, _ = replay_to_typist(tmp_path, typed_recording, "ruled", typed, [50, 0], "--rules", str(rules))
+    assert code == 0, log
+
+    # A misspelt rule is a usage error naming the names.
+    bad = subprocess.run([wsreplay_bin(), str(typed_recording), "--port", "0", "--allow", "SetEncoding"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "not an RFB message name" in bad.stderr and "SetEncodings" in bad.stderr
+
+
+def test_replay_rfb_another_key_is_named_and_checking_goes_on(tmp_path, typed_recording):
+    code, report, log, answers = replay_to_typist(tmp_path, typed_recording, "other", [0x6C, 0x70, RETURN])
+    assert code == 1, log
+    assert "expected KeyEvent 'o' (0x6f) down, got KeyEvent 'p' (0x70) down at client offset 52, record #" in log
+    first = report["divergences"][0]
+    assert first["kind"] == "mismatch" and first["change"] == "changed", first
+    assert first["recorded_message"] == "KeyEvent 'o' (0x6f) down" and first["actual_hex"] == rfb_key(True, 0x70).hex(" ")
+    assert len(report["divergences"]) == 2  # press and release
+    session = report["sessions"][0]
+    # 'l' and Return (down and up) after the changed key are matched: checking went on.
+    assert session["same_client_messages"] == 4 + 4, session
+    assert session["matched_client_units"] == session["expected_client_units"], session
+    # The changed key still counts as the client's answer: every recorded frame was played.
+    assert session["frames_sent"] == session["recorded_target_frames"] and session["held_back_frames"] == 0
+
+    # --stop-at-first: one divergence, as before.
+    code, report, log, _ = replay_to_typist(tmp_path, typed_recording, "first", [0x6C, 0x70, RETURN],
+                                            RAW_COPYRECT, "--stop-at-first")
+    assert code == 1 and len(report["divergences"]) == 1, report["divergences"]
+
+
+def test_replay_rfb_missing_key_holds_back_what_follows(tmp_path, typed_recording):
+    code, report, log, answers = replay_to_typist(tmp_path, typed_recording, "missing", [0x6C, RETURN])
+    assert code == 1, log
+    # The answer to 'l' came; those to 'o' and Return did not: the recorded user saw them after 'o'.
+    assert answers == [key_echo(0x6C)], answers
+    session = report["sessions"][0]
+    assert session["held_back_frames"] == 2, session
+    assert report["divergences"][0]["change"] == "missing", report["divergences"]
+    assert "expected KeyEvent 'o' (0x6f) down, got nothing" in log
+    assert "2 recorded target frames" in log and "were not sent: they follow the client's KeyEvent 'o' (0x6f) down" in log
+
+
+def legacy_recording(tmp_path) -> Path:
+    """A legacy Python websockify recording (it says nothing of who closed): 'first', the client's
+    'answer', then 'last'."""
+    legacy = tmp_path / "session.legacy"
+    lines = ["'{1{first',", "'}2}answer',", "'{3{last',", "'EOF'];"]
+    legacy.write_text("var VNC_frame_data = [\n" + "\n".join(lines) + "\n")
+    return legacy
+
+
+def read_until_close_or(client: RawClient, seconds: float) -> tuple[list[bytes], float | None]:
+    """Frames until the server's close or `seconds`; returns them and when the close came."""
+    start = time.monotonic()
+    frames = []
+    client.sock.settimeout(seconds)
+    try:
+        while True:
+            _, opcode, payload = client.read_frame()
+            if opcode == 8:
+                return frames, time.monotonic() - start
+            frames.append(payload)
+    except TimeoutError:
+        return frames, None
+
+
+def test_replay_holds_a_session_the_recording_does_not_close_and_close_at_end_closes_it(tmp_path):
+    legacy = legacy_recording(tmp_path)
+    for name, options, closes in (("held", [], False), ("hold1", ["--hold-timeout", "1"], True),
+                                  ("closing", ["--close-at-end"], True)):
+        proc, port = start_replay(tmp_path, legacy, "--once", "--fast", *options, name=name)
+        client = RawClient(port, protocols=["binary"], timeout=15)
+        ws_expect(client, b"first", "the first frame")
+        client.send_frame(2, b"answer")
+        frames, closed_after = read_until_close_or(client, 3.0)
+        assert frames == [b"last"], (name, frames)
+        if closes:
+            assert closed_after is not None, f"{name}: the replay did not close"
+            client.send_frame(8, b"\x03\xe8")
+            client.close()
+        else:
+            assert closed_after is None, f"{name}: the replay closed after {closed_after:.2f} s instead of holding"
+            close_normally(client)
+        assert finish(proc) == 0, proc.log_path.read_text()
+        if name == "hold1":
+            assert "the client did not close within 1.000 s after the last frame" in proc.log_path.read_text()
