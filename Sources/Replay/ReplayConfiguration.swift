@@ -18,6 +18,9 @@ public struct ReplayConfiguration: Sendable {
     public var loop: Bool
     /// Where to write the JSON report, if anywhere.
     public var reportPath: String?
+    /// Where to write the sessions as they happened against the client (`--record-client`): a new
+    /// recording, written once every session has ended.
+    public var recordClientPath: String?
     /// Serve wss:// (and https://) with this certificate too, on the same port.
     public var tls: TLSServerSettings?
     /// Also serve these files on the same port (`--web`), e.g. noVNC's.

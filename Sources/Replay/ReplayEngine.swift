@@ -60,6 +60,8 @@ public struct ReplayEngine: Sendable {
     public private(set) var checker: ClientChecker
     public private(set) var scheduler: ReplayScheduler
     public private(set) var result: SessionResult
+    /// The session as it happens, when it is to be written (`--record-client`); nil otherwise.
+    public var transcript: ReplayTranscript?
     private let frames: [RecordedSession.Event]
     private let startNanos: UInt64
     private var closing = false
@@ -118,6 +120,8 @@ public struct ReplayEngine: Sendable {
     public mutating func clientData(_ bytes: [UInt8], nowNanos now: UInt64) {
         result.framesReceived += 1
         result.bytesReceived += UInt64(bytes.count)
+        let time = micros(now)
+        transcript?.add(.clientToTarget, bytes, atMicros: time)
         add(checker.clientBytes(bytes, atMicros: micros(now)))
     }
 
@@ -155,6 +159,8 @@ public struct ReplayEngine: Sendable {
                 result.framesSent += 1
                 result.bytesSent += UInt64(frame.bytes.count)
                 if let scheduled { result.latenessNanos.append(now >= scheduled ? now - scheduled : 0) }
+                let time = micros(now)
+                transcript?.add(.targetToClient, frame.bytes, atMicros: time)
                 add(checker.serverBytes(frame.bytes, atMicros: micros(now)))
                 return .send(frame.bytes)
             case .sleep(let until):
@@ -212,6 +218,8 @@ public struct ReplayEngine: Sendable {
         result.closedByClient = clientClosed
         result.closeCode = code
         result.durationMicros = micros(now)
+        transcript?.closed(by: clientClosed ? .client : .target, code: code, atMicros: result.durationMicros)
+        result.transcript = transcript
         add(checker.finish(atMicros: micros(now)))
         result.matchedClientUnits = checker.matchedUnits
         result.freeClientMessages = checker.freeMessages

@@ -1,6 +1,8 @@
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import Proxy
+import RecordFormat
 
 /// Hands each WebSocket connection its recorded session: the pinned one, or the next in order
 /// (starting over with `loop`), and collects the results.
@@ -14,17 +16,20 @@ final class ReplayProvider: SessionBackendProvider {
     let sessions: [RecordedSession]
     let options: ReplayEngine.Options
     let loop: Bool
+    /// Keep each session's transcript (`--record-client`).
+    let transcripts: Bool
     private let state = NIOLockedValueBox(State())
     /// Called (on any thread) when the last session to play has ended and nothing loops.
     let onAllPlayed: @Sendable () -> Void
 
     init(
-        sessions: [RecordedSession], options: ReplayEngine.Options, loop: Bool,
+        sessions: [RecordedSession], options: ReplayEngine.Options, loop: Bool, transcripts: Bool = false,
         onAllPlayed: @escaping @Sendable () -> Void
     ) {
         self.sessions = sessions
         self.options = options
         self.loop = loop
+        self.transcripts = transcripts
         self.onAllPlayed = onAllPlayed
     }
 
@@ -48,7 +53,14 @@ final class ReplayProvider: SessionBackendProvider {
             return session
         }
         let clock: @Sendable () -> UInt64 = { NIODeadline.now().uptimeNanoseconds }
-        let engine = ReplayEngine(session: session, options: options, startNanos: clock())
+        var engine = ReplayEngine(session: session, options: options, startNanos: clock())
+        if transcripts {
+            // The client's bytes and the frames played are kept as they are: binary frames.
+            engine.transcript = ReplayTranscript(
+                open: SessionOpen(
+                    startWallMicros: Int64(Date().timeIntervalSince1970 * 1e6), clientAddress: info.clientAddress,
+                    target: .hostPort("wsreplay"), requestPath: info.requestPath, subprotocol: "binary"))
+        }
         return ReplayBackend(engine: engine, clock: clock) { [self] result in
             let done = state.withLockedValue { state -> Bool in
                 state.results.append(result)

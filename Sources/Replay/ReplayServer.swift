@@ -60,8 +60,10 @@ public final class ReplayServer: Sendable {
             if report.damages.isEmpty { report.error = "\(configuration.file) holds no session to replay" }
             return report
         }
-        let provider = ReplayProvider(sessions: sessions, options: configuration.engine, loop: configuration.loop) {
-            [self] in
+        let provider = ReplayProvider(
+            sessions: sessions, options: configuration.engine, loop: configuration.loop,
+            transcripts: configuration.recordClientPath != nil
+        ) { [self] in
             stop()
         }
         var proxyConfiguration = ProxyConfiguration(
@@ -96,6 +98,14 @@ public final class ReplayServer: Sendable {
             report.error = "\(error)"
         }
         report.sessions = provider.results
+        if let path = configuration.recordClientPath {
+            do {
+                try ReplayTranscript.write(report.sessions.compactMap(\.transcript), to: path)
+                logger.info("--record-client: \(report.sessions.count) session(s) written to \(path)")
+            } catch {
+                report.error = "cannot write --record-client \(path): \(error)"
+            }
+        }
         return report
     }
 }

@@ -19,6 +19,8 @@ public struct SessionResult: Sendable, Equatable {
     public var allowedClientMessages = 0
     /// Recorded target frames not played because a client message they follow never came.
     public var heldBackFrames = 0
+    /// The session as it happened (`--record-client`).
+    public var transcript: ReplayTranscript?
     public var framesSent = 0
     public var bytesSent: UInt64 = 0
     public var framesReceived = 0

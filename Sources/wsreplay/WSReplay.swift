@@ -94,6 +94,13 @@ struct WSReplay: AsyncParsableCommand {
     @Option(help: "Write a JSON report to this file.")
     var report: String?
 
+    @Option(
+        name: .customLong("record-client"),
+        help: ArgumentHelp(
+            "Write the sessions as they happened against this client (frames played and the client's frames) to a new "
+                + "recording, e.g. for wsrecord-inspect diff --rfb.", valueName: "OUT.rec"))
+    var recordClient: String?
+
     @Flag(name: .shortAndLong, help: "Log each connection and session in detail.")
     var verbose = false
 
@@ -154,6 +161,7 @@ struct WSReplay: AsyncParsableCommand {
                 stopAtFirst: stopAtFirst, closeAtEnd: closeAtEnd, holdTimeoutNanos: UInt64(min(holdTimeout * 1e9, 9e18))),
             once: once, loop: loop, reportPath: report,
             web: web.map { WebConfiguration(root: $0, fileOnly: fileOnly) })
+        configuration.recordClientPath = recordClient
         configuration.tls = cert.map {
             TLSServerSettings(certificateFile: $0, keyFile: key, keyPassword: keyPassword, sslOnly: sslOnly)
         }

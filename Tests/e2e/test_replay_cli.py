@@ -3,6 +3,7 @@ checks, held-back frames, hold or close at the end), a truncated
 recording (exit 3), usage and I/O errors (exit 2)."""
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 import time
@@ -517,3 +518,23 @@ def test_replay_holds_a_session_the_recording_does_not_close_and_close_at_end_cl
         assert finish(proc) == 0, proc.log_path.read_text()
         if name == "hold1":
             assert "the client did not close within 1.000 s after the last frame" in proc.log_path.read_text()
+
+
+def test_replay_record_client_writes_the_session_as_it_happened(tmp_path, typed_recording):
+    out = tmp_path / "as-played.rec"
+    code, report, log, _ = replay_to_typist(tmp_path, typed_recording, "recorded", [0x6C, 0x70, RETURN],
+                                            RAW_COPYRECT, "--record-client", str(out))
+    assert code == 1, log
+    inspect = os.path.join(os.path.dirname(wsreplay_bin()), "wsrecord-inspect")
+    assert os.access(inspect, os.X_OK), f"wsrecord-inspect not found at {inspect}: build it (swift build)"
+    verify = subprocess.run([inspect, "verify", str(out)], capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    dump = subprocess.run([inspect, "dump", "--rfb", str(out)], capture_output=True, text=True, timeout=60)
+    assert dump.returncode == 0, dump.stderr
+    # What this client typed ('p' for the recorded 'o'), and the frames played, answers included.
+    assert "KeyEvent 'p' (0x70) down" in dump.stdout and "KeyEvent 'o' (0x6f)" not in dump.stdout, dump.stdout
+    assert dump.stdout.count("ServerCutText") == 3, dump.stdout
+    # An existing file is not overwritten: the run reports it (exit 2).
+    code, report, log, _ = replay_to_typist(tmp_path, typed_recording, "again", [0x6C, 0x6F, RETURN],
+                                            RAW_COPYRECT, "--record-client", str(out))
+    assert code == 2 and "cannot write --record-client" in log, log
