@@ -5,8 +5,10 @@ import RecordFormat
 /// One recording's sessions as RFB messages, per sender, for `diff --rfb`. Decoding is
 /// ``RFBDumpFormatter``'s (one ``RFBSessionParser`` per session fed both directions in recorded
 /// order, base64 sessions decoded, redacted frames passed over where possible), so `diff --rfb`
-/// sees exactly the messages `dump --rfb` prints. The rules' ignored messages are counted and
-/// left out as they come; everything else is kept with where and when it was sent.
+/// sees exactly the messages `dump --rfb` prints. Messages of the types the rules ignore are
+/// counted and left out as they come (a per-message exception cannot bring one back, as in
+/// wsreplay; exceptions are applied when comparing); the others are kept with where and when
+/// they were sent.
 struct RFBMessageLog {
     /// The messages of one sender in one session.
     struct Stream: Sendable {
@@ -22,14 +24,11 @@ struct RFBMessageLog {
     /// Per session number: the client's stream, then the server's.
     private(set) var sessions: [UInt32: [Stream]] = [:]
     private let rules: RFBRuleSet
-    /// Whether this is recording A, the one per-message rules (`messages: [{index: …}]`) name.
-    private let isReference: Bool
     /// The senders whose messages are kept (both directions are always decoded: each needs the other).
     private let senders: Set<RFBDirection>
 
-    init(rules: RFBRuleSet, isReference: Bool, senders: Set<RFBDirection>) {
+    init(rules: RFBRuleSet, senders: Set<RFBDirection>) {
         self.rules = rules
-        self.isReference = isReference
         self.senders = senders
     }
 
@@ -52,15 +51,12 @@ struct RFBMessageLog {
         let sender = line.event.direction
         guard senders.contains(sender) else { return }
         let rules = rules
-        // Rules files name client messages of the reference recording by index.
-        let byIndex = isReference && sender == .clientToServer
-        let session: UInt32? = isReference ? line.session : nil
         func update(_ stream: inout Stream) {
             switch line.event {
             case .message(let parsed):
                 let index = stream.count
                 stream.count += 1
-                if rules.isIgnored(parsed.message, index: byIndex ? index : nil, session: session) {
+                if rules.isIgnored(parsed.message) {
                     stream.ignored[parsed.message.name, default: 0] += 1
                 } else {
                     stream.items.append(

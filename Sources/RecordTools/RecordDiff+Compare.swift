@@ -110,7 +110,7 @@ extension RecordDiff {
                     case .clientToTarget: [.clientToServer]
                     case .targetToClient: [.serverToClient]
                     }
-                logs = [true, false].map { RFBMessageLog(rules: options.rules, isReference: $0, senders: senders) }
+                logs = [RFBMessageLog(rules: options.rules, senders: senders), RFBMessageLog(rules: options.rules, senders: senders)]
             }
         }
 

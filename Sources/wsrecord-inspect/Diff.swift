@@ -30,7 +30,7 @@ struct Diff: ParsableCommand {
     @Option(
         name: .customLong("allow"),
         help: ArgumentHelp(
-            "With --rfb: differences in this client message type are expected (NAME or SetEncodings:superset).",
+            "With --rfb: differences in messages of this type are expected (SetEncodings:superset: additions only).",
             valueName: "NAME[:MODE]"))
     var allow: [String] = []
     @Option(
@@ -60,7 +60,9 @@ struct Diff: ParsableCommand {
         do {
             options.rules = try RFBRuleSet.parse(allow: allow, ignore: ignore, rulesFile: rulesFile)
         } catch {
-            throw ValidationError(error.message)
+            // Said like an unreadable recording: what is wrong, in which option or file.
+            Output.standardError("wsrecord-inspect: \(error)")
+            throw ExitCode(ExitStatus.trouble)
         }
         if let session { options.pairs = [(session, session)] }
         if let sessionA, let sessionB { options.pairs = [(sessionA, sessionB)] }

@@ -189,6 +189,8 @@ def test_two_runs_of_the_same_typing_are_the_same_client_side(request, tmp_path,
     strict = tmp_path / "strict.yaml"
     strict.write_text("check: [FramebufferUpdateRequest, PointerEvent]\n")
     assert inspect("diff", "--rfb", "--direction", "client", "--rules", strict, first, second).returncode == 1
+    bad = inspect("diff", "--rfb", "--allow", "KeyEvents", first, second)
+    assert bad.returncode == 2 and "KeyEvents: not an RFB message name" in bad.stderr, bad.stderr
 
     changed = inspect("diff", "--rfb", "--direction", "client", first, other)
     assert changed.returncode == 1, changed.stdout + changed.stderr
