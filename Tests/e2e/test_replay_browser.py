@@ -197,7 +197,7 @@ def test_novnc_17_without_allow_diverges_at_set_encodings(live, tmp_path):
     assert run.returncode == 1, run.stderr
     result = json.loads(report.read_text())
     first = result["divergences"][0]
-    assert first["kind"] == "mismatch" and "SetEncodings" in first["message"], first
+    assert "SetEncodings" in first["message"], first
     b = result["browser"]
     assert b["connected"] and b["not_reenactable"] == []
     assert b["key_events"]["enacted"] == b["key_events"]["recorded"] > 0
@@ -360,6 +360,9 @@ def test_legacy_fixture_replays_to_the_end_and_keeps_the_final_canvas(tmp_path):
     canvas, report = tmp_path / "canvas.png", tmp_path / "report.json"
     run = run_harness(fixture, "--client", NOVNC_DIR, "--canvas", canvas, "--report", report)
     assert run.returncode == 0, run.stderr
+    # The session lasts 2.4 s: the page is left once every recorded target message has arrived, whether
+    # wsreplay closes after the last frame or holds the session open for the client to close.
+    assert run.seconds < 15, f"took {run.seconds:.1f} s:\n{run.stderr}"
     b = json.loads(report.read_text())["browser"]
     assert b["key_events"] == {"recorded": 22, "enacted": 22}  # "echo hello" and Return, down and up
     image = read_image(canvas.read_bytes())

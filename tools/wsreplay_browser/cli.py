@@ -256,40 +256,48 @@ class Harness:
                 pass
 
     def final_canvas(self, driver, wsreplay: subprocess.Popen, opened: float) -> bytes | None:
-        """The canvas at the end of the session: where the recorded client closed it, read just before
-        closing it the same way (once every recorded target message has arrived: a late client makes
-        wsreplay's schedule late too); otherwise once the server (wsreplay) has ended the session."""
+        """The canvas at the end of the session.
+
+        - The recorded client closed: at the recorded close time, and once every recorded target message
+          has arrived (a late client makes wsreplay's schedule late too), read it, then leave the page (the
+          client closes, as the user did).
+        - The recording does not say (legacy): once every target message has arrived, or the server closed
+          (wsreplay closes after the last frame, or holds the session open for the client to close), read
+          it, then leave the page if the session is still open.
+        - The target (or the proxy) closed: once wsreplay has closed the session, from the kept canvas."""
         s, speed, b = self.session, self.args.speed, self.result.browser
         b["target_messages"] = {"recorded": s.target_messages}
-        if s.closed_by == "client" and s.close_time_us is not None:
-            wait = opened + s.close_time_us / 1e6 / speed - time.time()
-            if wait > 0:
-                time.sleep(wait)
-            deadline, late = time.time() + WSREPLAY_WAIT_TIMEOUT, False
-            while (st := browser.state(driver, s.width, s.height)) and st["received"] < s.target_messages:
+
+        def due(time_us: int) -> float:
+            return opened + time_us / 1e6 / speed
+
+        def wait_until(done, deadline: float) -> bool:
+            """Polls the page until done(state), the session closed or wsreplay exited; True if it waited."""
+            waited = False
+            while (st := browser.state(driver, s.width, s.height)) and not done(st):
                 if st["closed"] or wsreplay.poll() is not None or time.time() > deadline:
                     break
-                late = True
+                waited = True
                 time.sleep(0.05)
-            if late:
-                time.sleep(SETTLE_SECONDS)
-            canvas = browser.canvas_png(driver)
-            b["target_messages"]["received"] = self.received(driver)
-            driver.get("about:blank")
-            return canvas
-        deadline = opened + s.last_time_us / 1e6 / speed + WSREPLAY_WAIT_TIMEOUT + 10
-        while time.time() < deadline and wsreplay.poll() is None:
-            st = browser.state(driver, s.width, s.height)
-            if st and st["closed"]:
-                break
-            time.sleep(0.05)
-        time.sleep(SETTLE_SECONDS)
-        b["target_messages"]["received"] = self.received(driver)
-        return browser.canvas_png(driver)
+            return waited
 
-    def received(self, driver) -> int | None:
-        st = browser.state(driver, self.session.width, self.session.height)
-        return st["received"] if st else None
+        all_received = lambda st: st["received"] >= s.target_messages  # noqa: E731
+        if s.closed_by == "client" and s.close_time_us is not None:
+            time.sleep(max(0.0, due(s.close_time_us) - time.time()))
+            if wait_until(all_received, time.time() + WSREPLAY_WAIT_TIMEOUT):
+                time.sleep(SETTLE_SECONDS)
+        elif s.closed_by is None:
+            wait_until(all_received, max(time.time(), due(s.last_time_us)) + WSREPLAY_WAIT_TIMEOUT)
+            time.sleep(SETTLE_SECONDS)
+        else:
+            wait_until(lambda st: False, due(s.close_time_us or s.last_time_us) + WSREPLAY_WAIT_TIMEOUT + 10)
+            time.sleep(SETTLE_SECONDS)
+        canvas = browser.canvas_png(driver)
+        st = browser.state(driver, s.width, s.height)
+        b["target_messages"]["received"] = st["received"] if st else None
+        if st and not st["closed"]:
+            driver.get("about:blank")
+        return canvas
 
     # -- the verdict --------------------------------------------------------------------------
     def conclude(self, wsreplay: subprocess.Popen) -> None:

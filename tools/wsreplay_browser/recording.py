@@ -109,6 +109,7 @@ def read_session(inspect: Path, recording: Path) -> RecordedSession:
         if r.get("kind") == "data" and r.get("from") == "target" and r.get("fin", True):
             session.target_messages += 1
         if r.get("kind") == "close" and "from" not in r:
-            session.closed_by = r.get("closed_by")
+            closer = r.get("closed_by")  # client, target, proxy, or unknown (legacy files do not say)
+            session.closed_by = closer if closer in ("client", "target", "proxy") else None
             session.close_time_us = r.get("time_us")
     return session
