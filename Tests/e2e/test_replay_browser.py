@@ -210,13 +210,18 @@ def test_allow_and_rules_need_a_wsreplay_that_has_them(live, tmp_path):
     running without them; once it has them, 1.7 with --allow SetEncodings passes."""
     help_text = subprocess.run([wsreplay_bin(), "--help"], capture_output=True, text=True).stdout
     client = complete_novnc_copy(NOVNC_17, tmp_path / "novnc-1.7.0")
+    report = tmp_path / "report.json"
     run = run_harness(live["recording"], "--client", client, "--allow", "SetEncodings",
-                      "--reference", live["canvas"])
+                      "--reference", live["canvas"], "--report", report)
     if "--allow" not in help_text:
         assert run.returncode == 2, run.stderr
         assert "lacks --allow" in run.stderr and "nothing was run" in run.stderr
-    else:
+    else:  # the 1.3 recording passes with 1.7: every client message checked, every key re-enacted
         assert run.returncode == 0, run.stderr
+        result = json.loads(report.read_text())
+        session, b = result["sessions"][0], result["browser"]
+        assert result["divergences"] == [] and session["matched_client_units"] == session["expected_client_units"]
+        assert b["key_events"]["enacted"] == b["key_events"]["recorded"] > 0 and b["canvas"]["differing_pixels"] == 0
     if "--rules" not in help_text:
         rules = tmp_path / "rules.json"
         rules.write_text("{}")
