@@ -18,6 +18,8 @@ struct RFBMessageLog {
         var count = 0
         /// What stopped the parser on this stream, if anything did.
         var problem: RFBParseProblem?
+        /// Offset just past the last message.
+        var end: UInt64 = 0
     }
 
     private var decoder = RFBDumpFormatter()
@@ -42,6 +44,18 @@ struct RFBMessageLog {
         for line in decoder.finish() { take(line, record: -1) }
     }
 
+    /// Records of `session` that `sender` sent were lost while recording (a gap block): nothing
+    /// after them can be placed, so the stream stops there with a `lost` problem.
+    mutating func markLost(session: UInt32, sender: RFBDirection, _ detail: String) {
+        guard senders.contains(sender) else { return }
+        func stop(_ stream: inout Stream) {
+            if stream.problem == nil {
+                stream.problem = RFBParseProblem(direction: sender, kind: .lost, offset: stream.end, detail: detail)
+            }
+        }
+        stop(&sessions[session, default: [Stream(), Stream()]][sender == .clientToServer ? 0 : 1])
+    }
+
     /// The stream of `sender` in `session` (empty when it sent nothing).
     func stream(session: UInt32, sender: RFBDirection) -> Stream {
         sessions[session]?[sender == .clientToServer ? 0 : 1] ?? Stream()
@@ -54,6 +68,9 @@ struct RFBMessageLog {
         func update(_ stream: inout Stream) {
             switch line.event {
             case .message(let parsed):
+                // After a problem (a gap) the parser may go on with bytes that are not next to each other.
+                guard stream.problem == nil else { return }
+                stream.end = parsed.offset + parsed.length
                 let index = stream.count
                 stream.count += 1
                 if rules.isIgnored(parsed.message) {

@@ -34,19 +34,25 @@ extension RecordDiff {
             // Read from the side that is behind, so neither runs far ahead of the other.
             let takeA = !doneA && (doneB || consumedA <= consumedB)
             if takeA {
-                guard let record = try sourceA.nextRecord() else {
+                switch try sourceA.nextEntry() {
+                case nil:
                     doneA = true
-                    continue
+                case .gap(let gap):
+                    engine.add(gap, side: 0)
+                case .record(let record):
+                    consumedA += engine.add(record, side: 0, index: indexA)
+                    indexA += 1
                 }
-                consumedA += engine.add(record, side: 0, index: indexA)
-                indexA += 1
             } else {
-                guard let record = try sourceB.nextRecord() else {
+                switch try sourceB.nextEntry() {
+                case nil:
                     doneB = true
-                    continue
+                case .gap(let gap):
+                    engine.add(gap, side: 1)
+                case .record(let record):
+                    consumedB += engine.add(record, side: 1, index: indexB)
+                    indexB += 1
                 }
-                consumedB += engine.add(record, side: 1, index: indexB)
-                indexB += 1
             }
             if let progress {
                 let read = sourceA.bytesRead + sourceB.bytesRead
@@ -59,6 +65,8 @@ extension RecordDiff {
         var report = engine.finish()
         report.damagesA = sourceA.damages
         report.damagesB = sourceB.damages
+        report.gapsA = sourceA.gaps
+        report.gapsB = sourceB.gaps
         return report
     }
 
@@ -148,6 +156,19 @@ extension RecordDiff {
                 return UInt64(frame.payload.count)
             default:
                 return 0
+            }
+        }
+
+        /// Takes a gap block: the RFB messages of the directions it lost frames of stop there.
+        mutating func add(_ gap: RecordGap, side: Int) {
+            guard options.rfb else { return }
+            for loss in gap.sessions where loss.session != 0 {
+                for direction in [Direction.clientToTarget, .targetToClient] where loss.totals(direction).frames > 0 {
+                    let lost = loss.totals(direction)
+                    logs[side].markLost(
+                        session: loss.session, sender: direction == .clientToTarget ? .clientToServer : .serverToClient,
+                        "the recording lost \(lost.frames) frames (\(lost.bytes) bytes) here (\(gap.causes.text))")
+                }
             }
         }
 

@@ -87,6 +87,9 @@ public struct RecordDiff {
         public var closeDifferences: [String] = []
         public var damagesA: [Damage] = []
         public var damagesB: [Damage] = []
+        /// Records each file's writer lost (gap blocks): the file is intact but incomplete.
+        public var gapsA: [RecordGap] = []
+        public var gapsB: [RecordGap] = []
 
         public var isSame: Bool {
             onlyInA.isEmpty && onlyInB.isEmpty && closeDifferences.isEmpty && streams.allSatisfy(\.isSame)

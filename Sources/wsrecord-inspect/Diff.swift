@@ -13,8 +13,8 @@ struct Diff: ParsableCommand {
             (FramebufferUpdateRequest and PointerEvent, unless --rules say otherwise), and the server's by \
             structure (message types, rectangles' geometry and encodings, pseudo-rectangles), not by \
             compressed pixel bytes; differences are listed as decoded messages. Exit 0 when the same, 1 \
-            when different, 2 on trouble — like diff(1) — and 3 when a file is damaged (what could be read \
-            is still compared).
+            when different, 2 on trouble — like diff(1) — and 3 when a file is damaged or has gaps (what \
+            could be read is still compared).
             """)
 
     @Argument(help: "Recording A (either format).") var a: String
@@ -75,12 +75,18 @@ struct Diff: ParsableCommand {
         progress?.finish()
         for damage in report.damagesA { Output.standardError("wsrecord-inspect: warning: \(a): \(damage)") }
         for damage in report.damagesB { Output.standardError("wsrecord-inspect: warning: \(b): \(damage)") }
+        for (file, gaps) in [(a, report.gapsA), (b, report.gapsB)] where !gaps.isEmpty {
+            Output.standardError(
+                "wsrecord-inspect: \(file): incomplete: " + RecordGapFormatter.summary(gaps) + " while recording")
+        }
         var out = Output()
         let text = json ? RecordDiffFormatter.json(report, pathA: a, pathB: b) : RecordDiffFormatter.text(report, pathA: a, pathB: b)
         out.line(String(text.dropLast()))
         out.flush()
         // A damaged file was compared as far as it could be read: that comes first (see Exit status).
-        if !report.damagesA.isEmpty || !report.damagesB.isEmpty { throw ExitCode(ExitStatus.damaged) }
+        if !report.damagesA.isEmpty || !report.damagesB.isEmpty || !report.gapsA.isEmpty || !report.gapsB.isEmpty {
+            throw ExitCode(ExitStatus.damaged)
+        }
         if !report.isSame { throw ExitCode(ExitStatus.different) }
     }
 }

@@ -97,16 +97,25 @@ private func write(_ records: [Record], _ path: String) throws {
     try writer.close()
 }
 
-/// Writes A and B into a fresh directory and compares them.
-private func compare(_ a: [Record], _ b: [Record], _ options: RecordDiff.Options) throws -> RecordDiff.Report {
+/// Writes A's records and lets `writeB` write B, in a fresh directory, and compares them.
+private func compare(
+    _ a: [Record], writeB: (RecordFileWriter) throws -> Void, _ options: RecordDiff.Options
+) throws -> RecordDiff.Report {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wsdiff-rfb-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let pathA = dir.appendingPathComponent("a.rec").path
     let pathB = dir.appendingPathComponent("b.rec").path
     try write(a, pathA)
-    try write(b, pathB)
+    let writer = try RecordFileWriter(path: pathB)
+    try writeB(writer)
+    try writer.close()
     return try RecordDiff.compare(pathA, pathB, options: options)
+}
+
+/// Writes A and B into a fresh directory and compares them.
+private func compare(_ a: [Record], _ b: [Record], _ options: RecordDiff.Options) throws -> RecordDiff.Report {
+    try compare(a, writeB: { writer in for record in b { try writer.append(record) } }, options)
 }
 
 private func stream(_ report: RecordDiff.Report, _ direction: Direction) throws -> RecordDiff.StreamResult {
@@ -297,6 +306,46 @@ struct RecordDiffRFBTests {
         #expect(!both.isSame)
         #expect(both.closeDifferences.count == 1)
         #expect(try compare(a.records, b.records, .init(direction: .targetToClient)).streams.map(\.direction) == [.targetToClient])
+    }
+}
+
+extension RecordDiffRFBTests {
+    @Test("client frames a recording lost (a gap block) stop the RFB comparison there; the rest is compared as bytes")
+    func gap() throws {
+        let a = run(typing: keys("abc"), requests: 1, moves: 0, step: 10_000)
+        // B lost the frames of the second key press (down and up) to a full disk.
+        let lostAt = try #require(a.firstIndex { record in
+            if case .frame(let f) = record.body, f.payload == [4, 1, 0, 0] + u32(0x62) { return true }
+            return false
+        })
+        let lostBytes = UInt64(16)
+        let loss = RecordGap.SessionLoss(
+            session: 1, records: 2, clientToTarget: DirectionTotals(frames: 2, bytes: lostBytes),
+            firstTimeMicros: a[lostAt].timeMicros, lastTimeMicros: a[lostAt + 1].timeMicros, firstWallMicros: 0,
+            lastWallMicros: 0)
+        let gap = RecordGap(
+            causes: .writeFailed, detail: "No space left on device", records: 2, payloadBytes: lostBytes,
+            firstWallMicros: 0, lastWallMicros: 0, sessions: [loss])
+        let report = try compare(
+            a,
+            writeB: { writer in
+                for record in a[..<lostAt] { try writer.append(record) }
+                try writer.appendGap(gap)
+                for record in a[(lostAt + 2)...] { try writer.append(record) }
+            }, .init(rfb: true, direction: .clientToTarget))
+        #expect(report.gapsB.count == 1 && report.gapsA.isEmpty)
+        let s = try stream(report, .clientToTarget)
+        let rfb = try #require(s.rfb)
+        #expect(!s.comparedAsRFB && !report.isSame)
+        #expect(rfb.unfollowed.count == 1)
+        #expect(rfb.unfollowed.first?.hasPrefix("B: lost: the recording lost 2 frames (16 bytes) here (a block could not be written)") == true, "\(rfb.unfollowed)")
+        // Where the lost bytes were: after every client byte A has before them.
+        let before = a[..<lostAt].reduce(0) { sum, record in
+            if case .frame(let f) = record.body, f.direction == .clientToTarget { return sum + f.payload.count }
+            return sum
+        }
+        #expect(rfb.unfollowed.first?.contains("at client offset \(before); later client bytes") == true, "\(rfb.unfollowed)")
+        #expect(RecordDiffFormatter.text(report, pathA: "a", pathB: "b").contains("RFB not followed to the end, compared as bytes: B: lost: "))
     }
 }
 
