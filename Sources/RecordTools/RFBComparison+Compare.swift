@@ -39,7 +39,9 @@ extension RecordDiff.RFBComparison {
         // Per-message rules name client messages of A by index.
         let indexA: (Int) -> Int? = { sender == .clientToServer ? a.items[$0].index : nil }
         // Only messages whose type is not simply checked need the rules asked.
-        let flexible = keysA.indices.map { rules.treatment(of: keysA[$0], index: indexA($0), session: sessionA) != .check }
+        let flexible = keysA.indices.map {
+            rules.treatment(of: keysA[$0], index: indexA($0), session: sessionA) != .check
+        }
         func verdict(_ i: Int, _ j: Int) -> RFBRuleSet.Verdict {
             if idsA[i] == idsB[j] { return .same }
             guard flexible[i] else { return .different }

@@ -56,7 +56,9 @@ public struct SequenceAlignment: Sendable, Equatable {
         for d in 0...limit {
             trace.append(Array(v[(origin - d - 1)...(origin + d + 1)]))
             for k in stride(from: -d, through: d, by: 2) {
-                var x = k == -d || (k != d && v[origin + k - 1] < v[origin + k + 1]) ? v[origin + k + 1] : v[origin + k - 1] + 1
+                var x =
+                    k == -d || (k != d && v[origin + k - 1] < v[origin + k + 1])
+                    ? v[origin + k + 1] : v[origin + k - 1] + 1
                 var y = x - k
                 while x < n, y < m, equal(x, y) {
                     x += 1

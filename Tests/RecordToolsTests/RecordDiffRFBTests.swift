@@ -30,14 +30,18 @@ private struct RFBSession {
         client([1])
         server(u32(0))
         client([1])
-        server(u16(800) + u16(600) + [32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0] + u32(4) + Array("desk".utf8))
+        server(
+            u16(800) + u16(600) + [32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0] + u32(4)
+                + Array("desk".utf8))
         setEncodings(encodings)
     }
 
     mutating func frame(_ direction: Direction, _ bytes: [UInt8]) {
         time += step
         records.append(
-            Record(session: number, timeMicros: time, body: .frame(Frame(direction: direction, opcode: .binary, payload: bytes))))
+            Record(
+                session: number, timeMicros: time,
+                body: .frame(Frame(direction: direction, opcode: .binary, payload: bytes))))
     }
 
     mutating func client(_ bytes: [UInt8]) { frame(.clientToTarget, bytes) }
@@ -46,7 +50,9 @@ private struct RFBSession {
     mutating func setEncodings(_ encodings: [Int32]) {
         client([2, 0] + u16(UInt16(encodings.count)) + encodings.flatMap(s32))
     }
-    mutating func request(incremental: Bool = true) { client([3, incremental ? 1 : 0] + u16(0) + u16(0) + u16(800) + u16(600)) }
+    mutating func request(incremental: Bool = true) {
+        client([3, incremental ? 1 : 0] + u16(0) + u16(0) + u16(800) + u16(600))
+    }
     mutating func pointer(_ x: UInt16, _ y: UInt16, buttons: UInt8 = 0) { client([5, buttons] + u16(x) + u16(y)) }
     /// A key pressed and released, as two frames.
     mutating func type(_ keysym: UInt32) {
@@ -65,7 +71,8 @@ private struct RFBSession {
     }
     mutating func close() {
         time += step
-        records.append(Record(session: number, timeMicros: time, body: .close(SessionClose(closedBy: .client, code: 1000))))
+        records.append(
+            Record(session: number, timeMicros: time, body: .close(SessionClose(closedBy: .client, code: 1000))))
     }
 }
 
@@ -181,7 +188,10 @@ struct RecordDiffRFBTests {
         let report = try compare(a, b, .init(rfb: true, direction: .clientToTarget))
         let rfb = try #require(try stream(report, .clientToTarget).rfb)
         #expect(rfb.onlyInA == 2 && rfb.changed == 0 && rfb.onlyInB == 0)
-        #expect(rfb.differences.map(\.a?.message) == [.keyEvent(down: true, keysym: RFBKeysym(0x2D)), .keyEvent(down: false, keysym: RFBKeysym(0x2D))])
+        #expect(
+            rfb.differences.map(\.a?.message) == [
+                .keyEvent(down: true, keysym: RFBKeysym(0x2D)), .keyEvent(down: false, keysym: RFBKeysym(0x2D)),
+            ])
         #expect(rfb.matched == rfb.comparedB, "every message of B is matched")
         let text = RecordDiffFormatter.text(report, pathA: "a", pathB: "b")
         #expect(text.contains("only in A: KeyEvent '-' (0x2d) down at message #"), "\(text)")
@@ -196,7 +206,9 @@ struct RecordDiffRFBTests {
         let plain = try compare(a, longer, client)
         #expect(!plain.isSame)
         let text = RecordDiffFormatter.text(plain, pathA: "a", pathB: "b")
-        #expect(text.contains("changed: SetEncodings differs: added H.264, ExtendedDesktopSize; removed —; order kept"), "\(text)")
+        #expect(
+            text.contains("changed: SetEncodings differs: added H.264, ExtendedDesktopSize; removed —; order kept"),
+            "\(text)")
 
         var options = client
         options.rules = try RFBRuleSet.parse(allow: ["SetEncodings:superset"])
@@ -254,7 +266,10 @@ struct RecordDiffRFBTests {
         let rfb = try #require(try stream(structure, .targetToClient).rfb)
         #expect(rfb.changed == 1 && rfb.onlyInA == 1)
         let text = RecordDiffFormatter.text(structure, pathA: "c", pathB: "d")
-        #expect(text.contains("changed: FramebufferUpdate 1 rect: 0,0 800x600 Tight fill (4 bytes) vs FramebufferUpdate 2 rects"), "\(text)")
+        #expect(
+            text.contains(
+                "changed: FramebufferUpdate 1 rect: 0,0 800x600 Tight fill (4 bytes) vs FramebufferUpdate 2 rects"),
+            "\(text)")
         #expect(text.contains("only in A: FramebufferUpdate 1 rect: DesktopSize 1024x768 at message #"), "\(text)")
         #expect(text.contains("(server offset "), "\(text)")
     }
@@ -299,13 +314,17 @@ struct RecordDiffRFBTests {
         var b = RFBSession()
         b.type(0x61)
         b.update([(0, 0, 8, 9)])
-        b.records.append(Record(session: 1, timeMicros: 999_999, body: .close(SessionClose(closedBy: .target, code: 1006))))
+        b.records.append(
+            Record(session: 1, timeMicros: 999_999, body: .close(SessionClose(closedBy: .target, code: 1006))))
         #expect(try compare(a.records, b.records, .init(direction: .clientToTarget)).isSame)
         #expect(try compare(a.records, b.records, .init(rfb: true, direction: .clientToTarget)).isSame)
         let both = try compare(a.records, b.records, .init(rfb: true))
         #expect(!both.isSame)
         #expect(both.closeDifferences.count == 1)
-        #expect(try compare(a.records, b.records, .init(direction: .targetToClient)).streams.map(\.direction) == [.targetToClient])
+        #expect(
+            try compare(a.records, b.records, .init(direction: .targetToClient)).streams.map(\.direction) == [
+                .targetToClient
+            ])
     }
 }
 
@@ -314,10 +333,11 @@ extension RecordDiffRFBTests {
     func gap() throws {
         let a = run(typing: keys("abc"), requests: 1, moves: 0, step: 10_000)
         // B lost the frames of the second key press (down and up) to a full disk.
-        let lostAt = try #require(a.firstIndex { record in
-            if case .frame(let f) = record.body, f.payload == [4, 1, 0, 0] + u32(0x62) { return true }
-            return false
-        })
+        let lostAt = try #require(
+            a.firstIndex { record in
+                if case .frame(let f) = record.body, f.payload == [4, 1, 0, 0] + u32(0x62) { return true }
+                return false
+            })
         let lostBytes = UInt64(16)
         let loss = RecordGap.SessionLoss(
             session: 1, records: 2, clientToTarget: DirectionTotals(frames: 2, bytes: lostBytes),
@@ -338,14 +358,21 @@ extension RecordDiffRFBTests {
         let rfb = try #require(s.rfb)
         #expect(!s.comparedAsRFB && !report.isSame)
         #expect(rfb.unfollowed.count == 1)
-        #expect(rfb.unfollowed.first?.hasPrefix("B: lost: the recording lost 2 frames (16 bytes) here (a block could not be written)") == true, "\(rfb.unfollowed)")
+        #expect(
+            rfb.unfollowed.first?.hasPrefix(
+                "B: lost: the recording lost 2 frames (16 bytes) here (a block could not be written)") == true,
+            "\(rfb.unfollowed)")
         // Where the lost bytes were: after every client byte A has before them.
         let before = a[..<lostAt].reduce(0) { sum, record in
             if case .frame(let f) = record.body, f.direction == .clientToTarget { return sum + f.payload.count }
             return sum
         }
-        #expect(rfb.unfollowed.first?.contains("at client offset \(before); later client bytes") == true, "\(rfb.unfollowed)")
-        #expect(RecordDiffFormatter.text(report, pathA: "a", pathB: "b").contains("RFB not followed to the end, compared as bytes: B: lost: "))
+        #expect(
+            rfb.unfollowed.first?.contains("at client offset \(before); later client bytes") == true,
+            "\(rfb.unfollowed)")
+        #expect(
+            RecordDiffFormatter.text(report, pathA: "a", pathB: "b").contains(
+                "RFB not followed to the end, compared as bytes: B: lost: "))
     }
 }
 
