@@ -37,6 +37,8 @@ public struct ReplayReport: Sendable, Equatable {
     public var gaps: [String] = []
     /// A fatal error reading or serving (exit 2), if any.
     public var error: String?
+    /// The RFB rules in force that differ from the defaults (`allow (superset) SetEncodings`, …).
+    public var rules: [String] = []
     public var sessions: [SessionResult]
 
     public init(
@@ -67,6 +69,7 @@ public struct ReplayReport: Sendable, Equatable {
         for damage in damages { lines.append("recording damaged: \(damage); played up to the last good block") }
         for problem in timeProblems { lines.append("recording: \(problem); played without waiting for it") }
         for gap in gaps { lines.append("recording gap: \(gap); played around it") }
+        if !rules.isEmpty { lines.append("rules: " + rules.joined(separator: "; ")) }
         if let error { lines.append("error: \(error)") }
         for s in sessions {
             lines.append(
@@ -145,6 +148,7 @@ public struct ReplayReport: Sendable, Equatable {
         var damages: [String]
         var timeProblems: [String]
         var gaps: [String]
+        var rules: [String]
         var error: String?
         var sessionsPlayed: Int
         var framesSent: Int
@@ -159,7 +163,7 @@ public struct ReplayReport: Sendable, Equatable {
     /// The `--report` JSON document.
     public func json() throws -> String {
         let report = JSONReport(
-            file: file, format: format, exitCode: exitCode, damages: damages, timeProblems: timeProblems, gaps: gaps, error: error,
+            file: file, format: format, exitCode: exitCode, damages: damages, timeProblems: timeProblems, gaps: gaps, rules: rules, error: error,
             sessionsPlayed: sessions.count, framesSent: sessions.reduce(0) { $0 + $1.framesSent },
             bytesSent: sessions.reduce(0) { $0 + $1.bytesSent },
             framesReceived: sessions.reduce(0) { $0 + $1.framesReceived },

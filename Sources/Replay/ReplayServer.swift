@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import Proxy
+import RFBRules
 import RecordFormat
 
 /// Serves a recording over WebSocket with the proxy's server stack, one recorded session per
@@ -38,6 +39,7 @@ public final class ReplayServer: Sendable {
         }
         var report = ReplayReport(file: configuration.file, format: recording.format, damages: recording.damages)
         report.timeProblems = recording.timeProblems
+        report.rules = configuration.engine.rules.summary
         report.gaps = recording.gaps
         for gap in recording.gaps { logger.warning("recording gap: \(gap); playing around it") }
         for damage in recording.damages {

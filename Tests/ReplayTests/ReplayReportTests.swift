@@ -56,3 +56,38 @@ struct ReplayReportTests {
         #expect(report.summary().contains("recorded: offset 3, record #4"))
     }
 }
+
+/// The report's RFB additions: the rules in force, the counts, and the divergences' classes.
+struct ReplayReportRFBTests {
+    @Test func rulesCountsAndClassesAreInTheSummaryAndTheJSON() throws {
+        var report = ReplayReport(file: "f.rec", format: "websockify-swift")
+        report.rules = ["allow (superset) SetEncodings"]
+        var s = SessionResult(
+            session: 1, rfb: true, recordedTargetBytes: 0, recordedTargetFrames: 0, recordedClientBytes: 0,
+            expectedClientUnits: 3)
+        s.checkedClientMessages = 3
+        s.sameClientMessages = 1
+        s.allowedClientMessages = 1
+        s.heldBackFrames = 4
+        var d = Divergence(session: 1, kind: .mismatch, stream: "client", message: "expected A, got B at client offset 9")
+        d.change = .changed
+        d.recordedMessage = "KeyEvent 'o' (0x6f) down"
+        d.actualMessage = "KeyEvent 'p' (0x70) down"
+        d.clientMessage = 7
+        s.divergences = [d]
+        report.sessions = [s]
+        let summary = report.summary()
+        #expect(summary.contains("rules: allow (superset) SetEncodings"))
+        #expect(summary.contains("client messages checked 3: 1 same, 1 allowed, 0 free"))
+        #expect(summary.contains("divergence (changed, client stream): expected A, got B at client offset 9"))
+        #expect(summary.contains("recorded: client message #7 KeyEvent 'o' (0x6f) down"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        #expect(json["rules"] as? [String] == ["allow (superset) SetEncodings"])
+        let divergence = try #require((json["divergences"] as? [[String: Any]])?.first)
+        #expect(divergence["kind"] as? String == "mismatch" && divergence["change"] as? String == "changed")
+        #expect(divergence["client_message"] as? Int == 7)
+        #expect(divergence["actual_message"] as? String == "KeyEvent 'p' (0x70) down")
+        let session = try #require((json["sessions"] as? [[String: Any]])?.first)
+        #expect(session["held_back_frames"] as? Int == 4 && session["allowed_client_messages"] as? Int == 1)
+    }
+}

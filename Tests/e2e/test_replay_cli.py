@@ -425,6 +425,8 @@ def test_replay_rfb_set_encodings_rules(tmp_path, typed_recording):
         code, report, log, _ = replay_to_typist(tmp_path, typed_recording, name, typed, NEWER_ENCODINGS, *options)
         assert code == 0, log
         assert report["sessions"][0]["allowed_client_messages"] == 1, report["sessions"][0]
+        rule = "allow (superset) SetEncodings" if name == "superset" else "allow SetEncodings"
+        assert report["rules"] == [rule] and f"rules: {rule}" in log, report["rules"]
 
     # A list that drops CopyRect is not a superset; a rules file can allow it for that one message.
     code, report, log, _ = replay_to_typist(tmp_path, typed_recording, "dropped", typed, [50, 0],
