@@ -128,6 +128,9 @@ struct WSReplay: AsyncParsableCommand {
         guard waitTimeout > 0, waitTimeout.isFinite else { throw ValidationError("--wait-timeout must be positive") }
         guard holdTimeout > 0, holdTimeout.isFinite else { throw ValidationError("--hold-timeout must be positive") }
         if closeAtEnd && holdTimeout != 30 { throw ValidationError("--close-at-end and --hold-timeout exclude each other") }
+        if noRFB && (!allow.isEmpty || !ignore.isEmpty || rules != nil) {
+            throw ValidationError("--allow, --ignore and --rules are RFB rules: they do not go with --no-rfb")
+        }
         _ = try ruleSet()
         if fast && speed != 1.0 { throw ValidationError("--speed and --fast exclude each other") }
         if once && loop { throw ValidationError("--once and --loop exclude each other") }

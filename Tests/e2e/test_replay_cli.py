@@ -441,6 +441,9 @@ def test_replay_rfb_set_encodings_rules(tmp_path, typed_recording):
     bad = subprocess.run([wsreplay_bin(), str(typed_recording), "--port", "0", "--allow", "SetEncoding"],
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and "not an RFB message name" in bad.stderr and "SetEncodings" in bad.stderr
+    plain = subprocess.run([wsreplay_bin(), str(typed_recording), "--port", "0", "--no-rfb", "--ignore", "KeyEvent"],
+                           capture_output=True, text=True, timeout=30)
+    assert plain.returncode == 2 and "do not go with --no-rfb" in plain.stderr, plain.stderr
 
 
 def test_replay_rfb_another_key_is_named_and_checking_goes_on(tmp_path, typed_recording):
