@@ -180,6 +180,10 @@ public struct ReplayEngine: Sendable {
                     heldBack = (checker.units[stuck], frames.count - scheduler.nextIndex)
                     return finishPlaying(now: now)
                 }
+                if options.syncToClient && checker.matchedUnits >= required && !(checker.stopAtFirst && checker.diverged) {
+                    // The rules let that message be missing: go on waiting for the next ones.
+                    scheduler.resumeSyncing()
+                }
                 continue
             case .finished:
                 return finishPlaying(now: now)

@@ -118,4 +118,10 @@ public struct ReplayScheduler: Sendable {
         syncToClient = false
         waitingSince = nil
     }
+
+    /// Waits for the client again after ``Decision/clientTimedOut(required:)``, when what timed
+    /// out turned out not to matter (a message the rules let be missing).
+    public mutating func resumeSyncing() {
+        syncToClient = true
+    }
 }

@@ -1,3 +1,4 @@
+import RFBRules
 import RecordFormat
 import Testing
 
@@ -139,5 +140,54 @@ struct ReplayEngineTests {
         let session = try #require(RecordedSession.sessions(from: records).first)
         #expect(session.number == 3)
         #expect(session.stream(t2c) == bytes("hi"))
+    }
+}
+
+/// A recorded client message the rules let be missing does not hold back what follows it, and the
+/// replay goes on waiting for the client's later messages.
+struct ReplayEngineAllowedMissingTests {
+    let ms: UInt64 = 1_000_000
+
+    @Test func anAllowedMissingMessageTimesOutWithoutDivergenceAndSyncResumes() throws {
+        let cutText: [UInt8] = [6, 0, 0, 0, 0, 0, 0, 2] + bytes("hi")
+        let session = makeSession(
+            [
+                (0, t2c, rfbServerGreeting), (1, c2t, rfbServerGreeting), (2, t2c, rfbSecurityTypes), (3, c2t, [1]),
+                (4, t2c, rfbSecurityResult), (5, c2t, [1]), (6, t2c, rfbServerInit), (7, c2t, rfbSetEncodings),
+                (10, c2t, cutText), (20, t2c, [2]), (30, c2t, key(true, 0x61)), (40, t2c, [2]),
+            ], closedBy: .client)
+        var engine = ReplayEngine(
+            session: session,
+            options: .init(pacing: .fast, waitTimeoutNanos: 1_000 * ms, rules: try RFBRuleSet.parse(allow: ["ClientCutText"])),
+            startNanos: 0)
+        var sent = 0
+        func pump(_ now: UInt64) -> ReplayEngine.Action {
+            while true {
+                let action = engine.next(nowNanos: now, clientWritable: true)
+                guard case .send = action else { return action }
+                sent += 1
+            }
+        }
+        _ = pump(0)
+        for part in [rfbServerGreeting, [1], [1] + rfbSetEncodings] {
+            engine.clientData(part, nowNanos: 0)
+            _ = pump(0)
+        }
+        #expect(sent == 4)
+        // No cut text: after the wait the Bell recorded after it is played, then the replay waits
+        // for the key again instead of playing on by the clock.
+        let afterTimeout = pump(5_000 * ms)
+        #expect(sent == 5)
+        guard case .wait = afterTimeout else {
+            Issue.record("expected to wait for the key, got \(afterTimeout)")
+            return
+        }
+        #expect(engine.scheduler.syncToClient)
+        engine.clientData(key(true, 0x61), nowNanos: 5_100 * ms)
+        _ = pump(5_100 * ms)
+        #expect(sent == 6)
+        engine.ended(clientClosed: true, code: 1000, nowNanos: 6_000 * ms)
+        #expect(engine.result.divergences.isEmpty, "\(engine.result.divergences.map(\.message))")
+        #expect(engine.result.allowedClientMessages == 1)
     }
 }
