@@ -25,29 +25,23 @@ extension RecordDiff.RFBComparison {
         }
         guard unfollowed.isEmpty else { return }
 
-        let keysA = a.items.map { sender == .serverToClient ? $0.message.structure : $0.message }
-        let keysB = b.items.map { sender == .serverToClient ? $0.message.structure : $0.message }
-        // Equal messages get equal numbers, so aligning compares integers.
-        var numbers: [RFBMessage: Int] = [:]
-        func number(_ message: RFBMessage) -> Int {
-            if let known = numbers[message] { return known }
-            numbers[message] = numbers.count
-            return numbers.count - 1
+        // What is compared of a message; the hashes the logs computed of it rule out most pairs at once.
+        func key(_ item: Item) -> RFBMessage { sender == .serverToClient ? item.message.structure : item.message }
+        func equal(_ i: Int, _ j: Int) -> Bool {
+            a.hashes[i] == b.hashes[j] && key(a.items[i]) == key(b.items[j])
         }
-        let idsA = keysA.map(number)
-        let idsB = keysB.map(number)
         // Per-message rules name client messages of A by index.
         let indexA: (Int) -> Int? = { sender == .clientToServer ? a.items[$0].index : nil }
         // Only messages whose type is not simply checked need the rules asked.
-        let flexible = keysA.indices.map {
-            rules.treatment(of: keysA[$0], index: indexA($0), session: sessionA) != .check
+        let flexible = a.items.indices.map {
+            rules.treatment(of: a.items[$0].message, index: indexA($0), session: sessionA) != .check
         }
         func verdict(_ i: Int, _ j: Int) -> RFBRuleSet.Verdict {
-            if idsA[i] == idsB[j] { return .same }
+            if equal(i, j) { return .same }
             guard flexible[i] else { return .different }
-            return rules.compare(recorded: keysA[i], actual: keysB[j], index: indexA(i), session: sessionA)
+            return rules.compare(recorded: key(a.items[i]), actual: key(b.items[j]), index: indexA(i), session: sessionA)
         }
-        let alignment = SequenceAlignment(countA: keysA.count, countB: keysB.count) { verdict($0, $1) != .different }
+        let alignment = SequenceAlignment(countA: a.items.count, countB: b.items.count) { verdict($0, $1) != .different }
         aligned = alignment.isMinimal
 
         func record(_ kind: Difference.Kind, _ i: Int?, _ j: Int?) {
@@ -61,7 +55,7 @@ extension RecordDiff.RFBComparison {
             }
         }
         func extra(_ j: Int) {
-            if rules.allowsExtra(keysB[j], session: sessionA) { allowed += 1 } else { record(.onlyInB, nil, j) }
+            if rules.allowsExtra(b.items[j].message, session: sessionA) { allowed += 1 } else { record(.onlyInB, nil, j) }
         }
         // Unmatched messages between two matches: pair those of the same type, in order.
         var pendingA: [Int] = []
@@ -69,12 +63,12 @@ extension RecordDiff.RFBComparison {
         func flush() {
             var nextB = 0
             for i in pendingA {
-                if let found = pendingB[nextB...].firstIndex(where: { keysB[$0].name == keysA[i].name }) {
+                if let found = pendingB[nextB...].firstIndex(where: { b.items[$0].message.name == a.items[i].message.name }) {
                     for j in pendingB[nextB..<found] { extra(j) }
                     let j = pendingB[found]
                     if verdict(i, j) == .different { record(.changed, i, j) } else { allowed += 1 }
                     nextB = found + 1
-                } else if rules.allowsMissing(keysA[i], index: indexA(i), session: sessionA) {
+                } else if rules.allowsMissing(a.items[i].message, index: indexA(i), session: sessionA) {
                     allowed += 1
                 } else {
                     record(.onlyInA, i, nil)
@@ -88,7 +82,7 @@ extension RecordDiff.RFBComparison {
             switch step {
             case .same(let i, let j):
                 flush()
-                if idsA[i] == idsB[j] { matched += 1 } else { allowed += 1 }
+                if equal(i, j) { matched += 1 } else { allowed += 1 }
                 if let toleranceMicros {
                     let (ta, tb) = (a.items[i].timeMicros, b.items[j].timeMicros)
                     let delta = ta > tb ? ta - tb : tb - ta

@@ -13,6 +13,8 @@ struct RFBMessageLog {
     /// The messages of one sender in one session.
     struct Stream: Sendable {
         var items: [RecordDiff.RFBComparison.Item] = []
+        /// Per item, the hash of what is compared of it (``RFB/RFBMessage/structure`` for the server's).
+        var hashes: [Int] = []
         var ignored: [String: Int] = [:]
         /// Messages seen so far (the index of the next one).
         var count = 0
@@ -76,6 +78,8 @@ struct RFBMessageLog {
                 if rules.isIgnored(parsed.message) {
                     stream.ignored[parsed.message.name, default: 0] += 1
                 } else {
+                    let compared = sender == .serverToClient ? parsed.message.structure : parsed.message
+                    stream.hashes.append(compared.hashValue)
                     stream.items.append(
                         .init(
                             message: parsed.message, index: index, offset: parsed.offset,
