@@ -39,9 +39,12 @@ extension RecordDiff.RFBComparison {
         func verdict(_ i: Int, _ j: Int) -> RFBRuleSet.Verdict {
             if equal(i, j) { return .same }
             guard flexible[i] else { return .different }
-            return rules.compare(recorded: key(a.items[i]), actual: key(b.items[j]), index: indexA(i), session: sessionA)
+            return rules.compare(
+                recorded: key(a.items[i]), actual: key(b.items[j]), index: indexA(i), session: sessionA)
         }
-        let alignment = SequenceAlignment(countA: a.items.count, countB: b.items.count) { verdict($0, $1) != .different }
+        let alignment = SequenceAlignment(countA: a.items.count, countB: b.items.count) {
+            verdict($0, $1) != .different
+        }
         aligned = alignment.isMinimal
 
         func record(_ kind: Difference.Kind, _ i: Int?, _ j: Int?) {
@@ -55,7 +58,11 @@ extension RecordDiff.RFBComparison {
             }
         }
         func extra(_ j: Int) {
-            if rules.allowsExtra(b.items[j].message, session: sessionA) { allowed += 1 } else { record(.onlyInB, nil, j) }
+            if rules.allowsExtra(b.items[j].message, session: sessionA) {
+                allowed += 1
+            } else {
+                record(.onlyInB, nil, j)
+            }
         }
         // Unmatched messages between two matches: pair those of the same type, in order.
         var pendingA: [Int] = []
@@ -63,7 +70,9 @@ extension RecordDiff.RFBComparison {
         func flush() {
             var nextB = 0
             for i in pendingA {
-                if let found = pendingB[nextB...].firstIndex(where: { b.items[$0].message.name == a.items[i].message.name }) {
+                if let found = pendingB[nextB...].firstIndex(where: {
+                    b.items[$0].message.name == a.items[i].message.name
+                }) {
                     for j in pendingB[nextB..<found] { extra(j) }
                     let j = pendingB[found]
                     if verdict(i, j) == .different { record(.changed, i, j) } else { allowed += 1 }
