@@ -183,7 +183,7 @@ struct WSReplay: AsyncParsableCommand {
         var result = await server.run()
         if let path = configuration.reportPath {
             do {
-                try result.json().write(toFile: path, atomically: true, encoding: .utf8)
+                try ReportFile.write(result.json(), to: path, modeOf: configuration.file)
             } catch {
                 if result.error == nil { result.error = "cannot write the report \(path): \(error)" }
             }

@@ -85,3 +85,30 @@ def test_bad_record_mode_values_exit_2(tmp_path):
         assert run.returncode == 2, (extra, run.returncode, run.stderr)
         assert "--record-mode" in run.stderr, run.stderr
     assert not (tmp_path / "x.rec").exists()
+
+
+def test_replay_report_gets_the_recordings_mode_not_the_umasks(tmp_path):
+    """wsreplay's --report quotes what the client typed, so it is as private as the recording: 0600
+    from a 0600 recording under umask 022, and it replaces an earlier report in place."""
+    from recwriter import close_record, frame_record, open_record, write_recording
+    from replayutil import finish
+    from test_replay_cli import play_client, start_replay
+
+    recording = tmp_path / "typed.rec"
+    write_recording(recording, [
+        open_record(1, 1_764_000_000_000_000),
+        frame_record(1, 1_000, b"password", from_target=False),
+        frame_record(1, 2_000, b"password", from_target=True),
+        close_record(1, 3_000, closed_by=2, code=1000),
+    ])
+    os.chmod(recording, 0o600)
+    report = tmp_path / "report.json"
+    report.write_text("an older report, world-readable\n")
+    os.chmod(report, 0o644)
+    with umask(0o022):
+        proc, port = start_replay(tmp_path, recording, "--once", "--report", str(report))
+        play_client(port, [b"password"])
+        assert finish(proc) == 0, proc.log_path.read_text()
+    assert mode_of(report) == 0o600, oct(mode_of(report))
+    assert report.read_text().startswith("{")
+    assert not list(tmp_path.glob("report.json.tmp-*"))
