@@ -131,7 +131,9 @@ def record(request, tmp_path: Path, start_process, free_port, vnc_port: int, nam
         script(client)
     finally:
         client.close()
-    time.sleep(0.3)  # the close reaches the recorder
+    # The session is recorded to its close before the proxy stops.
+    poll(lambda: Path(proxy.log_path).read_text(errors="replace"), lambda log: "closed by" in log, 10.0,
+         "websockify to log the end of the session")
     stop_process(proxy)
     return record_file(base)
 
