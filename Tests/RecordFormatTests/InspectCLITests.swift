@@ -123,57 +123,6 @@ struct InspectCLITests {
     }
 }
 
-@Suite("Exported legacy files load the way noVNC's playback page loads them")
-struct LegacyPlaybackTests {
-    /// noVNC's playback page includes the file as a script and reads `VNC_frame_data`: it stops at
-    /// 'EOF', takes `fromClient` from the first character, the time up to the second `{`, and each
-    /// byte from `charCodeAt`. This replays that in Node on our export.
-    @Test("node evaluates the export and decodes every target→client frame, time and byte")
-    func nodeLoadsExport() throws {
-        let dir = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let rec = dir.appendingPathComponent("kinds.rec").path
-        try writeRecording(sampleRecords(), to: rec)
-        let js = dir.appendingPathComponent("kinds.js").path
-        let inspect = try builtExecutable("wsrecord-inspect")
-        #expect(try run(inspect, ["convert", "--session", "1", rec, js]).status == 0)
-        let script = """
-            const fs = require('fs');
-            const text = fs.readFileSync(process.argv[1], 'utf8');
-            const VNC_frame_data = new Function(text + '; return VNC_frame_data;')();
-            const out = [];
-            for (const frame of VNC_frame_data) {
-              if (frame === 'EOF') break;
-              if (frame[0] === '}') { out.push({client: true}); continue; }
-              const dataIdx = frame.indexOf('{', 1) + 1;
-              const time = parseInt(frame.slice(1, dataIdx - 1));
-              const bytes = [];
-              for (let i = dataIdx; i < frame.length; i++) bytes.push(frame.charCodeAt(i));
-              out.push({client: false, time, bytes});
-            }
-            console.log(JSON.stringify(out));
-            """
-        let node = try #require(
-            ["/usr/bin/node", "/usr/local/bin/node"].first { FileManager.default.isExecutableFile(atPath: $0) },
-            "node is installed by scripts/install-deps")
-        let result = try run(node, ["-e", script, js])
-        #expect(result.status == 0, "node: \(result.stderr)")
-        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
-        let expected = sampleRecords().filter { $0.session == 1 }.compactMap { record -> (Bool, UInt64, [UInt8])? in
-            guard case .frame(let frame) = record.body, !frame.opcode.isControl else { return nil }
-            return (frame.direction == .clientToTarget, record.timeMicros / 1000, frame.payload)
-        }
-        #expect(decoded.count == expected.count)
-        for (got, want) in zip(decoded, expected) {
-            #expect((got["client"] as? Bool) == want.0)
-            if !want.0 {
-                #expect((got["time"] as? Int).map(UInt64.init) == want.1)
-                #expect((got["bytes"] as? [Int])?.map(UInt8.init) == want.2)
-            }
-        }
-    }
-}
-
 @Suite("Readers never crash on bad input")
 struct BadInputTests {
     @Test("mangled recordings and random files get exit 0, 2 or 3 and a message, never a crash")

@@ -23,6 +23,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vncdesk import REPO, VncDesk, pick_free_port, stop_tree  # noqa: E402
 
+# The live noVNC session the wsreplay-browser tests share (the session-scoped `live` fixture).
+pytest_plugins = ["novnc_live"]
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # Hard cap per test (setup + call + teardown of its fixtures), so a hung browser

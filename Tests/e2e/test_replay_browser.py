@@ -1,8 +1,9 @@
 """wsreplay-browser (tools/wsreplay-browser): a live noVNC 1.3 session typed into an xterm on a real
 x11vnc desktop, recorded through our websockify, is re-enacted in headless Chromium against noVNC 1.3
 (Debian's) and 1.7 (as released), with its keys pressed through WebDriver; exit codes, report, JUnit
-and canvas comparison are checked. The live session is recorded once per module; one browser runs
-at a time, and every test stops what it starts."""
+and canvas comparison are checked. The live session is recorded once per run (the `live` fixture of
+novnc_live.py, shared with test_replay_novnc_versions.py); one browser runs at a time, and every test
+stops what it starts."""
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +11,6 @@ import functools
 import http.server
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,19 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from novnc_live import COMMAND, NOVNC_17, checked_messages, complete_novnc_copy
 from pngdiff import compare, encode_png, read_image
-from replayutil import record_file, records_block_offsets, wsreplay_bin
-from test_novnc import FILE_TIMEOUT, NOVNC_DIR, poll
-from test_replay_novnc import connect, type_command
-from vncdesk import REPO, VncDesk, pick_free_port, stop_process, wait_for_port
+from replayutil import records_block_offsets, wsreplay_bin
+from test_novnc import NOVNC_DIR, poll
+from vncdesk import REPO
 
 TOOL = REPO / "tools" / "wsreplay-browser"
 sys.path.insert(0, str(REPO / "tools"))
 from wsreplay_browser import browser as harness_browser  # noqa: E402
 from wsreplay_browser.keys import SPECIAL_KEYS  # noqa: E402
 
-NOVNC_17 = REPO.parent / "shared" / "peers" / "novnc-1.7.0"
-COMMAND = "touch re-enacted-file"
 HARNESS_TIMEOUT = 90
 
 
@@ -71,61 +69,6 @@ def rfb_messages(recording: Path, kind: str) -> list[dict]:
     return [m for m in map(json.loads, out.splitlines()) if m["type"] == kind]
 
 
-def complete_novnc_copy(source: Path, into: Path) -> Path:
-    """A copy of a noVNC tree. The 1.7.0 tree in ../shared/peers lacks pako's lib/utils/common.js (its
-    zlib inflater imports it, so vnc_lite.html cannot load); the copy gets Debian's (pako is vendored
-    unchanged between noVNC 1.3 and 1.7)."""
-    if not source.is_dir():
-        pytest.fail(f"{source} missing: the noVNC release the test replays to")
-    shutil.copytree(source, into)
-    for path in [into, *into.rglob("*")]:
-        path.chmod(path.stat().st_mode | 0o200)
-    common = into / "vendor" / "pako" / "lib" / "utils" / "common.js"
-    if not common.exists():
-        common.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(NOVNC_DIR / "vendor" / "pako" / "lib" / "utils" / "common.js", common)
-    return into
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    """Records once: noVNC 1.3 (served by our websockify's --web) -> websockify --record -> x11vnc,
-    typing COMMAND + Return into the xterm; the canvas is read right before the page is left (which
-    closes the session), as the harness reads it where the recorded client closed."""
-    tmp = tmp_path_factory.mktemp("live")
-    proxy_bin = os.environ.get("WEBSOCKIFY_BIN", str(REPO / ".build" / "debug" / "websockify"))
-    if not os.access(proxy_bin, os.X_OK):
-        pytest.fail(f"websockify binary not found at {proxy_bin}: swift build, or set WEBSOCKIFY_BIN")
-    with VncDesk(workdir=tmp / "home", logdir=tmp / "logs") as desk:
-        port = pick_free_port()
-        with open(tmp / "logs" / "proxy.log", "wb") as log:
-            proxy = subprocess.Popen([proxy_bin, f"--record={tmp / 'live'}", f"--web={NOVNC_DIR}",
-                                      f"127.0.0.1:{port}", f"127.0.0.1:{desk.vnc_port}"],
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        driver = None
-        try:
-            wait_for_port(port, proxy)
-            driver = harness_browser.start(Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"),
-                                           tmp / "profile", tmp / "logs" / "chromedriver.log", 800, 600)
-            connect(driver, port)
-            harness_browser.wait_connected(driver, 800, 600, 10)
-            type_command(driver, COMMAND)
-            created = desk.workdir / COMMAND.split()[1]
-            poll(created.exists, bool, FILE_TIMEOUT, f"{created} to be created by the typed command")
-            time.sleep(1.5)  # the echo of the command and the new prompt reach the canvas
-            canvas = harness_browser.canvas_png(driver)
-            driver.get("about:blank")
-            time.sleep(0.3)
-        finally:
-            if driver is not None:
-                driver.quit()
-            stop_process(proxy)
-    assert canvas, "no live canvas"
-    (tmp / "live-canvas.png").write_bytes(canvas)
-    return {"recording": record_file(tmp / "live"), "canvas": tmp / "live-canvas.png"}
-
-
 def test_replays_live_session_to_novnc_13_with_equal_canvas(live, tmp_path):
     report, junit, canvas = tmp_path / "report.json", tmp_path / "junit.xml", tmp_path / "canvas.png"
     run = run_harness(live["recording"], "--client", NOVNC_DIR, "--canvas", canvas, "--reference", live["canvas"],
@@ -137,6 +80,10 @@ def test_replays_live_session_to_novnc_13_with_equal_canvas(live, tmp_path):
     assert session["rfb"] and session["matched_client_units"] == session["expected_client_units"]
     b = result["browser"]
     recorded_keys = rfb_messages(live["recording"], "KeyEvent")
+    # Every recorded client message but the free ones, every KeyEvent among them, was checked and the same.
+    checked = checked_messages(live["recording"])
+    assert session["checked_client_messages"] == session["same_client_messages"] == len(checked)
+    assert len([m for m in checked if m["type"] == "KeyEvent"]) == len(recorded_keys)
     assert len(recorded_keys) >= 2 * (len(COMMAND) + 1)  # down and up per character and Return
     assert b["key_events"] == {"recorded": len(recorded_keys), "enacted": len(recorded_keys)}
     assert b["pointer_events"]["enacted"] == b["pointer_events"]["recorded"] > 0
@@ -196,8 +143,19 @@ def test_novnc_17_without_allow_diverges_at_set_encodings(live, tmp_path):
                       "--junit", junit)
     assert run.returncode == 1, run.stderr
     result = json.loads(report.read_text())
-    first = result["divergences"][0]
-    assert "SetEncodings" in first["message"], first
+    # The one divergence names what 1.7 added and removed; checking went on to the end of the session:
+    # every other recorded client message (every KeyEvent among them) was checked and the same.
+    [first] = result["divergences"]
+    recorded = checked_messages(live["recording"])
+    [encodings] = [m["names"] for m in recorded if m["type"] == "SetEncodings"]
+    assert first["change"] == "changed" and first["client_message"] == 4, first
+    assert first["message"].startswith("SetEncodings differs: added H.264, "), first
+    added = first["message"].split("added ", 1)[1].split(";", 1)[0].split(", ")
+    assert not set(added) & set(encodings) and "; removed —;" in first["message"], first
+    session = result["sessions"][0]
+    assert session["checked_client_messages"] == len(recorded)
+    assert session["same_client_messages"] == len(recorded) - 1 and session["allowed_client_messages"] == 0
+    assert [m["type"] for m in recorded].count("KeyEvent") == len(rfb_messages(live["recording"], "KeyEvent"))
     b = result["browser"]
     assert b["connected"] and b["not_reenactable"] == []
     assert b["key_events"]["enacted"] == b["key_events"]["recorded"] > 0
@@ -221,6 +179,9 @@ def test_allow_and_rules_need_a_wsreplay_that_has_them(live, tmp_path):
         result = json.loads(report.read_text())
         session, b = result["sessions"][0], result["browser"]
         assert result["divergences"] == [] and session["matched_client_units"] == session["expected_client_units"]
+        checked = len(checked_messages(live["recording"]))  # every KeyEvent among them
+        assert session["checked_client_messages"] == checked and session["same_client_messages"] == checked - 1
+        assert session["allowed_client_messages"] == 1  # SetEncodings
         assert b["key_events"]["enacted"] == b["key_events"]["recorded"] > 0 and b["canvas"]["differing_pixels"] == 0
     if "--rules" not in help_text:
         rules = tmp_path / "rules.json"
