@@ -4,7 +4,8 @@ import RecordFormat
 /// Follows every session of a recording as RFB (VNC) and turns each message into the line
 /// `wsrecord-inspect dump --rfb` prints: time, session, direction, stream offset, description;
 /// or a JSON object. Records are fed in file order; each session has its own
-/// ``RFBSessionParser`` fed both directions in recorded order (docs/wsrecord-inspect.md).
+/// ``RFBSessionParser`` fed both directions in recorded order (docs/wsrecord-inspect.md). A gap
+/// block stops the directions it lost frames of (``lines(for:)-(RecordGap)``).
 public struct RFBDumpFormatter: Sendable {
     /// One RFB message (or problem) of a session, at the time of the record that completed it.
     public struct Line: Sendable {
@@ -57,6 +58,27 @@ public struct RFBDumpFormatter: Sendable {
         }
         sessions[record.session] = session
         return events.map { Line(session: record.session, timeMicros: record.timeMicros, event: $0) }
+    }
+
+    /// What a gap block means for the sessions it names: every direction that lost frames stops
+    /// with a `lost` problem (nothing after the missing bytes can be placed), at the time of the
+    /// first lost record. A direction already stopped gives no line.
+    public mutating func lines(for gap: RecordGap) -> [Line] {
+        var lines: [Line] = []
+        for loss in gap.sessions where loss.session != 0 {
+            if sessions[loss.session] == nil {
+                sessions[loss.session] = Session()
+                order.append(loss.session)
+            }
+            for direction in Direction.allCases where loss.totals(direction).frames > 0 {
+                let lost = loss.totals(direction)
+                let events = sessions[loss.session]!.parser.markLost(
+                    direction == .clientToTarget ? .clientToServer : .serverToClient,
+                    "the recording lost \(lost.frames) frames (\(lost.bytes) bytes) here (\(gap.causes.text))")
+                lines += events.map { Line(session: loss.session, timeMicros: loss.firstTimeMicros, event: $0) }
+            }
+        }
+        return lines
     }
 
     /// What sessions that never closed end inside of (a message cut short), after the last record.

@@ -26,14 +26,17 @@ struct Dump: ParsableCommand {
     @Flag(
         help: ArgumentHelp(
             "Decode the sessions as RFB (VNC): one line per RFB message with time, session, direction, stream offset and description.",
-            discussion: "With --json, one JSON object per message. --direction, --from and --to pick messages; a message that cannot be followed is reported with its offset."
+            discussion:
+                "With --json, one JSON object per message. --direction, --from and --to pick messages; a message that cannot be followed is reported with its offset."
         ))
     var rfb = false
 
     @OptionGroup var filtering: FilterOptions
 
     func validate() throws {
-        if rfb && (hex || payload) { throw ValidationError("--rfb prints RFB messages: it takes neither --hex nor --payload") }
+        if rfb && (hex || payload) {
+            throw ValidationError("--rfb prints RFB messages: it takes neither --hex nor --payload")
+        }
     }
 
     func run() throws {
@@ -46,13 +49,7 @@ struct Dump: ParsableCommand {
         while let entry = try source.nextEntry() {
             progress.update(source.bytesRead)
             guard case .record(let record) = entry else {
-                if case .gap(let gap) = entry {
-                    let lines =
-                        json
-                        ? RecordGapFormatter.dumpJSONLines(gap, filter: filter)
-                        : RecordGapFormatter.dumpLines(gap, filter: filter)
-                    for line in lines { out.line(line) }
-                }
+                if case .gap(let gap) = entry { for line in gapLines(gap, filter: filter) { out.line(line) } }
                 continue
             }
             guard filter.accepts(record) else { continue }
@@ -65,7 +62,8 @@ struct Dump: ParsableCommand {
     }
 
     /// `--rfb`: every record of the chosen sessions goes to the RFB parser (a message needs both
-    /// sides' earlier bytes); direction and time pick the messages printed.
+    /// sides' earlier bytes); direction and time pick the messages printed. A gap is shown as in
+    /// `dump`, and the streams it lost bytes of are not followed past it.
     private func dumpRFB(_ source: RecordSource, filter: RecordFilter) throws {
         var formatter = RFBDumpFormatter()
         var out = Output()
@@ -78,15 +76,27 @@ struct Dump: ParsableCommand {
                 out.line(json ? RFBDumpFormatter.json(line) : RFBDumpFormatter.text(line))
             }
         }
-        while let record = try source.nextRecord() {
+        while let entry = try source.nextEntry() {
             progress.update(source.bytesRead)
-            if let session = filter.session, record.session != session { continue }
-            print(formatter.lines(for: record))
+            switch entry {
+            case .record(let record):
+                if let session = filter.session, record.session != session { continue }
+                print(formatter.lines(for: record))
+            case .gap(let gap):
+                // The gap line as plain `dump` shows it, then where each stream it cut stops.
+                for line in gapLines(gap, filter: filter) { out.line(line) }
+                print(formatter.lines(for: gap).filter { filter.session == nil || $0.session == filter.session })
+            }
         }
         print(formatter.finish())
         progress.finish()
         out.flush()
         try reportDamage(source)
+    }
+
+    /// A gap's lines (one per session it names that `filter` keeps), in text or JSON.
+    private func gapLines(_ gap: RecordGap, filter: RecordFilter) -> [String] {
+        json ? RecordGapFormatter.dumpJSONLines(gap, filter: filter) : RecordGapFormatter.dumpLines(gap, filter: filter)
     }
 
     private func reportDamage(_ source: RecordSource) throws {
@@ -98,7 +108,8 @@ struct Dump: ParsableCommand {
         }
         if !source.gaps.isEmpty {
             Output.standardError(
-                "wsrecord-inspect: \(file): incomplete: " + RecordGapFormatter.summary(source.gaps) + " while recording")
+                "wsrecord-inspect: \(file): incomplete: " + RecordGapFormatter.summary(source.gaps) + " while recording"
+            )
             throw ExitCode(ExitStatus.damaged)
         }
     }
