@@ -243,6 +243,13 @@ def test_server_side_compares_structure_not_pixel_bytes(request, tmp_path, vncde
         different.stdout
 
 
+@pytest.fixture
+def chromium_extra_args() -> list[str]:
+    # Chromium keeps a page left for about:blank alive in its back/forward cache, WebSocket open
+    # (no close frame, no FIN) until it is restored or the browser quits: test_novnc_leave.py.
+    return ["--disable-features=BackForwardCache"]
+
+
 def test_two_novnc_sessions_typing_the_same_command_are_the_same_client_side(
         request, tmp_path, vncdesk, free_port, start_process, chromium_driver):
     from selenium.webdriver.common.action_chains import ActionChains
@@ -267,8 +274,10 @@ def test_two_novnc_sessions_typing_the_same_command_are_the_same_client_side(
         poll(lambda: len(log.read_text().splitlines()) if log.exists() else 0, lambda n: n == lines + 1,
              FILE_TIMEOUT, f"the typed command to add a line to {log}")
         time.sleep(pause)
+        # Leaving the page ends the session (without the back/forward cache, see chromium_extra_args).
         driver.get("about:blank")
-        time.sleep(0.3)
+        poll(lambda: Path(proxy.log_path).read_text(errors="replace"),
+             lambda log: "closed by client, code 1001" in log, 10.0, "websockify to log the end of the session")
         stop_process(proxy)
         return record_file(base)
 
