@@ -21,7 +21,10 @@ public final class RecordFileReader {
     /// Gap blocks passed so far (by ``nextRecord()`` or ``nextEntry()``): records the writer lost.
     public private(set) var gaps: [RecordGap] = []
     /// Entries read ahead by ``nextEntry()``: the gaps passed on the way to a record, then it.
+    /// Handed out from ``aheadPosition`` on (not by removing the first: a file of a million gap
+    /// blocks before one record would then cost a million moves per entry).
     private var aheadEntries: [RecordEntry] = []
+    private var aheadPosition = 0
 
     private let fd: Int32
     private var decoder: RecordStreamDecoder
@@ -113,13 +116,15 @@ public final class RecordFileReader {
     /// The next record or gap in file order, or nil at the end. Use it instead of
     /// ``nextRecord()``, not between its calls (it reads one record ahead).
     public func nextEntry() throws(RecordFormatError) -> RecordEntry? {
-        if aheadEntries.isEmpty {
+        if aheadPosition == aheadEntries.count {
             let known = gaps.count
             let record = try nextRecord()
             aheadEntries = gaps[known...].map(RecordEntry.gap) + (record.map { [.record($0)] } ?? [])
+            aheadPosition = 0
             if aheadEntries.isEmpty { return nil }
         }
-        return aheadEntries.removeFirst()
+        defer { aheadPosition += 1 }
+        return aheadEntries[aheadPosition]
     }
 
     /// Where the record ``nextRecord()`` returned last is: its block and its position in it.
