@@ -26,6 +26,9 @@ struct WSRecordInspect: ParsableCommand {
     /// Like ParsableCommand.main, but usage errors exit with status 2 and recording errors are
     /// printed as one line naming the file and offset.
     static func main() {
+        // A write past RLIMIT_FSIZE must fail with EFBIG, reported with the file's name, not kill
+        // the tool with SIGXFSZ (repair --keep-corrupt and legacy output write without checking it).
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

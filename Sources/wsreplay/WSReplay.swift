@@ -194,6 +194,9 @@ struct WSReplay: AsyncParsableCommand {
 
     /// Like `AsyncParsableCommand.main()`, but usage errors exit with 2.
     static func main() async {
+        // --record-client's writer must see EFBIG past RLIMIT_FSIZE (a full disk to it), not be
+        // killed by SIGXFSZ.
+        signal(SIGXFSZ, SIG_IGN)
         let command: WSReplay
         do {
             command = try parse()
