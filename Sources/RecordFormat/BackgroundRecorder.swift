@@ -58,6 +58,11 @@ public final class BackgroundRecorder: @unchecked Sendable {
     private var finished = false
     /// Records refused because they came after close() began.
     private var late = RecordLossTally()
+    /// Set once the writer took `late` for the last time (it is closing the file): records refused
+    /// after that are only counted, in `sealedRecords` and `sealedBytes`, and reported in an event.
+    private var sealed = false
+    private var sealedRecords = 0
+    private var sealedBytes = 0
     /// What the queue holds: a record, or a frame record whose payload is referenced.
     private enum Entry {
         case record(Record)
@@ -68,6 +73,9 @@ public final class BackgroundRecorder: @unchecked Sendable {
     private var queuedBytes = 0
     /// Records dropped because the queue was full, not yet handed to the writer.
     private var dropped = RecordLossTally()
+    /// True from a drop until the writer takes the queue: every later record but opens and closes
+    /// is dropped too, so that nothing sent after a loss is written before the gap reporting it.
+    private var dropping = false
     private var nextSession: UInt32
     private var closing = false
     /// True while the writer thread waits for records (under `mutex`).
@@ -164,12 +172,18 @@ public final class BackgroundRecorder: @unchecked Sendable {
     ) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        if sealed {
+            sealedRecords += 1
+            sealedBytes += loss.2?.1 ?? 0
+            return false
+        }
         if closing {
             // The writer computes wall-clock times; 0 stands in until then.
             late.add(session: loss.0, timeMicros: loss.1, wallMicros: 0, frame: loss.2, cause: .afterClose)
             return false
         }
-        if !structural && queuedBytes + size > configuration.queueByteLimit {
+        if !structural && (dropping || queuedBytes + size > configuration.queueByteLimit) {
+            dropping = true
             dropped.add(session: loss.0, timeMicros: loss.1, wallMicros: 0, frame: loss.2, cause: .queueFull)
             return false
         }
@@ -219,6 +233,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
             }
             swap(&batch, &queue)
             queuedBytes = 0
+            dropping = false
             let dropped = self.dropped
             self.dropped = RecordLossTally()
             let finish = closing && batch.isEmpty
@@ -231,7 +246,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
                 case .frame(let frame): write(frame)
                 }
             }
-            if !dropped.isEmpty { noteLost(dropped) }
+            noteLost(dropped)
             batch.removeAll(keepingCapacity: true)
             do {
                 try writer.sealIfDue()
@@ -242,13 +257,18 @@ public final class BackgroundRecorder: @unchecked Sendable {
         }
         pthread_mutex_lock(mutex)
         let late = self.late
+        sealed = true
         pthread_mutex_unlock(mutex)
-        if !late.isEmpty { noteLost(late) }
+        noteLost(late)
         do {
             try writer.close()
         } catch {
             onEvent(.writeFailed(error))
         }
+        pthread_mutex_lock(mutex)
+        let (records, bytes) = (sealedRecords, sealedBytes)
+        pthread_mutex_unlock(mutex)
+        if records > 0 { onEvent(.dropped(records: records, bytes: bytes)) }
     }
 
     /// `pthread_setname_np` (a GNU extension Swift's Glibc module does not export), looked up once,
@@ -260,9 +280,12 @@ public final class BackgroundRecorder: @unchecked Sendable {
         _ = setThreadName?(pthread_self(), name)
     }
 
-    /// Reports records that never reached the writer, in the log and as a gap block.
+    /// Reports records that never reached the writer, in the log and as a gap block (the writer
+    /// is told after every batch, also when nothing was lost; see ``RecordFileWriter/noteLost(_:)``).
     private func noteLost(_ tally: RecordLossTally) {
-        onEvent(.dropped(records: Int(clamping: tally.records), bytes: Int(clamping: tally.payloadBytes)))
+        if !tally.isEmpty {
+            onEvent(.dropped(records: Int(clamping: tally.records), bytes: Int(clamping: tally.payloadBytes)))
+        }
         do {
             try writer.noteLost(tally)
         } catch {

@@ -76,6 +76,9 @@ public final class RecordFileWriter {
     private var keptAsideBytes = 0
     /// Start times of sessions whose close record is in the open block (for the times of a loss).
     private var closedInOpenBlock: [UInt32: Int64] = [:]
+    /// Start times of sessions closed since the last ``noteLost(_:)``, whose close records may be
+    /// in blocks sealed since (for the times of records lost before them).
+    private var recentlyClosed: [UInt32: Int64] = [:]
     /// Sessions whose open record was in a block that could not be written, while a loss is
     /// pending: no space was reserved for their close records.
     private var openedInOutage: Set<UInt32> = []
@@ -229,7 +232,10 @@ public final class RecordFileWriter {
             wall = RecordTime.saturatingSum(open.startWallMicros, record.timeMicros)
         case .close:
             let start = sessionStarts.removeValue(forKey: record.session)
-            if let start { closedInOpenBlock[record.session] = start }
+            if let start {
+                closedInOpenBlock[record.session] = start
+                recentlyClosed[record.session] = start
+            }
             wall = RecordTime.saturatingSum(start ?? 0, record.timeMicros)
         case .frame, .marker:
             wall = wallMicros(session: record.session, timeMicros: record.timeMicros)
@@ -330,18 +336,25 @@ public final class RecordFileWriter {
     }
 
     /// Counts records that never reached the writer (e.g. ``BackgroundRecorder``'s queue was
-    /// full), to be reported in a gap block right after the records appended so far.
+    /// full), to be reported in a gap block right after the records appended so far. Call it after
+    /// every batch of records, with an empty tally when nothing was lost: the start times of the
+    /// sessions closed in the batch are kept until then.
     func noteLost(_ tally: RecordLossTally) throws(RecordFormatError) {
+        defer { recentlyClosed.removeAll(keepingCapacity: true) }
         guard !tally.isEmpty else { return }
         var incoming = RecordLossTally()
-        incoming.merge(tally, wall: lossWall)  // while the sessions closed in the open block are known
+        incoming.merge(tally, wall: lossWall)  // while the sessions closed since the last call are known
         var failure: RecordFormatError?
         do throws(RecordFormatError) {
             try seal()
         } catch {
             failure = error
         }
-        lost.merge(incoming)
+        // A session gets an entry of its own only while it fits in the reserve, as in loseOpenBlock.
+        let pending = lost.encodedLength
+        var merged = lost
+        merged.merge(incoming, listed: { tally, _ in self.fitsInReserve(tally.encodedLength(adding: 1) - pending) })
+        lost = merged
         recordsLost += Int(clamping: tally.records)
         _ = flushLoss(force: false)
         if let failure { throw failure }
@@ -350,11 +363,12 @@ public final class RecordFileWriter {
     /// The records lost and not yet written in a gap block, as the gaps that will be written.
     public var pendingGaps: [RecordGap] { lost.isEmpty ? [] : lost.gaps() }
 
-    /// Wall-clock time of a lost record of `session` at `time` (§3.4), also for sessions whose
-    /// close record is in the open block.
+    /// Wall-clock time of a lost record of `session` at `time` (§3.4), also for sessions closed
+    /// since the last ``noteLost(_:)``.
     private func lossWall(_ session: UInt32, _ time: UInt64) -> Int64 {
         guard session != 0 else { return Int64(clamping: time) }
-        return RecordTime.saturatingSum(sessionStarts[session] ?? closedInOpenBlock[session] ?? 0, time)
+        let start = sessionStarts[session] ?? closedInOpenBlock[session] ?? recentlyClosed[session] ?? 0
+        return RecordTime.saturatingSum(start, time)
     }
 
     /// Counts the open block's records as lost; its open, close and marker records are kept aside
@@ -477,12 +491,7 @@ public final class RecordFileWriter {
         if end > system.fileSizeLimit { return EFBIG }
         guard end > reservedEnd, canReserve, let reserve = system.reserve else { return nil }
         let start = max(reservedEnd, endOffset)
-        func attempt(_ upTo: UInt64) -> Int32 {
-            var code: Int32
-            repeat { code = reserve(fd, off_t(start), off_t(upTo - start)) } while code == EINTR
-            if code == 0 { reservedEnd = upTo }
-            return code
-        }
+        func attempt(_ upTo: UInt64) -> Int32 { reserveSpace(from: start, upTo: upTo, with: reserve) }
         let steps = (end - start + Self.reservationStep - 1) / Self.reservationStep
         let stepEnd = min(start + steps * Self.reservationStep, max(end, system.fileSizeLimit))
         var code = attempt(stepEnd)
@@ -493,6 +502,28 @@ public final class RecordFileWriter {
         }
         if code != 0 { canReserve = false }  // not supported here: write unguarded
         return nil
+    }
+
+    /// Reserves [start, upTo) with `reserve` (retried when interrupted) and moves ``reservedEnd``
+    /// there; 0, or the errno.
+    private func reserveSpace(
+        from start: UInt64, upTo: UInt64, with reserve: (Int32, off_t, off_t) -> Int32
+    ) -> Int32 {
+        var code: Int32
+        repeat { code = reserve(fd, off_t(start), off_t(upTo - start)) } while code == EINTR
+        if code == 0 { reservedEnd = upTo }
+        return code
+    }
+
+    /// Cuts a partly written block off the end of the file, back to `start`. That frees the space
+    /// reserved past `start` as well (ext4 does so even when the size does not change), so it is
+    /// reserved again at once: what ``close()`` writes last counts on it.
+    private func cutBack(to start: UInt64) {
+        let reserved = reservedEnd
+        _ = system.truncate(fd, off_t(start))
+        reservedEnd = start
+        guard reserved > start, canReserve, let reserve = system.reserve else { return }
+        _ = reserveSpace(from: start, upTo: reserved, with: reserve)
     }
 
     /// Writes the pending gap blocks, then the records kept aside, when there is room for them
@@ -566,8 +597,12 @@ public final class RecordFileWriter {
     public func appendVerbatimBlock(_ bytes: [UInt8]) throws(RecordFormatError) {
         try seal()
         let start = endOffset
-        if let code = bytes.withUnsafeBytes({ SystemFile.write(fd, $0, at: start) }) {
-            _ = ftruncate(fd, off_t(start))
+        let fd = self.fd
+        let writev = system.writev
+        if let code = bytes.withUnsafeBytes({
+            SystemFile.write(pieces: [$0], at: start) { writev(fd, $0, $1, $2) }
+        }) {
+            cutBack(to: start)
             throw RecordFormatError(.io, "write failed: \(SystemFile.errnoText(code))", path: path, offset: start)
         }
         endOffset = start + UInt64(bytes.count)
@@ -595,9 +630,7 @@ public final class RecordFileWriter {
             }
         }
         if let code = failure {
-            // Cutting the partial block also releases the space reserved beyond it.
-            _ = ftruncate(fd, off_t(start))
-            reservedEnd = start
+            cutBack(to: start)
             return code
         }
         endOffset = start + UInt64(headerBytes.count + stored.count)

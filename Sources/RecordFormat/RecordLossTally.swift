@@ -67,13 +67,26 @@ struct RecordLossTally: Sendable {
 
     /// Adds everything `other` counted; with `wall`, its wall-clock times are taken from
     /// `wall(session, time)` (``other`` may come from a thread that does not know the sessions'
-    /// start times).
-    mutating func merge(_ other: RecordLossTally, wall: ((UInt32, UInt64) -> Int64)? = nil) {
-        for (session, loss) in other.sessions {
+    /// start times). With `listed`, a session without an entry yet gets one only when
+    /// `listed(self as it is so far, session)` says so, else it is counted in the totals only
+    /// (sessions are looked at in ascending order).
+    mutating func merge(
+        _ other: RecordLossTally, wall: ((UInt32, UInt64) -> Int64)? = nil,
+        listed: ((RecordLossTally, UInt32) -> Bool)? = nil
+    ) {
+        for loss in other.sessions.values.sorted(by: { $0.session < $1.session }) {
+            let session = loss.session
             var merged = loss
             if let wall {
                 merged.firstWallMicros = wall(session, loss.firstTimeMicros)
                 merged.lastWallMicros = wall(session, loss.lastTimeMicros)
+            }
+            if let listed, sessions[session] == nil, !listed(self, session) {
+                unlisted.records &+= merged.records
+                unlisted.bytes &+= merged.payloadBytes
+                unlisted.firstWall = min(unlisted.firstWall, merged.firstWallMicros)
+                unlisted.lastWall = max(unlisted.lastWall, merged.lastWallMicros)
+                continue
             }
             if let known = sessions[session] {
                 merged.records &+= known.records

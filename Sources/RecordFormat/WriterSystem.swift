@@ -15,6 +15,9 @@ struct WriterSystem {
     var reserve: ((Int32, off_t, off_t) -> Int32)?
     /// The largest file this process may write (`RLIMIT_FSIZE`); writes past it fail with EFBIG.
     var fileSizeLimit: UInt64
+    /// `ftruncate(fd, length)`: 0, or the errno. On ext4 it also frees every block reserved past
+    /// `length`, even when the size does not change.
+    var truncate: (Int32, off_t) -> Int32 = { fd, length in ftruncate(fd, length) == 0 ? 0 : errno }
 
     /// The real system calls.
     static var live: WriterSystem {

@@ -12,6 +12,8 @@ final class FakeDisk {
     private(set) var allocated: UInt64 = 0
     /// Set: every write fails with `code` (a disk that fails where nothing can be reserved).
     var failWrites = false
+    /// Set: truncating frees every block held past the new size, reserved ones too (as ext4 does).
+    var truncateFreesReservation = false
     private(set) var writes = 0
 
     init(size: UInt64) { self.size = size }
@@ -37,7 +39,11 @@ final class FakeDisk {
                     allocated = max(allocated, end)
                     return 0
                 } : nil,
-            fileSizeLimit: .max)
+            fileSizeLimit: .max,
+            truncate: { [self] fd, length in
+                if truncateFreesReservation { allocated = min(allocated, UInt64(length)) }
+                return ftruncate(fd, length) == 0 ? 0 : errno
+            })
     }
 }
 
