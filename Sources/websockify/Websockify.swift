@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Proxy
 import RecordFormat
@@ -380,6 +381,8 @@ struct Websockify: AsyncParsableCommand {
         var openedRecording: SessionRecording?
         if let record {
             let recording: SessionRecording
+            // While the disk stays full every dropped block fails: log the first, then a summary a minute.
+            let failures = NIOLockedValueBox((reporter: RecordingFailureReporter(), lastError: ""))
             do {
                 recording = try SessionRecording(file: record, redaction: try redaction(), mode: try recordFileMode()) {
                     event in
@@ -387,7 +390,12 @@ struct Websockify: AsyncParsableCommand {
                     case .dropped(records: let records, bytes: let bytes):
                         logger.warning("recording fell behind: dropped \(records) records (\(bytes) bytes); the gap is marked in the file")
                     case .writeFailed(let error):
-                        logger.error("recording: \(error)")
+                        let text = "\(error)"
+                        let notice = failures.withLockedValue { state in
+                            state.lastError = text
+                            return state.reporter.failed(at: NIODeadline.now().uptimeNanoseconds)
+                        }
+                        if let notice { logger.error("\(RecordingFailureReporter.message(for: notice, error: text))") }
                     }
                 }
             } catch {
@@ -409,6 +417,10 @@ struct Websockify: AsyncParsableCommand {
             configuration.shutdownHook = {
                 await previous?()
                 await recording.close()
+                let (notice, text) = failures.withLockedValue { state in
+                    (state.reporter.finish(at: NIODeadline.now().uptimeNanoseconds), state.lastError)
+                }
+                if let notice { logger.error("\(RecordingFailureReporter.message(for: notice, error: text))") }
             }
         }
         let server = ProxyServer(configuration: configuration, logger: logger)
