@@ -1,0 +1,41 @@
+"""--record when every block fails to be written: the log is not flooded.
+
+websockify runs under a 1 MiB file-size limit (RLIMIT_FSIZE; it ignores SIGXFSZ, so writes past it
+fail with EFBIG like a full disk) while one session relays 48 MiB: every block the recorder seals
+after the first MiB is dropped. The log names the first failure at once, and the ones after it
+only in a summary (at most one a minute, and one when the recording closes), not one line each.
+"""
+
+import resource
+import signal
+
+from proxyutil import Proxy, TcpTarget, wait_until
+from test_proxy_record_diskfull import relay_session, streamer, expected_digest
+
+MIB = 1 << 20
+
+
+def test_a_recording_that_cannot_write_logs_a_summary_not_a_line_per_block(tmp_path):
+    target = TcpTarget(streamer(48))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MIB, hard))  # inherited by websockify
+    try:
+        proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={tmp_path / 'limited'}"])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    try:
+        received, digest = relay_session(proxy, target, 48)
+        assert received == 48 * MIB
+        assert digest == expected_digest(target.port, 48), "proxying goes on intact"
+    finally:
+        proxy.proc.send_signal(signal.SIGTERM)
+        proxy.proc.wait(timeout=60)
+        target.close()
+    log = proxy.log_text()
+    lines = [line for line in log.splitlines() if "recording: " in line and "File too large" in line]
+    firsts = [line for line in lines if "more write(s) failed" not in line]
+    summaries = [line for line in lines if "more write(s) failed" in line]
+    assert len(firsts) == 1, log
+    # The run takes seconds: the failures after the first are only in the summary at close.
+    assert len(summaries) == 1, log
+    assert proxy.proc.returncode == 0, log
