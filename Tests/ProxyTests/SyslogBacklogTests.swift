@@ -59,11 +59,18 @@ struct SyslogBacklogTests {
     }
 
     @Test("lines found undelivered go back in front, in their order, even past capacity")
-    func putBack() {
+    func putBack() throws {
         var backlog = Backlog(capacity: 2)
+        var sent: [(sequence: UInt64, line: String)] = []
+        for line in ["a", "b"] {
+            backlog.append(line, at: 1)
+            let item = try #require(backlog.firstItem)
+            backlog.removeFirst()
+            sent.append((item.sequence, line))
+        }
         backlog.append("c", at: 3)
         backlog.append("d", at: 4)
-        backlog.putBack(["a", "b"])
+        backlog.putBack(sent)
         #expect(backlog.lineCount == 4 && backlog.first.map { if case .line("a") = $0 { true } else { false } } == true)
         let keptE = backlog.append("e", at: 5)
         #expect(!keptE)

@@ -12,8 +12,11 @@ import Foundation
 ///   ENOENT on reconnecting); a daemon that is slow makes `send` wait.
 /// - UDP: nothing tells, except the ICMP "port unreachable" a closed port answers with. With
 ///   `IP_RECVERR` every such answer is kept on the socket's error queue together with the start
-///   of the refused datagram, so ``takeRefused()`` can name exactly the lines to send again. A
-///   datagram dropped silently (a firewall, a lost or rate-limited ICMP) cannot be known.
+///   of the refused datagram, so ``takeRefused(now:)`` can tell from where to send again. A refusal
+///   stands for every datagram sent after the refused one too: those may have been refused with
+///   their ICMP answer lost or rate limited (Linux sends about 6 at once, then 1 a second), so
+///   they are all sent again, in order; a receiver may then get a line twice, never miss one.
+///   A datagram dropped silently with no refusal at all (a firewall) cannot be known.
 /// - TCP: a refused or failed connection, or the server closing it (seen before each send).
 ///   Bytes already handed to the kernel when the server dies are lost, as with every plain TCP
 ///   syslog sender (RFC 6587 has no acknowledgements).
@@ -31,16 +34,19 @@ final class SyslogConnection {
     /// TCP only.
     let octetCounting: Bool
     private var fd: Int32 = -1
-    /// UDP: datagrams sent in the last ``refusalWindow`` that an ICMP answer may still refuse.
-    private var unconfirmed: [(datagram: [UInt8], sentAt: UInt64)] = []
+    /// UDP: datagrams sent in the last ``refusalWindow`` that an ICMP answer may still refuse, in
+    /// the order sent, with the sequence number the sender gave each.
+    private var unconfirmed: [(sequence: UInt64, datagram: [UInt8], sentAt: UInt64)] = []
     /// When the last line was sent (handed to the kernel).
     private var lastSent: UInt64?
 
     /// How long after sending a UDP datagram its refusal is still looked for. ICMP comes back
     /// within a round trip; 2 s covers slow links without keeping much.
     static let refusalWindow: UInt64 = 2_000_000_000
-    /// The most datagrams kept for resending.
-    static let unconfirmedLimit = 256
+    /// The most datagrams kept for resending. When that many wait for their fate, no more are sent
+    /// (``isSaturated``) until the oldest is older than ``refusalWindow``: forgetting one earlier
+    /// would lose it if it turned out refused.
+    static let unconfirmedLimit = 2048
 
     init(destination: SyslogDestination, octetCounting: Bool) {
         self.destination = destination
@@ -53,6 +59,9 @@ final class SyslogConnection {
 
     /// Datagrams still waiting to see whether they are refused.
     var awaitsRefusals: Bool { !unconfirmed.isEmpty }
+
+    /// UDP: ``unconfirmedLimit`` datagrams may still be refused; the next waits.
+    var isSaturated: Bool { unconfirmed.count >= Self.unconfirmedLimit }
 
     /// Whether a line sent since `since` got through, after a failure.
     enum Probe: Equatable {
@@ -98,14 +107,15 @@ final class SyslogConnection {
         fd = -1
     }
 
-    /// Sends one message (one datagram, or one frame on TCP).
-    func send(_ message: [UInt8], now: UInt64) -> SendResult {
-        let result = transmit(message, now: now)
+    /// Sends one message (one datagram, or one frame on TCP); `sequence` is what
+    /// ``takeRefused(now:)`` gives back with it (numbers increase in the order lines were logged).
+    func send(_ message: [UInt8], sequence: UInt64, now: UInt64) -> SendResult {
+        let result = transmit(message, sequence: sequence, now: now)
         if result == .sent { lastSent = now }
         return result
     }
 
-    private func transmit(_ message: [UInt8], now: UInt64) -> SendResult {
+    private func transmit(_ message: [UInt8], sequence: UInt64, now: UInt64) -> SendResult {
         guard fd >= 0 else { return .broken("not connected") }
         switch destination {
         case .unixSocket:
@@ -120,8 +130,7 @@ final class SyslogConnection {
             return .broken(OperationsError.text(ofErrno: number))
         case .udp:
             if message.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) >= 0 {
-                unconfirmed.append((message, now))
-                if unconfirmed.count > Self.unconfirmedLimit { unconfirmed.removeFirst() }
+                unconfirmed.append((sequence, message, now))
                 return .sent
             }
             // ECONNREFUSED here reports an earlier datagram's refusal; this one was not sent.
@@ -140,11 +149,14 @@ final class SyslogConnection {
         }
     }
 
-    /// UDP: the datagrams an ICMP answer refused since the last call, oldest first, taken out of
-    /// the unconfirmed list; those older than ``refusalWindow`` are forgotten (taken as delivered).
-    func takeRefused(now: UInt64) -> [[UInt8]] {
+    /// UDP: the datagrams to send again, with their sequence numbers, in the order sent. When an
+    /// ICMP answer refused one of those still unconfirmed, that one and every one sent after it
+    /// are taken (see the type's comment) and nothing stays unconfirmed; those sent before it were
+    /// not refused. Without a refusal nothing is taken, and datagrams older than
+    /// ``refusalWindow`` are forgotten (taken as delivered).
+    func takeRefused(now: UInt64) -> [(sequence: UInt64, line: [UInt8])] {
         guard case .udp = destination, fd >= 0 else { return [] }
-        var refusedIndexes = Set<Int>()
+        var excerpts: [[UInt8]] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         var control = [UInt8](repeating: 0, count: 512)
         while true {
@@ -163,21 +175,22 @@ final class SyslogConnection {
             }
             guard received >= 0 else { break }
             // The start of the refused datagram (as much as the ICMP message carried back).
-            let excerpt = buffer[0..<received]
-            if let index = unconfirmed.indices.first(where: {
-                !refusedIndexes.contains($0) && unconfirmed[$0].datagram.starts(with: excerpt)
-            }) {
-                refusedIndexes.insert(index)
-            }
+            excerpts.append(Array(buffer[0..<received]))
         }
-        let refused = refusedIndexes.sorted().map { unconfirmed[$0].datagram }
-        var kept: [(datagram: [UInt8], sentAt: UInt64)] = []
-        for (index, entry) in unconfirmed.enumerated()
-        where !refusedIndexes.contains(index) && now &- entry.sentAt < Self.refusalWindow {
-            kept.append(entry)
+        if let first = Self.firstRefused(sent: unconfirmed.map(\.datagram), excerpts: excerpts) {
+            let refused = unconfirmed[first...].map { (sequence: $0.sequence, line: $0.datagram) }
+            unconfirmed.removeAll()
+            return refused
         }
-        unconfirmed = kept
-        return refused
+        unconfirmed.removeAll { now &- $0.sentAt >= Self.refusalWindow }
+        return []
+    }
+
+    /// The index in `sent` (datagrams in the order sent) of the earliest one that one of the
+    /// `excerpts` (starts of refused datagrams) refers to; nil if none does (an answer to a
+    /// datagram already sent again or forgotten).
+    static func firstRefused(sent: [[UInt8]], excerpts: [[UInt8]]) -> Int? {
+        excerpts.compactMap { excerpt in sent.firstIndex { !excerpt.isEmpty && $0.starts(with: excerpt) } }.min()
     }
 
     // MARK: - Sockets

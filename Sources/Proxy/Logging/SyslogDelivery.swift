@@ -107,8 +107,8 @@ final class SyslogDelivery: @unchecked Sendable {
                 }
                 condition.wait()
             }
-            let entry = backlog.first
-            let stop = stopping && entry == nil
+            let item = backlog.firstItem
+            let stop = stopping && item == nil
             condition.unlock()
 
             let now = DispatchTime.now().uptimeNanoseconds
@@ -143,7 +143,14 @@ final class SyslogDelivery: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            guard let entry else { continue }
+            guard let item else { continue }
+            if connection.isSaturated {
+                // As many UDP datagrams as are kept for resending may still be refused.
+                condition.lock()
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Self.refusalPoll))
+                condition.unlock()
+                continue
+            }
             if !connection.isConnected {
                 do {
                     try connection.connect()
@@ -152,7 +159,7 @@ final class SyslogDelivery: @unchecked Sendable {
                     continue
                 }
             }
-            switch connection.send(bytes(of: entry), now: now) {
+            switch connection.send(bytes(of: item.entry), sequence: item.sequence, now: now) {
             case .sent:
                 condition.lock()
                 backlog.removeFirst()
