@@ -42,6 +42,9 @@ public final class BackgroundRecorder: @unchecked Sendable {
         case dropped(records: Int, bytes: Int)
         /// Writing a block failed (e.g. disk full); those records are lost, the file stays valid.
         case writeFailed(RecordFormatError)
+        /// A block reached the file again after ``writeFailed`` (space came back); sent once per
+        /// outage, from the writer thread.
+        case writingAgain
     }
 
     public let path: String
@@ -251,7 +254,11 @@ public final class BackgroundRecorder: @unchecked Sendable {
             do {
                 try writer.sealIfDue()
             } catch {
-                onEvent(.writeFailed(error))
+                failed(error)
+            }
+            if let end = failedAtEnd, writer.endOffset > end {
+                failedAtEnd = nil
+                onEvent(.writingAgain)
             }
             if finish { break }
         }
@@ -263,7 +270,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
         do {
             try writer.close()
         } catch {
-            onEvent(.writeFailed(error))
+            failed(error)
         }
         pthread_mutex_lock(mutex)
         let (records, bytes) = (sealedRecords, sealedBytes)
@@ -289,15 +296,24 @@ public final class BackgroundRecorder: @unchecked Sendable {
         do {
             try writer.noteLost(tally)
         } catch {
-            onEvent(.writeFailed(error))
+            failed(error)
         }
+    }
+
+    /// The file's end when a write last failed, while no block has reached the file since
+    /// (writer thread only).
+    private var failedAtEnd: UInt64?
+
+    private func failed(_ error: RecordFormatError) {
+        if failedAtEnd == nil { failedAtEnd = writer.endOffset }
+        onEvent(.writeFailed(error))
     }
 
     private func write(_ record: Record) {
         do {
             try writer.append(record)
         } catch {
-            onEvent(.writeFailed(error))
+            failed(error)
         }
     }
 
@@ -305,7 +321,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
         do {
             try writer.append(frame)
         } catch {
-            onEvent(.writeFailed(error))
+            failed(error)
         }
     }
 }

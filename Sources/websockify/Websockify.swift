@@ -396,6 +396,11 @@ struct Websockify: AsyncParsableCommand {
                             return state.reporter.failed(at: NIODeadline.now().uptimeNanoseconds)
                         }
                         if let notice { logger.error("\(RecordingFailureReporter.message(for: notice, error: text))") }
+                    case .writingAgain:
+                        let notice = failures.withLockedValue { state in
+                            state.reporter.writing(at: NIODeadline.now().uptimeNanoseconds)
+                        }
+                        if let notice { logger.notice("\(RecordingFailureReporter.message(for: notice, error: ""))") }
                     }
                 }
             } catch {

@@ -57,4 +57,19 @@ struct RecordingFailureReporterTests {
         #expect(summary.hasPrefix("recording: 6000 more write(s) failed in the last 60 s"))
         #expect(summary.hasSuffix("the last: \(error)"))
     }
+
+    @Test("writes succeeding again end the outage with one note counting all its failures; the next failure is logged at once")
+    func recovery() {
+        var reporter = RecordingFailureReporter()
+        #expect(reporter.writing(at: 1) == nil, "nothing failed: nothing to say")
+        #expect(reporter.failed(at: 10 * second) == .failed)
+        #expect(reporter.failed(at: 11 * second) == nil)
+        #expect(reporter.failed(at: 12 * second) == nil)
+        #expect(reporter.writing(at: 40 * second) == .recovered(failures: 3, nanoseconds: 30 * second))
+        #expect(reporter.writing(at: 41 * second) == nil, "one note per outage")
+        #expect(reporter.finish(at: 42 * second) == nil, "the held-back failures were counted in the note")
+        #expect(reporter.failed(at: 43 * second) == .failed, "a new outage is named at once")
+        let note = RecordingFailureReporter.message(for: .recovered(failures: 3, nanoseconds: 30 * second), error: "")
+        #expect(note == "recording: writing again after 3 failed write(s) over 30 s (the file's gap blocks say what was lost)")
+    }
 }

@@ -39,3 +39,41 @@ def test_a_recording_that_cannot_write_logs_a_summary_not_a_line_per_block(tmp_p
     # The run takes seconds: the failures after the first are only in the summary at close.
     assert len(summaries) == 1, log
     assert proxy.proc.returncode == 0, log
+
+
+def test_space_coming_back_is_logged_once_and_recording_goes_on(tmp_path):
+    """A real tmpfs that another file fills: the recording fails while it is full, and once that file
+    is removed the next block reaches the disk and the log says so, once, counting the failures."""
+    from test_proxy_record_diskfull import inspect, mount_tmpfs, unmount
+
+    where = mount_tmpfs(40)
+    proxy = None
+    target = TcpTarget(streamer(48))
+    try:
+        filler = f"{where}/filler"
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (24 * MIB))
+        path = f"{where}/back.rec"
+        proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={path}"])
+        received, digest = relay_session(proxy, target, 48)
+        assert received == 48 * MIB and digest == expected_digest(target.port, 48)
+        wait_until(lambda: "No space left on device" in proxy.log_text(), what="a failed write in the log")
+        assert "writing again" not in proxy.log_text()
+        import os
+        os.unlink(filler)
+        received, _ = relay_session(proxy, target, 48)  # space for this session's blocks now
+        assert received == 48 * MIB
+        wait_until(lambda: "recording: writing again after " in proxy.log_text(), what="the 'writing again' note")
+        proxy.proc.send_signal(signal.SIGTERM)
+        proxy.proc.wait(timeout=60)
+        log = proxy.log_text()
+        assert log.count("recording: writing again after ") == 1, log
+        assert proxy.proc.returncode == 0, log
+        stats = inspect("stats", path)
+        assert stats.returncode == 3 and "gaps:" in stats.stdout, stats.stdout + stats.stderr
+    finally:
+        if proxy and proxy.proc.poll() is None:
+            proxy.proc.send_signal(signal.SIGTERM)
+            proxy.proc.wait(timeout=60)
+        target.close()
+        unmount(where)

@@ -14,6 +14,9 @@ public struct RecordingFailureReporter: Sendable, Equatable {
         /// `failures` failures over the `nanoseconds` since the previous report (those held back
         /// and, unless the recording is closing, this one).
         case summary(failures: Int, nanoseconds: UInt64)
+        /// Blocks reach the file again after `failures` failed writes over `nanoseconds` (from the
+        /// first failure of the outage).
+        case recovered(failures: Int, nanoseconds: UInt64)
     }
 
     /// The least time between two reports. One minute: a disk that stays full is named once a
@@ -27,8 +30,14 @@ public struct RecordingFailureReporter: Sendable, Equatable {
         self.interval = interval
     }
 
+    /// The first failure of the current outage and the failures since (reset when writes succeed).
+    private var outageStart: UInt64?
+    private var outageFailures = 0
+
     /// A recording write failed at `now`: the notice to log, if one is due.
     public mutating func failed(at now: UInt64) -> Notice? {
+        if outageStart == nil { outageStart = now }
+        outageFailures += 1
         if let last = lastReport, now &- last < interval {
             unreported += 1
             return nil
@@ -39,6 +48,19 @@ public struct RecordingFailureReporter: Sendable, Equatable {
         }
         guard let last = lastReport, unreported > 0 else { return .failed }
         return .summary(failures: unreported + 1, nanoseconds: now &- last)
+    }
+
+    /// A block reached the file again at `now`: one notice per outage, whatever was held back is
+    /// included in its count (so nothing is summarised twice).
+    public mutating func writing(at now: UInt64) -> Notice? {
+        guard let start = outageStart else { return nil }
+        defer {
+            outageStart = nil
+            outageFailures = 0
+            unreported = 0
+            lastReport = nil  // the next outage is named at once
+        }
+        return .recovered(failures: outageFailures, nanoseconds: now &- start)
     }
 
     /// The recording is closing at `now`: a summary of the failures held back, if any.
@@ -61,6 +83,10 @@ public struct RecordingFailureReporter: Sendable, Equatable {
             let seconds = nanoseconds / 1_000_000_000
             return
                 "recording: \(failures) more write(s) failed in the last \(seconds) s, records lost (the file's gap blocks say which); the last: \(error)"
+        case .recovered(let failures, let nanoseconds):
+            let seconds = nanoseconds / 1_000_000_000
+            return
+                "recording: writing again after \(failures) failed write(s) over \(seconds) s (the file's gap blocks say what was lost)"
         }
     }
 }
