@@ -271,7 +271,7 @@ struct Websockify: AsyncParsableCommand {
             throw ProxyError.invalidAddress(
                 targetText ?? unixTarget!, why: "give either target_addr:target_port or --unix-target, not both")
         case (nil, nil):
-            throw ProxyError.invalidAddress(source ?? "", why: "target_addr:target_port or --unix-target is required")
+            throw ProxyError.invalidAddress(source ?? "", why: "a target is required: target_addr:target_port, --unix-target=FILE or --token-plugin=CLASS")
         }
         if recordRedact != nil && record == nil {
             throw ProxyError.invalidAddress(recordRedact!, why: "--record-redact needs --record")

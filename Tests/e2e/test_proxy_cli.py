@@ -59,6 +59,8 @@ def test_argument_error_usage_lists_every_invocation_form():
     out = subprocess.run([websockify_bin(), "6080"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 2, out
     assert usage_lines(out.stderr) == USAGE_FORMS
+    # The error itself names every way to give a target, the token plugin among them.
+    assert "target_addr:target_port, --unix-target=FILE or --token-plugin=CLASS" in out.stderr, out.stderr
 
 
 def test_port_in_use_fails_with_clear_message(target):
