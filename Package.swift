@@ -77,10 +77,22 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
+        // What websockify's and wsreplay's command lines share: TLS option groups, the exit-2 main.
+        .target(
+            name: "WebsockifyCLI",
+            dependencies: ["Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "WebsockifyCLITests",
+            dependencies: [
+                "WebsockifyCLI", "Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "websockify",
             dependencies: [
                 "Proxy",
+                "WebsockifyCLI",
                 "RecordFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "wsreplay",
             dependencies: [
-                "Replay", "Proxy", "RFBRules",
+                "Replay", "Proxy", "RFBRules", "WebsockifyCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

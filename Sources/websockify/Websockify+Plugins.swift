@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Proxy
+import WebsockifyCLI
 
 /// `--token-plugin`, `--token-source`, `--host-token`, `--target-config`, `--auth-plugin`,
 /// `--auth-source`: websockify's checks, then the plugins from the Proxy library.
@@ -39,7 +40,7 @@ extension Websockify {
             return nil
         }
         let authenticator = try AuthPlugins.make(plugin: authPlugin, source: authSource)
-        if authenticator is ClientCertCNAuth, !verifyClient {
+        if authenticator is ClientCertCNAuth, !tls.verifyClient {
             throw ProxyError.invalidPluginOption(
                 "--auth-plugin \(authPlugin)", why: "needs --verify-client (and --cert): the names come from verified client certificates")
         }

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Proxy
 import RecordFormat
+import WebsockifyCLI
 
 #if canImport(Glibc)
     import Glibc
@@ -85,71 +86,7 @@ struct Websockify: AsyncParsableCommand {
 
     // MARK: TLS
 
-    @Option(help: ArgumentHelp("SSL certificate file (PEM; may also hold the key)", valueName: "CERT"))
-    var cert: String?
-
-    @Option(help: ArgumentHelp("SSL key file (if separate from cert)", valueName: "KEY"))
-    var key: String?
-
-    @Option(name: .customLong("key-password"), help: ArgumentHelp("SSL key password", valueName: "KEY_PASSWORD"))
-    var keyPassword: String?
-
-    @Flag(name: .customLong("ssl-only"), help: "disallow non-encrypted client connections")
-    var sslOnly = false
-
-    @Flag(name: .customLong("ssl-target"), help: "connect to SSL target as SSL client")
-    var sslTarget = false
-
-    @Flag(
-        name: .customLong("verify-client"),
-        help: "require encrypted clients to present a valid certificate")
-    var verifyClient = false
-
-    @Option(
-        help: ArgumentHelp(
-            "file of concatenated CA certificates trusted for validating clients (with --verify-client; default: the system's)",
-            valueName: "FILE"))
-    var cafile: String?
-
-    @Option(
-        name: .customLong("ssl-version"),
-        help: ArgumentHelp(
-            "minimum TLS version to use (default, tlsv1_1, tlsv1_2, tlsv1_3)", valueName: "SSL_VERSION"))
-    var sslVersion: String = "default"
-
-    @Option(
-        name: .customLong("ssl-ciphers"),
-        help: ArgumentHelp("list of ciphers allowed for connection (OpenSSL cipher list)", valueName: "SSL_CIPHERS"))
-    var sslCiphers: String?
-
-    /// websockify's default certificate: used when present in the working directory.
-    static let defaultCertificate = "self.pem"
-
-    /// The TLS settings the flags describe; nil when no certificate is given or present.
-    func tlsSettings() throws -> TLSServerSettings? {
-        guard let version = TLSServerSettings.MinimumVersion(rawValue: sslVersion) else {
-            throw ProxyError.invalidOption("--ssl-version \(sslVersion)", why: "takes default, tlsv1_1, tlsv1_2 or tlsv1_3")
-        }
-        let file: String
-        if let cert {
-            file = cert
-        } else if FileManager.default.fileExists(atPath: Self.defaultCertificate) {
-            file = Self.defaultCertificate
-        } else {
-            if sslOnly {
-                throw ProxyError.invalidOption(
-                    "--ssl-only", why: "needs a certificate: give --cert (\(Self.defaultCertificate) not found)")
-            }
-            if verifyClient || key != nil {
-                throw ProxyError.invalidOption(
-                    verifyClient ? "--verify-client" : "--key", why: "needs a certificate: give --cert")
-            }
-            return nil
-        }
-        return TLSServerSettings(
-            certificateFile: file, keyFile: key, keyPassword: keyPassword, sslOnly: sslOnly,
-            verifyClient: verifyClient, caFile: cafile, minimumVersion: version, ciphers: sslCiphers)
-    }
+    @OptionGroup var tls: ProxyTLSOptions
 
     // Token and auth plugins (websockify's names; see docs/proxy.md "Tokens and auth").
     @Option(
@@ -286,7 +223,7 @@ struct Websockify: AsyncParsableCommand {
                 throw ProxyError.invalidAddress("\(value)", why: "\(name) must be a non-negative number of seconds")
             }
         }
-        _ = try tlsSettings()
+        _ = try tls.tlsSettings()
         var configuration = ProxyConfiguration(
             listenHost: listen.host, listenPort: listen.port, preferIPv6: preferIPv6, target: target)
         configuration.runOnce = runOnce
@@ -342,8 +279,8 @@ struct Websockify: AsyncParsableCommand {
         let targetTLS: TLSClient?
         do {
             // Certificates are read at start-up, so that a bad file is an error now, not per connection.
-            tls = try tlsSettings()?.load()
-            targetTLS = sslTarget ? try TLSClient(trustFile: ProcessInfo.processInfo.environment["SSL_CERT_FILE"]) : nil
+            tls = try self.tls.tlsSettings()?.load()
+            targetTLS = self.tls.sslTarget ? try TLSClient(trustFile: ProcessInfo.processInfo.environment["SSL_CERT_FILE"]) : nil
         } catch let error as ProxyError {
             FileLogHandler.Sink.standardError.writeRaw("websockify: \(error.message)\n")
             throw ExitCode.failure
@@ -458,17 +395,7 @@ struct Websockify: AsyncParsableCommand {
         // Glibc module does not import.)
         _ = glibcMallopt(-3, 4 << 20)
         _ = glibcMallopt(-1, 64 << 20)
-        let command: Websockify
-        do {
-            command = try parse()
-        } catch {
-            let code = exitCode(for: error)
-            if code == .validationFailure {
-                FileLogHandler.Sink.standardError.writeRaw(fullMessage(for: error) + "\n")
-                Glibc.exit(2)
-            }
-            exit(withError: error)
-        }
+        let command = parseOrExit()
         if command.daemon && !DaemonChild.isLaunched {
             // Before any event loop: the daemon is this program run again, in the background.
             Glibc.exit(
@@ -476,11 +403,7 @@ struct Websockify: AsyncParsableCommand {
                     arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment,
                     keepStandardInput: command.inetd, report: FileLogHandler.Sink.standardError.writeRaw))
         }
-        do {
-            try await command.run()
-        } catch {
-            exit(withError: error)
-        }
+        await runOrExit(command)
     }
 }
 

@@ -4,6 +4,7 @@ import Logging
 import Proxy
 import RFBRules
 import Replay
+import WebsockifyCLI
 
 /// `wsreplay FILE --port PORT …`: plays a recording to WebSocket clients and checks what they send.
 @main
@@ -104,17 +105,7 @@ struct WSReplay: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Log each connection and session in detail.")
     var verbose = false
 
-    @Option(help: ArgumentHelp("Also serve wss:// on the port, with this PEM certificate (may hold the key).", valueName: "FILE"))
-    var cert: String?
-
-    @Option(help: ArgumentHelp("The certificate's PEM private key, if not in --cert.", valueName: "FILE"))
-    var key: String?
-
-    @Option(name: .customLong("key-password"), help: ArgumentHelp("Passphrase of an encrypted key.", valueName: "PASSWORD"))
-    var keyPassword: String?
-
-    @Flag(name: .customLong("ssl-only"), help: "Refuse plain ws:// connections (needs --cert).")
-    var sslOnly = false
+    @OptionGroup var tls: ReplayTLSOptions
 
     @Option(help: ArgumentHelp("Also serve the files in DIR on the same port (e.g. noVNC's).", valueName: "DIR"))
     var web: String?
@@ -134,9 +125,7 @@ struct WSReplay: AsyncParsableCommand {
         _ = try ruleSet()
         if fast && speed != 1.0 { throw ValidationError("--speed and --fast exclude each other") }
         if once && loop { throw ValidationError("--once and --loop exclude each other") }
-        if cert == nil && (key != nil || keyPassword != nil || sslOnly) {
-            throw ValidationError("--key, --key-password and --ssl-only need --cert")
-        }
+        _ = try tls.tlsSettings()
         if let web {
             do {
                 _ = try WebPathResolver(configuration: WebConfiguration(root: web))
@@ -165,9 +154,7 @@ struct WSReplay: AsyncParsableCommand {
             once: once, loop: loop, reportPath: report,
             web: web.map { WebConfiguration(root: $0, fileOnly: fileOnly) })
         configuration.recordClientPath = recordClient
-        configuration.tls = cert.map {
-            TLSServerSettings(certificateFile: $0, keyFile: key, keyPassword: keyPassword, sslOnly: sslOnly)
-        }
+        configuration.tls = try tls.tlsSettings()
         return configuration
     }
 
@@ -197,20 +184,6 @@ struct WSReplay: AsyncParsableCommand {
         // --record-client's writer must see EFBIG past RLIMIT_FSIZE (a full disk to it), not be
         // killed by SIGXFSZ.
         signal(SIGXFSZ, SIG_IGN)
-        let command: WSReplay
-        do {
-            command = try parse()
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                FileLogHandler.Sink.standardError.writeRaw(fullMessage(for: error) + "\n")
-                Foundation.exit(2)
-            }
-            exit(withError: error)
-        }
-        do {
-            try await command.run()
-        } catch {
-            exit(withError: error)
-        }
+        await runOrExit(parseOrExit())
     }
 }
