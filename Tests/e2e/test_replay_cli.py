@@ -239,8 +239,9 @@ def rfb_server_without_auth(conn, target):
         pass
 
 
-def rfb_client(port: int, messages: list[bytes]) -> None:
-    """An RFB 3.8 client: handshake (security None, shared), then `messages`, then a close."""
+def rfb_handshake(port: int) -> RawClient:
+    """Connects and does an RFB 3.8 client's handshake (security None, shared desktop), checking
+    every server answer as it arrives; returns the client, past ServerInit."""
     client = RawClient(port, protocols=["binary"], timeout=15)
     ws_expect(client, RFB_VERSION, "the server's ProtocolVersion")
     client.send_frame(2, RFB_VERSION)
@@ -249,6 +250,12 @@ def rfb_client(port: int, messages: list[bytes]) -> None:
     ws_expect(client, struct.pack("!I", 0), "the SecurityResult")
     client.send_frame(2, b"\x01")
     ws_expect(client, RFB_SERVER_INIT, "ServerInit")
+    return client
+
+
+def rfb_client(port: int, messages: list[bytes]) -> None:
+    """An RFB 3.8 client: handshake (security None, shared), then `messages`, then a close."""
+    client = rfb_handshake(port)
     for message in messages:
         client.send_frame(2, message)
     close_normally(client)
@@ -351,14 +358,7 @@ def rfb_typist(port: int, keys: list[int], encodings: list[int], wait_each: bool
     released. With `wait_each` it waits for the server's answer to each press (so the recording
     has it right after the press); otherwise it types everything and then collects answers until
     3 s of silence. Stays `linger` seconds, then closes with 1000; returns the answers."""
-    client = RawClient(port, protocols=["binary"], timeout=15)
-    ws_expect(client, RFB_VERSION, "the server's ProtocolVersion")
-    client.send_frame(2, RFB_VERSION)
-    ws_expect(client, bytes([1, 1]), "the security types")
-    client.send_frame(2, b"\x01")
-    ws_expect(client, struct.pack("!I", 0), "the SecurityResult")
-    client.send_frame(2, b"\x01")
-    ws_expect(client, RFB_SERVER_INIT, "ServerInit")
+    client = rfb_handshake(port)
     client.send_frame(2, rfb_set_encodings(encodings) + struct.pack("!BBHHHH", 3, 0, 0, 0, 8, 8))
     answers = []
     for keysym in keys:
