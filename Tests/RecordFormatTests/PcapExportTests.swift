@@ -32,16 +32,16 @@ struct PacketSynthesisTests {
     @Test("WebSocket frames are encoded as in the examples of RFC 6455 §5.7")
     func frameEncoding() {
         let hello = Frame(direction: .targetToClient, opcode: .text, payload: Array("Hello".utf8))
-        #expect(WebSocketWire.encode(hello, maskKey: nil) == [0x81, 0x05, 0x48, 0x65, 0x6C, 0x6C, 0x6F])
+        #expect(SyntheticWebSocketBytes.encode(hello, maskKey: nil) == [0x81, 0x05, 0x48, 0x65, 0x6C, 0x6C, 0x6F])
         #expect(
-            WebSocketWire.encode(hello, maskKey: [0x37, 0xFA, 0x21, 0x3D])
+            SyntheticWebSocketBytes.encode(hello, maskKey: [0x37, 0xFA, 0x21, 0x3D])
                 == [0x81, 0x85, 0x37, 0xFA, 0x21, 0x3D, 0x7F, 0x9F, 0x4D, 0x51, 0x58])
         let fragment = Frame(direction: .targetToClient, opcode: .text, payload: Array("Hel".utf8), isFinal: false)
-        #expect(WebSocketWire.encode(fragment, maskKey: nil) == [0x01, 0x03, 0x48, 0x65, 0x6C])
+        #expect(SyntheticWebSocketBytes.encode(fragment, maskKey: nil) == [0x01, 0x03, 0x48, 0x65, 0x6C])
         let medium = Frame(direction: .targetToClient, opcode: .binary, payload: [UInt8](repeating: 7, count: 256))
-        #expect(Array(WebSocketWire.encode(medium, maskKey: nil).prefix(4)) == [0x82, 0x7E, 0x01, 0x00])
+        #expect(Array(SyntheticWebSocketBytes.encode(medium, maskKey: nil).prefix(4)) == [0x82, 0x7E, 0x01, 0x00])
         let large = Frame(direction: .targetToClient, opcode: .binary, payload: [UInt8](repeating: 7, count: 65_536))
-        #expect(Array(WebSocketWire.encode(large, maskKey: nil).prefix(10)) == [0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0])
+        #expect(Array(SyntheticWebSocketBytes.encode(large, maskKey: nil).prefix(10)) == [0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0])
     }
 
     @Test("IPv4 header and TCP checksums verify; IPv6 packets carry a valid TCP checksum")

@@ -15,7 +15,7 @@ public struct PacketSynthesizer {
         /// The masking key of every client frame (RFC 6455 §5.3 requires one; which is irrelevant here).
         public var maskKey: [UInt8]
 
-        public init(side: Side = .both, maximumSegment: Int = 64_000, maskKey: [UInt8] = WebSocketWire.defaultMaskKey) {
+        public init(side: Side = .both, maximumSegment: Int = 64_000, maskKey: [UInt8] = SyntheticWebSocketBytes.defaultMaskKey) {
             self.side = side
             self.maximumSegment = max(1, min(maximumSegment, 65_000))
             self.maskKey = maskKey
@@ -92,7 +92,7 @@ public struct PacketSynthesizer {
             var websocketPackets: [SyntheticPacket] = []
             var tcpPackets: [SyntheticPacket] = []
             if websocketSide {
-                let wire = WebSocketWire.encode(frame, maskKey: fromClient ? configuration.maskKey : nil)
+                let wire = SyntheticWebSocketBytes.encode(frame, maskKey: fromClient ? configuration.maskKey : nil)
                 websocketPackets = state.websocket.send(wire, from: fromClient ? .initiator : .responder, at: time)
             }
             if tcpSide, !frame.opcode.isControl {
@@ -171,10 +171,10 @@ public struct PacketSynthesizer {
             packets += state.websocket.open(at: wall)
             let host = open.listenAddress.isEmpty ? endpoints.proxyListen.description : open.listenAddress
             packets += state.websocket.send(
-                WebSocketWire.upgradeRequest(path: open.requestPath, host: host, subprotocol: open.subprotocol),
+                SyntheticWebSocketBytes.upgradeRequest(path: open.requestPath, host: host, subprotocol: open.subprotocol),
                 from: .initiator, at: wall)
             packets += state.websocket.send(
-                WebSocketWire.upgradeResponse(subprotocol: open.subprotocol), from: .responder, at: wall)
+                SyntheticWebSocketBytes.upgradeResponse(subprotocol: open.subprotocol), from: .responder, at: wall)
         }
         if tcpSide { packets += state.tcp.open(at: wall) }
         sessions[session] = state

@@ -1,5 +1,6 @@
-/// WebSocket bytes as they travel on the wire (RFC 6455): the opening handshake and frames.
-public enum WebSocketWire {
+/// The WebSocket bytes of a synthesized capture (RFC 6455): an opening handshake with the sample key
+/// of §1.3 and frames rebuilt from recorded ones; pcapng export puts them in TCP segments.
+public enum SyntheticWebSocketBytes {
     /// The sample key of RFC 6455 §1.3 and its accept value, so no SHA-1 is needed.
     static let sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
     static let sampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
