@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         // Rules files for RFB comparisons (wsreplay/diff --rules): YAML, which reads JSON too.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // Composition of websockify's parts (proxy, recorder, wrapped program) as services that shut
+        // down in order on SIGTERM/SIGINT.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // System zlib (Debian: zlib1g-dev); used for block compression and CRC-32.
@@ -39,16 +42,24 @@ let package = Package(
             path: "Sources/CLibDeflate",
             providers: [.apt(["libdeflate-dev"])]
         ),
-        // The session record format: codecs, writer, reader, legacy interop. No sockets.
-        .target(name: "RecordFormat", dependencies: ["CZlib", "CLibDeflate"]),
+        // The WebSocket vocabulary (RFC 6455): opcodes, close codes, frame headers, unmasking, UTF-8
+        // checking. No dependencies; everything that reads or writes frames builds on it.
+        .target(name: "WebSocketWire"),
+        .testTarget(name: "WebSocketWireTests", dependencies: ["WebSocketWire", "TestSupport"]),
+        // What several test targets share: a deterministic random generator.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The session record format: model, codecs, file reader/writer and verifier, legacy interop. No
+        // sockets, no tools (those are RecordTools).
+        .target(name: "RecordFormat", dependencies: ["WebSocketWire", "CZlib", "CLibDeflate"]),
         // RFB (VNC) message parsing for redaction and RFB-aware comparisons. No sockets.
         .target(name: "RFB"),
         // Which RFB client differences are expected (--allow/--ignore/--rules), shared by wsreplay and
         // wsrecord-inspect diff. No sockets.
         .target(name: "RFBRules", dependencies: ["RFB", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RFBRulesTests", dependencies: ["RFBRules", "RFB"]),
-        // Tools over recordings that need more than the format (diff, RFB-aware comparisons).
-        .target(name: "RecordTools", dependencies: ["RecordFormat", "RFB", "RFBRules"]),
+        // Tools over recordings (wsrecord-inspect's work): dump, stats and the SVG plot, editing and
+        // conversion, pcapng export, diff, RFB-aware dumps and comparisons.
+        .target(name: "RecordTools", dependencies: ["RecordFormat", "WebSocketWire", "RFB", "RFBRules"]),
         .executableTarget(
             name: "wsrecord-inspect",
             dependencies: [
@@ -56,16 +67,29 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat"], exclude: ["Golden"]),
+        // What the record test targets share: temporary directories, fixtures, running the built
+        // tools, sample recordings, a disk that fills up.
+        .target(
+            name: "RecordTestSupport", dependencies: ["RecordFormat", "WebSocketWire", "TestSupport"],
+            path: "Tests/RecordTestSupport"
+        ),
+        .testTarget(
+            name: "RecordFormatTests", dependencies: ["RecordFormat", "RecordTestSupport", "TestSupport", "WebSocketWire"]
+        ),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "RecordFormat"]),
-        .testTarget(name: "RecordToolsTests", dependencies: ["RecordTools", "RecordFormat", "RFB", "RFBRules"]),
+        // Tests of the tools and of wsrecord-inspect's output (golden files in Golden/).
+        .testTarget(
+            name: "RecordToolsTests",
+            dependencies: ["RecordTools", "RecordFormat", "RecordTestSupport", "WebSocketWire", "RFB", "RFBRules"],
+            exclude: ["Golden"]
+        ),
         // Test tool: a writer that runs until killed (crash and disk-full tests). Not a product.
-        .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat"], path: "Tests/RecordStressWriter"),
+        .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat", "WebSocketWire"], path: "Tests/RecordStressWriter"),
         // The WebSocket-to-TCP proxy: listener, handshake, frame validation, relay, session hook.
         .target(
             name: "Proxy",
             dependencies: [
-                "RecordFormat", "RFB", "CFileInfo",
+                "WebSocketWire", "RecordFormat", "RFB", "CFileInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -75,17 +99,28 @@ let package = Package(
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // What websockify's and wsreplay's command lines share: TLS option groups, the exit-2 main.
         .target(
             name: "WebsockifyCLI",
-            dependencies: ["Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Proxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "WebsockifyCLITests",
             dependencies: [
                 "WebsockifyCLI", "Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -104,6 +139,8 @@ let package = Package(
             name: "ProxyTests",
             dependencies: [
                 "Proxy",
+                "WebSocketWire",
+                "TestSupport",
                 "websockify",
                 "RecordFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -123,7 +160,7 @@ let package = Package(
         .target(
             name: "Replay",
             dependencies: [
-                "Proxy", "RecordFormat", "RFB", "RFBRules",
+                "Proxy", "WebSocketWire", "RecordFormat", "RFB", "RFBRules",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,7 +174,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "RecordFormat", "RFB", "RFBRules"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "WebSocketWire", "RecordFormat", "RFB", "RFBRules"]),
         // rebind.so: moves a wrapped program's bind() of websockify's port to a loopback port. C, so
         // that it can be LD_PRELOADed into any program; nothing of ours links it.
         .target(

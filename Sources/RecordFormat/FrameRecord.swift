@@ -1,3 +1,5 @@
+import WebSocketWire
+
 /// Bytes that a frame record refers to instead of copying them, such as a network buffer.
 ///
 /// The writer keeps the value, and so the memory behind it, until the record's block is written,

@@ -1,3 +1,5 @@
+import WebSocketWire
+
 /// The recording format of the Python websockify's `--record` option (docs/record-format.md §8):
 /// a JavaScript file `var VNC_frame_data = [` of one single-quoted string per line,
 /// `'{MS{…'` for target→client and `'}MS}…'` for client→target, MS being whole milliseconds since

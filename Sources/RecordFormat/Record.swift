@@ -1,3 +1,5 @@
+import WebSocketWire
+
 /// One entry of a recording: a session opening or closing, a WebSocket frame, or a marker.
 ///
 /// Times are microseconds since the session started (monotonic clock). Records of session 0
@@ -33,33 +35,6 @@ public enum Direction: UInt8, Sendable, CaseIterable {
 
     /// The short name used in dumps and JSON: `"client"` or `"target"` (the sender).
     public var senderName: String { self == .clientToTarget ? "client" : "target" }
-}
-
-/// A WebSocket opcode (RFC 6455 §5.2). Kept as a raw value so reserved opcodes survive a round trip.
-public struct Opcode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public var rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue & 0x0F }
-
-    public static let continuation = Opcode(rawValue: 0x0)
-    public static let text = Opcode(rawValue: 0x1)
-    public static let binary = Opcode(rawValue: 0x2)
-    public static let close = Opcode(rawValue: 0x8)
-    public static let ping = Opcode(rawValue: 0x9)
-    public static let pong = Opcode(rawValue: 0xA)
-
-    public var isControl: Bool { rawValue & 0x8 != 0 }
-
-    public var description: String {
-        switch self {
-        case .continuation: "continuation"
-        case .text: "text"
-        case .binary: "binary"
-        case .close: "close"
-        case .ping: "ping"
-        case .pong: "pong"
-        default: "opcode-\(rawValue)"
-        }
-    }
 }
 
 /// A WebSocket frame (or message) as it crossed the proxy.

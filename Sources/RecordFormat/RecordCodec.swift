@@ -1,3 +1,5 @@
+import WebSocketWire
+
 /// Encoding of records inside a block's uncompressed payload (see docs/record-format.md §4).
 enum RecordCodec {
     /// kind u8, flags u8, opcode u8, reserved u8, session u32, time u64, body length u32.

@@ -1,4 +1,5 @@
 import RecordFormat
+import WebSocketWire
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

@@ -69,9 +69,9 @@ public final class ReplayServer: Sendable {
             stop()
         }
         var proxyConfiguration = ProxyConfiguration(
-            listenHost: configuration.listenHost, listenPort: configuration.listenPort,
-            target: .hostPort(host: "replay", port: 0), runOnce: configuration.once, sessionBackend: provider)
-        proxyConfiguration.shutdownGracePeriod = .seconds(2)
+            listenHost: configuration.listenHost, listenPort: configuration.listenPort, upstream: .backend(provider))
+        proxyConfiguration.runOnce = configuration.once
+        proxyConfiguration.timeouts.shutdownGrace = .seconds(2)
         if let tls = configuration.tls {
             do {
                 proxyConfiguration.tls = try tls.load()

@@ -1,4 +1,5 @@
 import RecordFormat
+import WebSocketWire
 
 /// A replayed session as it happened against the client under test (`--record-client`): the
 /// frames played and the client's frames, at their times since the session started, and how it

@@ -142,7 +142,7 @@ extension Websockify {
         for warning in operationsWarnings() { logger.warning("\(warning)") }
         let operations = Operations()
         var wrapper: ProgramWrapper?
-        if !wrapCommand.isEmpty, case .hostPort(_, let port) = configuration.target {
+        if !wrapCommand.isEmpty, case .fixed(.hostPort(_, let port)) = configuration.upstream {
             var environment = ProcessInfo.processInfo.environment
             environment.removeValue(forKey: DaemonLauncher.readinessVariable)
             let program = wrapCommand[0].contains("/") ? Self.absolute(wrapCommand[0]) : wrapCommand[0]
@@ -161,9 +161,9 @@ extension Websockify {
                 await previous?()
             }
         }
-        if daemonChild != nil, case .unixSocket(let path) = configuration.target {
+        if daemonChild != nil, case .fixed(.unixSocket(let path)) = configuration.upstream {
             // Sessions connect after the daemon moved to /.
-            configuration.target = .unixSocket(path: Self.absolute(path))
+            configuration.upstream = .fixed(.unixSocket(path: Self.absolute(path)))
         }
         let keepStandardInput = inetd
         configuration.listeningHook = { [wrapper] in

@@ -189,21 +189,20 @@ struct Websockify: AsyncParsableCommand {
     func makeConfiguration(pluginLogger: Logger = Websockify.silentLogger) throws -> ProxyConfiguration {
         let (listenText, targetText) = try positionalAddresses()
         let listen = try listenText.map(AddressParsing.listen) ?? (host: nil, port: 0)
-        let target: ProxyConfiguration.Target
+        let upstream: ProxyConfiguration.Upstream
         let tokenResolver = try makeTokenResolver(logger: pluginLogger)
         if tokenResolver != nil, !wrapCommand.isEmpty {
             throw ProxyError.invalidOption("--token-plugin", why: "picks targets per token; it can't be combined with wrapping a program")
         }
         switch (wrapCommand.isEmpty ? targetText : "127.0.0.1:\(try rebindPort())", unixTarget) {
         case (nil, nil) where tokenResolver != nil:
-            // Unused: the token plugin picks each session's target.
-            target = .hostPort(host: "", port: 0)
+            upstream = .resolver(tokenResolver!)
         case (let other?, _) where tokenResolver != nil, (_, let other?) where tokenResolver != nil:
             throw ProxyError.invalidAddress(other, why: "a token plugin picks the targets: give no target with it")
         case (let address?, nil):
-            target = try AddressParsing.target(address)
+            upstream = .fixed(try AddressParsing.target(address))
         case (nil, let path?):
-            target = .unixSocket(path: path)
+            upstream = .fixed(.unixSocket(path: path))
         case (_?, _?):
             throw ProxyError.invalidAddress(
                 targetText ?? unixTarget!, why: "give either target_addr:target_port or --unix-target, not both")
@@ -225,13 +224,12 @@ struct Websockify: AsyncParsableCommand {
         }
         _ = try tls.tlsSettings()
         var configuration = ProxyConfiguration(
-            listenHost: listen.host, listenPort: listen.port, preferIPv6: preferIPv6, target: target)
+            listenHost: listen.host, listenPort: listen.port, preferIPv6: preferIPv6, upstream: upstream)
         configuration.runOnce = runOnce
-        configuration.targetResolver = tokenResolver
         configuration.authenticator = try makeAuthenticator()
         // websockify treats 0 as "off" for all three.
-        configuration.timeout = Self.seconds(timeout)
-        configuration.idleTimeout = Self.seconds(idleTimeout)
+        configuration.timeouts.serving = Self.seconds(timeout)
+        configuration.timeouts.idle = Self.seconds(idleTimeout)
         configuration.heartbeatInterval = Self.seconds(heartbeat)
         configuration.listener = try listener()
         try checkOperationsOptions()

@@ -71,11 +71,11 @@ struct AuthPluginTests {
     @Test("through the server: a forged ssl_client_s_dn_cn header gets 403 before any upgrade")
     func forgedHeaderOverTheWire() async throws {
         var configuration = ProxyConfiguration(
-            listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: 9))
+            listenHost: "127.0.0.1", listenPort: 0, upstream: .fixed(.hostPort(host: "127.0.0.1", port: 9)))
         configuration.authenticator = try ClientCertCNAuth(source: "alice")
         configuration.eventLoopThreads = 1
         // A loaded test run (other suites hold the cooperative pool) may send its request late.
-        configuration.handshakeTimeout = .seconds(120)
+        configuration.timeouts.handshake = .seconds(120)
         let answer = try await exchange(
             configuration,
             "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nssl_client_s_dn_cn: alice\r\n"

@@ -2,6 +2,8 @@ import NIOCore
 import Proxy
 import RecordFormat
 import Testing
+import TestSupport
+import WebSocketWire
 
 @Suite("Client frame state machine")
 struct ClientFrameStateMachineTests {
@@ -437,18 +439,6 @@ struct ClientFrameStateMachineTests {
 
 @Suite("Client frame state machine on arbitrary input")
 struct ClientFrameStateMachineFuzzTests {
-    /// A small deterministic generator (SplitMix64), so failures reproduce.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func actions(_ input: [UInt8], chunks: [Int], mode: PayloadMode) -> [ClientFrameStateMachine.Action] {
         var machine = ClientFrameStateMachine(maxMessageSize: 4096, mode: mode)
         var buffer = ByteBuffer()

@@ -16,18 +16,18 @@ struct CommandLineTests {
     func basic() throws {
         let c = try configuration(["6080", "localhost:5900"])
         #expect(c.listenHost == nil && c.listenPort == 6080)
-        #expect(c.target == .hostPort(host: "localhost", port: 5900))
-        #expect(!c.runOnce && c.timeout == nil && c.idleTimeout == nil && c.heartbeatInterval == nil)
+        #expect(c.upstream.fixedTarget == .hostPort(host: "localhost", port: 5900))
+        #expect(!c.runOnce && c.timeouts.serving == nil && c.timeouts.idle == nil && c.heartbeatInterval == nil)
         #expect(c.sessionTapFactories.isEmpty)
-        #expect(c.maxMessageSize == 64 << 20)
+        #expect(c.limits.maxMessageSize == 64 << 20)
     }
 
     @Test("IPv6 literals in brackets on both sides")
     func ipv6() throws {
         let c = try configuration(["[::1]:6080", "[fe80::1]:5901"])
         #expect(c.listenHost == "::1" && c.listenPort == 6080)
-        #expect(c.target == .hostPort(host: "fe80::1", port: 5901))
-        #expect(c.target.sessionTarget == .hostPort("[fe80::1]:5901"))
+        #expect(c.upstream.fixedTarget == .hostPort(host: "fe80::1", port: 5901))
+        #expect(c.upstream.fixedTarget?.sessionTarget == .hostPort("[fe80::1]:5901"))
     }
 
     @Test("source address with host")
@@ -39,8 +39,8 @@ struct CommandLineTests {
     @Test("--unix-target")
     func unixTarget() throws {
         let c = try configuration(["--unix-target=/run/vnc.sock", "6080"])
-        #expect(c.target == .unixSocket(path: "/run/vnc.sock"))
-        #expect(c.target.sessionTarget.displayString == "unix:/run/vnc.sock")
+        #expect(c.upstream.fixedTarget == .unixSocket(path: "/run/vnc.sock"))
+        #expect(c.upstream.fixedTarget?.sessionTarget.displayString == "unix:/run/vnc.sock")
     }
 
     @Test("timers and flags")
@@ -50,8 +50,8 @@ struct CommandLineTests {
             "--log-file=/tmp/x.log", "6080", "h:1",
         ])
         #expect(c.runOnce)
-        #expect(c.timeout == .seconds(5))
-        #expect(c.idleTimeout == .milliseconds(2500))
+        #expect(c.timeouts.serving == .seconds(5))
+        #expect(c.timeouts.idle == .milliseconds(2500))
         #expect(c.heartbeatInterval == .seconds(30))
         #expect(c.sessionTapFactories.count == 1)
         let parsed = try Websockify.parse(["--log-file=/tmp/x.log", "-v", "6080", "h:1"])
@@ -61,7 +61,7 @@ struct CommandLineTests {
     @Test("zero timeouts mean off, as in websockify")
     func zeroIsOff() throws {
         let c = try configuration(["--timeout=0", "--heartbeat=0", "6080", "h:1"])
-        #expect(c.timeout == nil && c.heartbeatInterval == nil)
+        #expect(c.timeouts.serving == nil && c.heartbeatInterval == nil)
     }
 
     @Test(

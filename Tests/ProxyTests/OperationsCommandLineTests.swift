@@ -15,8 +15,8 @@ struct OperationsCommandLineTests {
         #expect(try command.wrapModeValue() == .respawn)
         let configuration = try command.makeConfiguration()
         #expect(configuration.listenPort == 5901)
-        guard case .hostPort(let host, let port) = configuration.target else {
-            Issue.record("target \(configuration.target)")
+        guard case .hostPort(let host, let port) = configuration.upstream.fixedTarget else {
+            Issue.record("target \(String(describing: configuration.upstream.fixedTarget))")
             return
         }
         #expect(host == "127.0.0.1" && port > 0 && port != 5901)
@@ -41,16 +41,16 @@ struct OperationsCommandLineTests {
     func inetd() throws {
         let configuration = try parse(["--inetd", "localhost:5900"]).makeConfiguration()
         #expect(configuration.listener == .inherited(descriptor: 0))
-        #expect(configuration.target == .hostPort(host: "localhost", port: 5900))
+        #expect(configuration.upstream.fixedTarget == .hostPort(host: "localhost", port: 5900))
         let unix = try parse(["--inetd", "--unix-target=/run/vnc.sock"]).makeConfiguration()
-        #expect(unix.target == .unixSocket(path: "/run/vnc.sock"))
+        #expect(unix.upstream.fixedTarget == .unixSocket(path: "/run/vnc.sock"))
     }
 
     @Test("--unix-listen with --unix-listen-mode in octal (default 0600)")
     func unixListen() throws {
         let standard = try parse(["--unix-listen=/run/ws.sock", "h:5900"]).makeConfiguration()
         #expect(standard.listener == .unixSocket(path: "/run/ws.sock", mode: 0o600))
-        #expect(standard.target == .hostPort(host: "h", port: 5900))
+        #expect(standard.upstream.fixedTarget == .hostPort(host: "h", port: 5900))
         for (text, mode) in [("0660", 0o660), ("777", 0o777), ("0o640", 0o640)] as [(String, UInt32)] {
             let configuration = try parse(["--unix-listen=/s", "--unix-listen-mode", text, "h:1"]).makeConfiguration()
             #expect(configuration.listener == .unixSocket(path: "/s", mode: mode), "\(text)")

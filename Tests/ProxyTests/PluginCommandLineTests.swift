@@ -18,11 +18,11 @@ struct PluginCommandLineTests {
         let file = dir.appendingPathComponent("tokens").path
         try "a: h:1\n".write(toFile: file, atomically: false, encoding: .utf8)
         let c = try configuration(["--token-plugin", "TokenFile", "--token-source", file, "--host-token", "6080"])
-        let resolver = try #require(c.targetResolver as? TokenTargetResolver)
+        let resolver = try #require(c.upstream.resolver as? TokenTargetResolver)
         #expect(resolver.hostToken && resolver.summary.contains("TokenFile \(file)"))
-        let alias = try #require(try configuration(["--target-config=\(file)", "6080"]).targetResolver)
+        let alias = try #require(try configuration(["--target-config=\(file)", "6080"]).upstream.resolver)
         #expect(alias.summary.contains("TokenFile \(file)"))
-        #expect(try configuration(["6080", "h:1"]).targetResolver == nil)
+        #expect(try configuration(["6080", "h:1"]).upstream.resolver == nil)
     }
 
     @Test("--auth-plugin/--auth-source set the authenticator")

@@ -5,6 +5,7 @@ import NIOPosix
 import Proxy
 import RecordFormat
 import Testing
+import WebSocketWire
 
 /// Records every tap call, for assertions after the session.
 final class EventTap: SessionTap, Sendable {
@@ -88,14 +89,14 @@ struct ProxyServerTests {
         let tap = EventTap()
         let hookCalled = NIOLockedValueBox(false)
         var configuration = ProxyConfiguration(
-            listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: echoPort))
+            listenHost: "127.0.0.1", listenPort: 0, upstream: .fixed(.hostPort(host: "127.0.0.1", port: echoPort)))
         configuration.sessionTapFactories = [{ (_: SessionContext) -> any SessionTap in tap }]
         configuration.shutdownHook = { hookCalled.withLockedValue { $0 = true } }
         configuration.eventLoopThreads = 1
         // A loaded test run (other suites hold the cooperative pool) may send its request late.
-        configuration.handshakeTimeout = .seconds(120)
+        configuration.timeouts.handshake = .seconds(120)
         let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
-        let running = Task { try await server.run() }
+        let running = Task { try await server.serve() }
         try await waitFor("the server to listen") { server.localPort != nil }
         let proxyPort = try #require(server.localPort)
 
@@ -167,17 +168,17 @@ struct ProxyServerTests {
         let tap = EventTap()
         let closedBeforeHook = NIOLockedValueBox<Bool?>(nil)
         var configuration = ProxyConfiguration(
-            listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: echoPort))
+            listenHost: "127.0.0.1", listenPort: 0, upstream: .fixed(.hostPort(host: "127.0.0.1", port: echoPort)))
         configuration.sessionTapFactories = [{ (_: SessionContext) -> any SessionTap in tap }]
-        configuration.closeHandshakeTimeout = closeHandshakeTimeout
-        configuration.handshakeTimeout = .seconds(120)
-        configuration.shutdownGracePeriod = grace
+        configuration.timeouts.closeHandshake = closeHandshakeTimeout
+        configuration.timeouts.handshake = .seconds(120)
+        configuration.timeouts.shutdownGrace = grace
         configuration.shutdownHook = {
             let closed = tap.events.withLockedValue { if case .closed = $0.last { true } else { false } }
             closedBeforeHook.withLockedValue { $0 = closed }
         }
         let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
-        let running = Task { try await server.run() }
+        let running = Task { try await server.serve() }
         try await waitFor("the server to listen") { server.localPort != nil }
         let (client, collector) = try await connectCollecting(group: group, port: try #require(server.localPort))
         try await client.writeAndFlush(

@@ -2,6 +2,7 @@ import NIOCore
 import NIOEmbedded
 import RecordFormat
 import Testing
+import WebSocketWire
 
 @testable import Proxy
 

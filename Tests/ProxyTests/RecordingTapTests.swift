@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import RecordFormat
 import Testing
+import WebSocketWire
 
 @testable import Proxy
 

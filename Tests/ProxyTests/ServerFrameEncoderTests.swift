@@ -2,6 +2,7 @@ import NIOCore
 import Proxy
 import RecordFormat
 import Testing
+import WebSocketWire
 
 @Suite("Server frame encoding")
 struct ServerFrameEncoderTests {

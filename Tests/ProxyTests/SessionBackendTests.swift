@@ -46,14 +46,13 @@ struct SessionBackendTests {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let provider = ShoutingProvider()
         var configuration = ProxyConfiguration(
-            listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "unused", port: 1), sessionBackend: provider
-        )
+            listenHost: "127.0.0.1", listenPort: 0, upstream: .backend(provider))
         configuration.eventLoopThreads = 1
         // A loaded test run (other suites hold the cooperative pool) may send its request late.
-        configuration.handshakeTimeout = .seconds(120)
+        configuration.timeouts.handshake = .seconds(120)
         // Likewise its answer to the backend's close: after the default 2 s the proxy drops the
         // connection and the test's own close frame fails with "I/O on closed channel" (seen in CI).
-        configuration.closeHandshakeTimeout = .seconds(120)
+        configuration.timeouts.closeHandshake = .seconds(120)
         let server = ProxyServer(configuration: configuration, logger: Logger(label: "test"), handleSignals: false)
         let running = Task { try await server.run() }
         try await waitFor("the server to listen") { server.localPort != nil }

@@ -27,10 +27,10 @@ struct StaticFileServerTests {
         writeTimeout: TimeAmount = .seconds(30), _ body: (Int) async throws -> Void
     ) async throws {
         var configuration = ProxyConfiguration(
-            listenHost: "127.0.0.1", listenPort: 0, target: .hostPort(host: "127.0.0.1", port: 9))
+            listenHost: "127.0.0.1", listenPort: 0, upstream: .fixed(.hostPort(host: "127.0.0.1", port: 9)))
         configuration.eventLoopThreads = 1
         // A loaded test run (other suites hold the cooperative pool) may send its request late.
-        configuration.handshakeTimeout = .seconds(120)
+        configuration.timeouts.handshake = .seconds(120)
         configuration.webResponder = try StaticFileServer(
             configuration: WebConfiguration(root: tree.root, writeTimeout: writeTimeout))
         configuration.authenticator = authenticator

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 @testable import Proxy
 
@@ -57,7 +58,7 @@ struct SyslogOrderTests {
 
     @Test("many rounds of sending and put-backs in any order keep every line once, in order", arguments: 0..<8)
     func manyPutBacks(seed: UInt64) throws {
-        var random = ClientFrameStateMachineFuzzTests.SplitMix(state: seed)
+        var random = SplitMix(state: seed)
         var backlog = Backlog(capacity: 10_000)
         var logged: [String] = []
         var delivered: [String] = []

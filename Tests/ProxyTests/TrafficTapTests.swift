@@ -3,6 +3,7 @@ import NIOCore
 import Proxy
 import RecordFormat
 import Testing
+import WebSocketWire
 
 @Suite("Traffic tap")
 struct TrafficTapTests {

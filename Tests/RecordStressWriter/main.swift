@@ -5,6 +5,7 @@
 // usage: RecordStressWriter FILE [--records N] [--payload zeros|random|text] [--size BYTES]
 //        [--block BYTES] [--file-size-limit BYTES] [--seal-ms MS]
 import RecordFormat
+import WebSocketWire
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import RFBRules
 import RecordFormat
 import Testing
+import WebSocketWire
 
 @testable import Replay
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WebSocketWire
 
 @testable import RecordFormat
 @testable import Replay

@@ -1,6 +1,7 @@
 import Foundation
 import RecordFormat
 import Testing
+import WebSocketWire
 
 @testable import Replay
 

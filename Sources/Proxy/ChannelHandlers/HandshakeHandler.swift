@@ -51,7 +51,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         let peer = "\(channel.remoteAddress.map(describe) ?? "?")"
         let logger = server.logger
-        timeout = context.eventLoop.scheduleTask(in: server.configuration.handshakeTimeout) {
+        timeout = context.eventLoop.scheduleTask(in: server.configuration.timeouts.handshake) {
             logger.debug("request timeout: dropping \(peer)")
             channel.close(promise: nil)
         }
@@ -129,7 +129,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The subprotocols on offer: a session backend's choice, else the proxy's.
     private var subprotocols: [String] {
-        server.configuration.sessionBackend?.subprotocolPreference() ?? HandshakeDecision.supportedSubprotocols
+        if case .backend(let provider) = server.configuration.upstream { return provider.subprotocolPreference() }
+        return HandshakeDecision.supportedSubprotocols
     }
 
     /// A refusal that needs no more than the request head: malformed upgrades, and plain requests
@@ -223,8 +224,19 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .accept(let headers, let subprotocol, let mode) = HandshakeDecision.decide(
                 request.head, subprotocols: subprotocols)
         else { return }
+        let resolver: any TargetResolver
+        switch server.configuration.upstream {
+        case .fixed(let target):
+            accept(context: context, request: request, headers: headers, subprotocol: subprotocol, mode: mode, target: target)
+            return
+        case .backend:
+            accept(context: context, request: request, headers: headers, subprotocol: subprotocol, mode: mode, target: nil)
+            return
+        case .resolver(let chosen):
+            resolver = chosen
+        }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        server.configuration.effectiveTargetResolver.resolveTarget(for: request, on: context.eventLoop)
+        resolver.resolveTarget(for: request, on: context.eventLoop)
             .hop(to: context.eventLoop)
             .whenComplete { result in
                 let (handler, context) = bound.value
@@ -263,7 +275,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func accept(
         context: ChannelHandlerContext, request: ConnectionRequest, headers: HTTPHeaders, subprotocol: String?,
-        mode: PayloadMode, target: ProxyConfiguration.Target
+        mode: PayloadMode, target: ProxyConfiguration.Target?
     ) {
         guard context.channel.isActive else { return }
         state = .done

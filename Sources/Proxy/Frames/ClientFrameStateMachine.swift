@@ -1,5 +1,5 @@
 import NIOCore
-import RecordFormat
+import WebSocketWire
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -61,24 +61,10 @@ public struct ClientFrameStateMachine {
     }
 
     /// The longest frame header: 2 bytes, a 64-bit length and the masking key.
-    static let maximumHeaderLength = 14
+    static let maximumHeaderLength = FrameHeader.maximumSize
     /// Payload capacity reserved when a header arrives; longer payloads grow the buffer as their
     /// bytes come, so a header alone (up to ``maxMessageSize``) never reserves much.
     static let initialPayloadCapacity = 1 << 20
-
-    /// A parsed frame header.
-    struct FrameHeader: Equatable {
-        var fin: Bool
-        var rsv: UInt8
-        var opcode: Opcode
-        var maskKey: (UInt8, UInt8, UInt8, UInt8)?
-        var length: Int
-
-        static func == (a: FrameHeader, b: FrameHeader) -> Bool {
-            a.fin == b.fin && a.rsv == b.rsv && a.opcode == b.opcode && a.length == b.length
-                && a.maskKey.map { [$0.0, $0.1, $0.2, $0.3] } == b.maskKey.map { [$0.0, $0.1, $0.2, $0.3] }
-        }
-    }
 
     /// The largest message (all fragments together) accepted; larger ones fail with 1009.
     public let maxMessageSize: Int
@@ -130,19 +116,19 @@ public struct ClientFrameStateMachine {
                 }
                 state = .payload(header)
                 if header.opcode == .text { utf8 = UTF8Validator() }
-                payload = allocator.buffer(capacity: min(header.length, Self.initialPayloadCapacity))
+                payload = allocator.buffer(capacity: min(header.payloadLength, Self.initialPayloadCapacity))
                 return next(&buffer)
             }
         case .payload(let header):
             // Validation ensured a key; keep `payload` uniquely referenced while writing into it.
             guard let key = header.maskKey, var collected = payload.take() else { return .needMoreData }
             let start = collected.readableBytes
-            let count = min(header.length - start, buffer.readableBytes)
+            let count = min(header.payloadLength - start, buffer.readableBytes)
             buffer.readUnmaskedBytes(count, key: key, offset: start, into: &collected)
             if isText(header), let bad = checkUTF8(collected, from: start) {
                 return fail(CloseCode.invalidPayload, "invalid UTF-8 at byte \(messageLength + bad) of a text message")
             }
-            guard collected.readableBytes == header.length else {
+            guard collected.readableBytes == header.payloadLength else {
                 payload = collected
                 return .needMoreData
             }
@@ -204,32 +190,16 @@ public struct ClientFrameStateMachine {
 
     /// Reads a frame header if all of it is there; leaves `buffer` untouched otherwise.
     private static func parseHeader(_ buffer: inout ByteBuffer) -> Result<FrameHeader, Failure>? {
-        var view = buffer
-        guard let b0 = view.readInteger(as: UInt8.self), let b1 = view.readInteger(as: UInt8.self) else { return nil }
-        let masked = b1 & 0x80 != 0
-        var length: UInt64 = UInt64(b1 & 0x7F)
-        if length == 126 {
-            guard let l = view.readInteger(as: UInt16.self) else { return nil }
-            length = UInt64(l)
-        } else if length == 127 {
-            guard let l = view.readInteger(as: UInt64.self) else { return nil }
-            // RFC 6455 §5.2: the most significant bit MUST be 0.
-            if l & (1 << 63) != 0 {
-                buffer = view
-                return .failure(Failure(code: CloseCode.protocolError, reason: "64-bit length with top bit set"))
-            }
-            length = l
+        switch buffer.withUnsafeReadableBytes({ FrameHeader.parse($0) }) {
+        case .incomplete:
+            return nil
+        case .invalidLength(let size):
+            buffer.moveReaderIndex(forwardBy: size)
+            return .failure(Failure(code: CloseCode.protocolError, reason: "64-bit length with top bit set"))
+        case .header(let header, let size):
+            buffer.moveReaderIndex(forwardBy: size)
+            return .success(header)
         }
-        var key: (UInt8, UInt8, UInt8, UInt8)?
-        if masked {
-            guard let k = view.readBytes(length: 4) else { return nil }
-            key = (k[0], k[1], k[2], k[3])
-        }
-        buffer = view
-        let header = FrameHeader(
-            fin: b0 & 0x80 != 0, rsv: (b0 >> 4) & 0x7, opcode: Opcode(rawValue: b0 & 0x0F), maskKey: key,
-            length: length > UInt64(Int.max) ? Int.max : Int(length))
-        return .success(header)
     }
 
     /// The header-level checks of RFC 6455 §5.1–§5.5, in the order a reader meets them.
@@ -245,24 +215,24 @@ public struct ClientFrameStateMachine {
             if !header.fin {
                 return Failure(code: CloseCode.protocolError, reason: "fragmented control frame")
             }
-            if header.length > 125 {
+            if header.payloadLength > 125 {
                 return Failure(code: CloseCode.protocolError, reason: "control frame over 125 bytes")
             }
-            if header.opcode == .close && header.length == 1 {
+            if header.opcode == .close && header.payloadLength == 1 {
                 return Failure(code: CloseCode.protocolError, reason: "close frame with 1-byte payload")
             }
         case .continuation:
             guard messageOpcode != nil else {
                 return Failure(code: CloseCode.protocolError, reason: "continuation frame without a message")
             }
-            if header.length > maxMessageSize - messageLength {
+            if header.payloadLength > maxMessageSize - messageLength {
                 return Failure(code: CloseCode.messageTooBig, reason: "message over \(maxMessageSize) bytes")
             }
         case .text, .binary:
             if messageOpcode != nil {
                 return Failure(code: CloseCode.protocolError, reason: "new message inside a fragmented one")
             }
-            if header.length > maxMessageSize {
+            if header.payloadLength > maxMessageSize {
                 return Failure(code: CloseCode.messageTooBig, reason: "message over \(maxMessageSize) bytes")
             }
         default:
@@ -286,7 +256,7 @@ public struct ClientFrameStateMachine {
                 messageLength = 0
             } else {
                 messageOpcode = opcode
-                messageLength += header.length
+                messageLength += header.payloadLength
             }
             // A text message's bytes were checked as they came; only its end is left to check.
             if opcode == .text, header.fin, !utf8.isAtBoundary {

@@ -12,18 +12,3 @@ public protocol TargetResolver: Sendable {
     /// How the listener's log line describes where sessions go ("tokens from FILE").
     var summary: String { get }
 }
-
-/// Every session goes to the same target (`target_addr:target_port` on the command line).
-public struct FixedTargetResolver: TargetResolver {
-    public var target: ProxyConfiguration.Target
-
-    public init(_ target: ProxyConfiguration.Target) { self.target = target }
-
-    public func resolveTarget(for request: ConnectionRequest, on eventLoop: any EventLoop)
-        -> EventLoopFuture<ProxyConfiguration.Target>
-    {
-        eventLoop.makeSucceededFuture(target)
-    }
-
-    public var summary: String { "proxying to \(target.sessionTarget.displayString)" }
-}

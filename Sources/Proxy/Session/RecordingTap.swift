@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import RFB
 import RecordFormat
+import WebSocketWire
 
 /// What `--record-redact` keeps out of recordings.
 public struct RecordingRedaction: OptionSet, Sendable, Hashable {

@@ -17,7 +17,7 @@ public protocol SessionBackend: AnyObject {
     func ended(_ close: SessionClose)
 }
 
-/// Makes one ``SessionBackend`` per WebSocket session; set in ``ProxyConfiguration/sessionBackend``.
+/// Makes one ``SessionBackend`` per WebSocket session; given as ``ProxyConfiguration/Upstream/backend(_:)``.
 public protocol SessionBackendProvider: Sendable {
     /// The subprotocols to accept for the next handshake, in order of preference (a subset of
     /// ``HandshakeDecision/supportedSubprotocols``).

@@ -1,5 +1,6 @@
 import NIOCore
 import RecordFormat
+import WebSocketWire
 
 /// Observes one session: its opening, every frame both ways, and its end (recording, `--traffic`).
 ///

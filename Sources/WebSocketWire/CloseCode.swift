@@ -24,4 +24,16 @@ public enum CloseCode {
         default: false
         }
     }
+
+    /// The payload of a close frame with `code` and `reason` (RFC 6455 §5.5.1): empty without a
+    /// code; the reason is cut to fit the 125-byte control-frame limit without splitting a character.
+    public static func payload(code: UInt16?, reason: String) -> [UInt8] {
+        guard let code else { return [] }
+        var reasonBytes = Array(reason.utf8.prefix(123))
+        // Continuation bytes are 0b10xxxxxx: drop a character cut in half.
+        while let last = reasonBytes.last, String(validating: reasonBytes, as: UTF8.self) == nil, last & 0x80 != 0 {
+            reasonBytes.removeLast()
+        }
+        return [UInt8(code >> 8), UInt8(code & 0xFF)] + reasonBytes
+    }
 }

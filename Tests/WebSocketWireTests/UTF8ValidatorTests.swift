@@ -1,5 +1,6 @@
-import Proxy
 import Testing
+import TestSupport
+import WebSocketWire
 
 @Suite("Incremental UTF-8 validator")
 struct UTF8ValidatorTests {
@@ -167,9 +168,6 @@ struct UTF8ValidatorTests {
         #expect([UInt8]().withUnsafeBytes { validator.validate($0) } == nil)
         #expect(!validator.isAtBoundary)
     }
-
-    /// Deterministic, so failures reproduce.
-    typealias SplitMix = ClientFrameStateMachineFuzzTests.SplitMix
 
     /// Random bytes drawn mostly from the interesting ones: whole characters, lead bytes, the edges
     /// of the continuation ranges, ASCII; and now and then anything.
