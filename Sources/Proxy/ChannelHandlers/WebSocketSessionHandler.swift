@@ -1,8 +1,7 @@
 import Logging
 import NIOCore
-import NIOPosix
-import NIOSSL
 import RecordFormat
+import WebSocketWire
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -11,7 +10,9 @@ import RecordFormat
 #endif
 
 /// One proxied session, on the client's channel after the handshake: parses client frames with
-/// ``ClientFrameStateMachine``, relays to and from the target connection, and closes both sides.
+/// ``ClientFrameStateMachine``, feeds what happens to a ``SessionStateMachine`` and performs the
+/// actions it returns — relaying to and from the target connection (or a ``SessionBackend``),
+/// answering pings, closing both sides.
 ///
 /// Both channels run with auto-read off on the same event loop; each side is read only while the
 /// other is writable, so a slow peer stops the fast one instead of growing buffers.
@@ -25,74 +26,58 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         var listenAddress: String
         var requestPath: String
         var subprotocol: String?
-        /// Where this session connects (chosen by the target resolver).
-        var target: ProxyConfiguration.Target
+        /// Where this session connects (fixed, or chosen by the target resolver); nil when a
+        /// session backend drives it.
+        var target: ProxyConfiguration.Target?
         /// The client came over TLS.
         var tls: Bool
         var mode: PayloadMode
+
+        /// The target as logs name it.
+        var targetName: String { target?.sessionTarget.displayString ?? "none (session backend)" }
     }
 
-    private enum State {
-        /// Waiting for the target connection.
-        case connecting
-        /// Relaying.
-        case open
-        /// The proxy sent a close frame and waits for the client's (or the timer).
-        case closing
-        /// The close frame is out: our side of TCP is shut once it is sent, and incoming bytes are
-        /// read and dropped until the client closes too (or a timer), so the close frame isn't lost
-        /// to a reset caused by unread data (RFC 6455 §7.1.1).
-        case draining
-        /// Done; the channel is closing or closed.
-        case closed
+    /// Client bytes not parsed yet. While a parse runs, its buffer is out of here (so it stays
+    /// uniquely referenced and discarding read bytes doesn't copy); bytes that arrive meanwhile
+    /// wait in `arrived`.
+    private enum Inbound {
+        case waiting(ByteBuffer?)
+        case parsing(arrived: ByteBuffer?)
     }
 
     private let server: ServerContext
     private let info: Info
     private var id: UInt64 = 0
-    private var machine: ClientFrameStateMachine
-    private var state = State.connecting
+    private var frames: ClientFrameStateMachine
+    private var machine: SessionStateMachine
+    private var totals = SessionTotals()
     private var context: ChannelHandlerContext?
     private var target: (any Channel)?
-    /// Drives the session instead of a target connection (``ProxyConfiguration/sessionBackend``).
+    /// Drives the session instead of a target connection (``ProxyConfiguration/Upstream/backend(_:)``).
     private var backend: (any SessionBackend)?
-    private var inbound: ByteBuffer?
+    private var inbound: Inbound
     private var taps: [any SessionTap] = []
     private var started = NIODeadline.now()
-    private var clientToTarget = DirectionTotals()
-    private var targetToClient = DirectionTotals()
-    private var closer = Closer.unknown
-    private var closeCode: UInt16?
-    private var closeReason = ""
-    /// A read of the target is owed once the client is writable again.
-    private var targetReadPending = false
-    /// A read of the client is owed once the target is writable again.
-    private var clientReadPending = false
-    private var heartbeat: RepeatedTask?
+    private var heartbeat: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
-    private var finished = false
-    /// True while ``processInbound(context:)`` runs: a write to the target can close it synchronously,
-    /// and the resulting close must not parse the same bytes again.
-    private var processing = false
-    /// The client closed while the target was still connecting, leaving frames to deliver.
-    private var clientGone = false
     private var logger: Logger
-
-    /// Opens the target connection with a ``TargetRelayHandler`` for `session` in its pipeline.
-    typealias TargetConnector = (_ session: NIOLoopBound<WebSocketSessionHandler>) -> EventLoopFuture<any Channel>
-    /// Replaces the TCP/unix-socket connect (tests: a target on an `EmbeddedChannel`).
-    private let targetConnector: TargetConnector?
+    private let targetConnector: any TargetConnector
 
     /// - Parameters:
     ///   - initialBytes: what the client sent right after its request.
     ///   - targetConnector: nil: connect to `info.target` over the network.
-    init(server: ServerContext, info: Info, initialBytes: ByteBuffer? = nil, targetConnector: TargetConnector? = nil) {
+    init(
+        server: ServerContext, info: Info, initialBytes: ByteBuffer? = nil, targetConnector: (any TargetConnector)? = nil
+    ) {
         self.server = server
         self.info = info
-        self.inbound = initialBytes
-        self.targetConnector = targetConnector
-        self.machine = ClientFrameStateMachine(
-            maxMessageSize: server.configuration.maxMessageSize, mode: info.mode)
+        self.inbound = .waiting(initialBytes)
+        self.targetConnector = targetConnector ?? SocketTargetConnector(configuration: server.configuration)
+        self.frames = ClientFrameStateMachine(maxMessageSize: server.configuration.limits.maxMessageSize, mode: info.mode)
+        self.machine = SessionStateMachine(
+            configuration: .init(
+                heartbeatInterval: server.configuration.heartbeatInterval,
+                closeHandshakeTimeout: server.configuration.timeouts.closeHandshake))
         self.logger = server.logger
     }
 
@@ -104,159 +89,220 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         started = .now()
         let sessionContext = SessionContext(sessionID: id, eventLoop: context.eventLoop)
         taps = server.configuration.sessionTapFactories.map { $0(sessionContext) }
-        if let provider = server.configuration.sessionBackend {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        if case .backend = server.configuration.upstream {
             // Like a target connection, the backend starts once the handshake handlers are gone.
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.execute {
                 let (session, context) = bound.value
-                session.startBackend(provider, context: context)
+                session.perform(session.machine.backendReady(clientActive: context.channel.isActive), context)
             }
         } else {
-            connectTarget(context: context)
+            guard let target = info.target else { preconditionFailure("a session without a backend has a target") }
+            targetConnector.connect(to: target, for: NIOLoopBound(self, eventLoop: context.eventLoop))
+                .whenComplete { result in
+                    let (session, context) = bound.value
+                    switch result {
+                    case .success(let channel): session.targetConnected(channel, context: context)
+                    case .failure(let error): session.targetFailed(error, context: context)
+                    }
+                }
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        if inbound == nil || inbound!.readableBytes == 0 {
-            inbound = buffer
-        } else {
-            inbound!.writeBuffer(&buffer)
+        switch inbound {
+        case .waiting(.some(var pending)) where pending.readableBytes > 0:
+            inbound = .waiting(nil)  // keep `pending` uniquely referenced while appending
+            pending.writeBuffer(&buffer)
+            inbound = .waiting(pending)
+        case .waiting:
+            inbound = .waiting(buffer)
+        case .parsing(.some(var arrived)):
+            inbound = .parsing(arrived: nil)
+            arrived.writeBuffer(&buffer)
+            inbound = .parsing(arrived: arrived)
+        case .parsing(.none):
+            inbound = .parsing(arrived: buffer)
         }
         // Bytes that arrive before the target is up (sent right after the request) wait here.
-        if state != .connecting { processInbound(context: context) }
+        if !machine.isConnecting { parseClientBytes(context: context) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         target?.flush()
         context.flush()
-        readClientIfPossible(context: context)
+        perform(machine.clientReadComplete(), context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, targetReadPending, let target {
-            targetReadPending = false
-            target.read()
-        }
-        backend?.clientWritabilityChanged(isWritable: context.channel.isWritable)
+        let isWritable = context.channel.isWritable
+        perform(machine.clientWritabilityChanged(isWritable: isWritable), context)
+        backend?.clientWritabilityChanged(isWritable: isWritable)
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if closer == .unknown { closer = .client }
-        if state == .connecting, let inbound, inbound.readableBytes > 0 {
-            // The client sent frames and left before the target was up: deliver them once it is.
-            clientGone = true
-            context.fireChannelInactive()
-            return
-        }
-        state = .closed
-        closeTarget()
-        finish()
+        perform(machine.clientInactive(pendingBytes: hasPendingBytes), context)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("client \(info.clientAddress): \(error)")
-        if closer == .unknown { closer = .client }
-        context.close(promise: nil)
+        perform(machine.clientError(), context)
     }
 
-    // MARK: Relaying
+    // MARK: Client frames
 
-    private func processInbound(context: ChannelHandlerContext) {
-        guard !processing, var buffer = inbound else { return }
-        inbound = nil  // keep `buffer` uniquely referenced, so discarding read bytes doesn't copy
-        processing = true
-        defer {
-            processing = false
-            if buffer.readableBytes == 0 {
-                inbound = nil
-            } else {
-                buffer.discardReadBytes()
-                inbound = buffer
-            }
+    private var hasPendingBytes: Bool {
+        if case .waiting(.some(let pending)) = inbound { return pending.readableBytes > 0 }
+        return false
+    }
+
+    /// Parses the waiting client bytes frame by frame, feeding each frame to the state machine;
+    /// false when a parse is already running (an action can close the target synchronously, and
+    /// the running parse goes on with the machine's new state).
+    @discardableResult
+    private func parseClientBytes(context: ChannelHandlerContext) -> Bool {
+        guard case .waiting(var pending) = inbound else { return false }
+        inbound = .parsing(arrived: nil)
+        guard var buffer = pending.take() else {
+            inbound = .waiting(nil)
+            return true
         }
         while true {
-            switch machine.next(&buffer) {
+            parseFrames(&buffer, context: context)
+            guard case .parsing(var arrived) = inbound, var more = arrived.take() else { break }
+            // Bytes read during the parse (the buffer is empty now: the frame parser takes all it is given).
+            inbound = .parsing(arrived: nil)
+            buffer.discardReadBytes()
+            buffer.writeBuffer(&more)
+        }
+        if buffer.readableBytes == 0 {
+            inbound = .waiting(nil)
+        } else {
+            buffer.discardReadBytes()
+            inbound = .waiting(buffer)
+        }
+        return true
+    }
+
+    private func parseFrames(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
+        while true {
+            let actions: SessionStateMachine.Actions
+            switch frames.next(&buffer) {
             case .needMoreData:
                 return
             case .data(let opcode, let isFinal, let payload, let forward):
                 note(.clientToTarget, opcode, isFinal, payload)
-                if state == .open, let forward, forward.readableBytes > 0 {
-                    if let backend {
-                        backend.clientData(forward)
-                    } else {
-                        target?.write(forward, promise: nil)
-                    }
-                }
+                actions = machine.clientData(forward)
             case .ping(let payload):
                 note(.clientToTarget, .ping, true, payload)
-                if state == .open || state == .closing { send(context: context, opcode: .pong, payload: payload) }
+                actions = machine.clientPing(payload)
             case .pong(let payload):
                 note(.clientToTarget, .pong, true, payload)
+                actions = machine.clientPong()
             case .close(let code, let reason, let payload):
                 note(.clientToTarget, .close, true, payload)
-                if state == .closing {
-                    // The client answered our close: the handshake is complete.
-                    closeNow(context: context)
-                } else {
-                    closer = .client
-                    closeCode = code
-                    closeReason = reason
-                    let echo = ServerFrameEncoder.closePayload(
-                        code: code, reason: "", allocator: context.channel.allocator)
-                    send(context: context, opcode: .close, payload: echo)
-                    closeNow(context: context)
-                }
-                return
+                actions = machine.clientClose(code: code, reason: reason)
             case .fail(let code, let reason):
                 logger.info("client \(info.clientAddress) broke the protocol: \(reason); closing with \(code)")
-                // Only one close frame per connection (RFC 6455 §5.5.1): if ours is already out,
-                // just stop waiting for the answer.
-                if state != .closing {
-                    closer = .proxy
-                    closeCode = code
-                    closeReason = reason
-                    let payload = ServerFrameEncoder.closePayload(
-                        code: code, reason: reason, allocator: context.channel.allocator)
-                    send(context: context, opcode: .close, payload: payload)
-                }
-                closeNow(context: context)
-                return
+                actions = machine.clientProtocolFailure(code: code, reason: reason)
             }
-        }
-    }
-
-    private func readClientIfPossible(context: ChannelHandlerContext) {
-        switch state {
-        case .open:
-            if backend != nil || target?.isWritable ?? false {
-                clientReadPending = false
-                context.read()
-            } else {
-                clientReadPending = true
-            }
-        case .closing:
-            // Only the client's close frame matters now; keep reading to find it.
-            context.read()
-        case .draining:
-            context.read()
-        case .connecting, .closed:
-            break
+            perform(actions, context)
         }
     }
 
     private func note(_ direction: Direction, _ opcode: Opcode, _ isFinal: Bool, _ payload: ByteBuffer) {
-        switch direction {
-        case .clientToTarget:
-            clientToTarget.frames += 1
-            clientToTarget.bytes += UInt64(payload.readableBytes)
-        case .targetToClient:
-            targetToClient.frames += 1
-            targetToClient.bytes += UInt64(payload.readableBytes)
-        }
+        totals.count(direction, payloadBytes: payload.readableBytes)
         for tap in taps { tap.frame(direction, opcode: opcode, isFinal: isFinal, payload: payload) }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: SessionStateMachine.Actions, _ context: ChannelHandlerContext) {
+        switch actions {
+        case .none:
+            break
+        case .one(let action):
+            perform(action, context)
+        case .many(let list):
+            for action in list { perform(action, context) }
+        }
+    }
+
+    private func perform(_ action: SessionStateMachine.Action, _ context: ChannelHandlerContext) {
+        switch action {
+        case .open:
+            open(context: context)
+        case .parseClientBytes:
+            // As if the bytes had just been read; a parse already running completes on its own.
+            if parseClientBytes(context: context) { channelReadComplete(context: context) }
+        case .relayToClient(let bytes):
+            let frame = info.mode.frame(carrying: bytes, allocator: context.channel.allocator)
+            send(context: context, opcode: frame.opcode, payload: frame.payload)
+        case .relayToTarget(let bytes):
+            if let backend {
+                backend.clientData(bytes)
+            } else {
+                target?.write(bytes, promise: nil)
+            }
+        case .sendPong(let payload):
+            send(context: context, opcode: .pong, payload: payload)
+        case .sendPing:
+            var payload = context.channel.allocator.buffer(capacity: 8)
+            payload.writeString("ping")
+            send(context: context, opcode: .ping, payload: payload)
+        case .sendClose(let code, let reason):
+            let payload = ServerFrameEncoder.closePayload(code: code, reason: reason, allocator: context.channel.allocator)
+            send(context: context, opcode: .close, payload: payload)
+        case .flushClient:
+            context.flush()
+        case .readClient:
+            context.read()
+        case .readTarget:
+            target?.read()
+        case .closeTarget:
+            closeTarget()
+        case .shutClientOutput:
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { result in
+                switch result {
+                case .success:
+                    channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+                case .failure:
+                    channel.close(promise: nil)
+                }
+            }
+        case .closeClient:
+            context.close(promise: nil)
+        case .startTimer(let timer, let delay):
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let scheduled = context.eventLoop.scheduleTask(in: delay) {
+                let (session, context) = bound.value
+                session.timerFired(timer, context: context)
+            }
+            switch timer {
+            case .heartbeat: heartbeat?.cancel(); heartbeat = scheduled
+            case .closeHandshake: closeTimer?.cancel(); closeTimer = scheduled
+            }
+        case .cancelTimer(.heartbeat):
+            heartbeat?.cancel()
+            heartbeat = nil
+        case .cancelTimer(.closeHandshake):
+            closeTimer?.cancel()
+            closeTimer = nil
+        case .finish(let ending):
+            finish(ending)
+        }
+    }
+
+    private func timerFired(_ timer: SessionStateMachine.Timer, context: ChannelHandlerContext) {
+        switch timer {
+        case .heartbeat: heartbeat = nil
+        case .closeHandshake: closeTimer = nil
+        }
+        perform(machine.timerFired(timer), context)
     }
 
     /// Writes one final frame to the client (not flushed); the proxy's own frames are counted as
@@ -269,59 +315,52 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         if payload.readableBytes > 0 { context.write(wrapOutboundOut(payload), promise: nil) }
     }
 
-    /// Flushes what was written (the close frame last), closes the target, shuts our sending side
-    /// and drains the client until it closes (bounded by the close-handshake timeout).
-    private func closeNow(context: ChannelHandlerContext) {
-        state = .draining
-        closeTimer?.cancel()
-        heartbeat?.cancel()
-        closeTarget()
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { result in
-            switch result {
-            case .success:
-                channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
-            case .failure:
-                channel.close(promise: nil)
-            }
+    /// The session is up: the taps get its metadata; a backend is made and started.
+    private func open(context: ChannelHandlerContext) {
+        var provider: (any SessionBackendProvider)?
+        if case .backend(let backendProvider) = server.configuration.upstream { provider = backendProvider }
+        if let provider {
+            backend = provider.makeBackend(
+                SessionBackendInfo(
+                    sessionID: id, clientAddress: info.clientAddress, requestPath: info.requestPath,
+                    subprotocol: info.subprotocol))
         }
-        closeTimer = context.eventLoop.scheduleTask(in: server.configuration.closeHandshakeTimeout) {
-            channel.close(promise: nil)
-        }
-        context.read()
-    }
-
-    /// Sends a close frame and waits for the client's answer for a bounded time (RFC 6455 §7.1.2).
-    private func startClosing(context: ChannelHandlerContext, code: UInt16?, reason: String) {
-        guard state == .open || state == .connecting else { return }
-        closeCode = code
-        closeReason = reason
-        let payload = ServerFrameEncoder.closePayload(code: code, reason: reason, allocator: context.channel.allocator)
-        send(context: context, opcode: .close, payload: payload)
-        context.flush()
-        state = .closing
-        heartbeat?.cancel()
-        closeTarget()
-        let channel = context.channel
-        closeTimer = context.eventLoop.scheduleTask(in: server.configuration.closeHandshakeTimeout) {
-            channel.close(promise: nil)
-        }
-        // Pending client bytes may already hold its close frame.
-        processInbound(context: context)
-        if state == .closing { context.read() }
+        let open = SessionOpen(
+            startWallMicros: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()),
+            clientAddress: info.clientAddress, listenAddress: info.listenAddress,
+            target: info.target?.sessionTarget ?? .unknown, requestPath: info.requestPath,
+            subprotocol: info.subprotocol, tls: info.tls)
+        for tap in taps { tap.opened(open) }
+        logger.info("\(SessionLogLine.opened(session: id, info, backend: provider != nil))")
+        backend?.start(SessionDriver(session: NIOLoopBound(self, eventLoop: context.eventLoop)))
     }
 
     /// Closes the target connection once what was written to it has been sent (bounded by the
     /// close-handshake timeout, for a target that stopped reading).
     private func closeTarget() {
         guard let target, target.isActive else { return }
-        let timeout = server.configuration.closeHandshakeTimeout
+        let timeout = machine.configuration.closeHandshakeTimeout
         let fallback = target.eventLoop.scheduleTask(in: timeout) { target.close(promise: nil) }
         target.writeAndFlush(target.allocator.buffer(capacity: 0)).whenComplete { _ in
             fallback.cancel()
             target.close(promise: nil)
         }
     }
+
+    private func finish(_ ending: SessionStateMachine.Ending) {
+        let close = totals.close(ending)
+        for tap in taps { tap.closed(close) }
+        taps = []
+        backend?.ended(close)
+        backend = nil
+        let elapsed = (NIODeadline.now() - started).nanoseconds
+        logger.info("\(SessionLogLine.closed(session: id, info, close, elapsedNanoseconds: elapsed))")
+        target = nil
+        context = nil
+        server.unregister(id)
+    }
+
+    // MARK: Server
 
     /// Server shutdown, grace period over: close both connections now.
     func forceClose() {
@@ -332,226 +371,57 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     /// Server shutdown: close with 1001.
     func shutdown() {
         guard let context else { return }
-        switch state {
-        case .open, .connecting:
-            closer = .proxy
-            startClosing(context: context, code: CloseCode.goingAway, reason: "server shutting down")
-        case .closing, .draining, .closed:
-            break
-        }
+        perform(machine.serverShutdown(), context)
     }
 
     // MARK: Session backend
-
-    private func startBackend(_ provider: any SessionBackendProvider, context: ChannelHandlerContext) {
-        guard state == .connecting, !clientGone, context.channel.isActive else {
-            if state == .connecting { state = .closed }
-            finish()
-            return
-        }
-        let backend = provider.makeBackend(
-            SessionBackendInfo(
-                sessionID: id, clientAddress: info.clientAddress, requestPath: info.requestPath,
-                subprotocol: info.subprotocol))
-        self.backend = backend
-        state = .open
-        tellTapsOpened()
-        logger.info(
-            "session \(id) open: client \(info.clientAddress), path \(info.requestPath), protocol \(info.subprotocol ?? "none"), driven by a session backend"
-        )
-        backend.start(SessionDriver(session: NIOLoopBound(self, eventLoop: context.eventLoop)))
-        processInbound(context: context)
-        readClientIfPossible(context: context)
-    }
 
     var clientIsWritable: Bool { context?.channel.isWritable ?? false }
 
     func backendFlush() { context?.flush() }
 
     func backendClose(code: UInt16?, reason: String) {
-        guard let context, state == .open else { return }
-        closer = .target
-        startClosing(context: context, code: code, reason: reason)
+        guard let context else { return }
+        perform(machine.backendClose(code: code, reason: reason), context)
     }
 
-    // MARK: Target side
+    // MARK: Target side (called by TargetRelayHandler)
 
-    private func connectTarget(context: ChannelHandlerContext) {
-        let loop = context.eventLoop
-        let boundSession = NIOLoopBound(self, eventLoop: loop)
-        let future = targetConnector?(boundSession) ?? connectSocket(loop: loop, session: boundSession)
-        let bound = NIOLoopBound((self, context), eventLoop: loop)
-        future.whenComplete { result in
-            let (session, context) = bound.value
-            switch result {
-            case .success(let channel):
-                session.targetConnected(context: context, channel: channel)
-            case .failure(let error):
-                session.targetFailed(context: context, error: error)
-            }
-        }
-    }
-
-    /// Connects to `info.target`, reading only when asked (see the type's documentation).
-    private func connectSocket(
-        loop: any EventLoop, session boundSession: NIOLoopBound<WebSocketSessionHandler>
-    ) -> EventLoopFuture<any Channel> {
-        let configuration = server.configuration
-        let bootstrap = ClientBootstrap(group: loop)
-            .channelOption(ChannelOptions.autoRead, value: false)
-            .channelOption(ChannelOptions.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
-            .channelOption(ChannelOptions.recvAllocator, value: configuration.recvAllocator)
-            .connectTimeout(.seconds(10))
-            .channelInitializer { [target = info.target, targetTLS = configuration.targetTLS] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if let targetTLS {
-                        try sync.addHandler(try TargetTLS.handler(for: target, client: targetTLS))
-                    }
-                    try sync.addHandler(TargetRelayHandler(session: boundSession))
-                }
-            }
-        switch info.target {
-        case .hostPort(let host, let port):
-            return bootstrap.channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-                .connect(host: host, port: port)
-        case .unixSocket(let path):
-            return bootstrap.connect(unixDomainSocketPath: path)
-        }
-    }
-
-    /// The session is up: the taps get its metadata.
-    private func tellTapsOpened() {
-        let open = SessionOpen(
-            startWallMicros: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()),
-            clientAddress: info.clientAddress, listenAddress: info.listenAddress,
-            target: info.target.sessionTarget, requestPath: info.requestPath,
-            subprotocol: info.subprotocol, tls: info.tls)
-        for tap in taps { tap.opened(open) }
-    }
-
-    private func targetConnected(context: ChannelHandlerContext, channel: any Channel) {
-        guard state == .connecting else {
-            channel.close(promise: nil)
-            return
-        }
+    private func targetConnected(_ channel: any Channel, context: ChannelHandlerContext) {
         target = channel
-        state = .open
-        tellTapsOpened()
-        logger.info(
-            "session \(id) open: client \(info.clientAddress) -> target \(info.target.sessionTarget.displayString), path \(info.requestPath), protocol \(info.subprotocol ?? "none")"
-        )
-        if clientGone {
-            processInbound(context: context)
-            state = .closed
-            closeTarget()
-            finish()
-            return
-        }
-        if let interval = server.configuration.heartbeatInterval {
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-                let (session, context) = bound.value
-                session.sendHeartbeat(context: context)
-            }
-        }
-        channel.read()
-        processInbound(context: context)
-        target?.flush()
-        readClientIfPossible(context: context)
+        perform(
+            machine.targetConnected(clientWritable: context.channel.isWritable, targetWritable: channel.isWritable),
+            context)
     }
 
-    private func targetFailed(context: ChannelHandlerContext, error: any Error) {
-        guard state == .connecting else { return }
-        let target = info.target.sessionTarget.displayString
-        logger.error("session \(id): cannot connect to target \(target): \(error)")
-        if clientGone {
-            state = .closed
-            finish()
-            return
+    private func targetFailed(_ error: any Error, context: ChannelHandlerContext) {
+        if machine.isConnecting {
+            logger.error("session \(id): cannot connect to target \(info.targetName): \(error)")
         }
-        closer = .proxy
-        closeCode = CloseCode.internalError
-        closeReason = "target unreachable"
-        let payload = ServerFrameEncoder.closePayload(
-            code: CloseCode.internalError, reason: "target unreachable", allocator: context.channel.allocator)
-        send(context: context, opcode: .close, payload: payload)
-        closeNow(context: context)
+        perform(machine.targetFailed(), context)
     }
 
-    private func sendHeartbeat(context: ChannelHandlerContext) {
-        guard state == .open else { return }
-        var payload = context.channel.allocator.buffer(capacity: 8)
-        payload.writeString("ping")
-        send(context: context, opcode: .ping, payload: payload)
-        context.flush()
-    }
-
-    /// Bytes from the target go to the client as one frame per read.
+    /// Bytes from the target (or the backend) go to the client as one frame per read.
     func targetRead(_ data: ByteBuffer) {
-        guard state == .open, let context else { return }
-        switch info.mode {
-        case .binary:
-            send(context: context, opcode: .binary, payload: data)
-        case .base64:
-            let text = Data(data.readableBytesView).base64EncodedString()
-            var payload = context.channel.allocator.buffer(capacity: text.utf8.count)
-            payload.writeString(text)
-            send(context: context, opcode: .text, payload: payload)
-        }
+        guard let context else { return }
+        perform(machine.targetBytes(data), context)
     }
 
     func targetReadComplete() {
-        guard let context, let target else { return }
+        guard let context, target != nil else { return }
         context.flush()
-        guard state == .open else { return }
-        if context.channel.isWritable {
-            target.read()
-        } else {
-            targetReadPending = true
-        }
+        perform(machine.targetReadComplete(), context)
     }
 
     func targetWritabilityChanged(isWritable: Bool) {
-        guard isWritable, clientReadPending, let context else { return }
-        readClientIfPossible(context: context)
+        guard let context else { return }
+        perform(machine.targetWritabilityChanged(isWritable: isWritable), context)
     }
 
     func targetInactive(error: (any Error)?) {
         guard let context else { return }
-        guard state == .open || state == .connecting else { return }
-        if let error {
-            logger.info("session \(id): target connection failed: \(error)")
-            closer = .target
-            startClosing(context: context, code: CloseCode.internalError, reason: "target connection failed")
-        } else {
-            closer = .target
-            startClosing(context: context, code: CloseCode.normal, reason: "target closed the connection")
-        }
-    }
-
-    // MARK: End
-
-    private func finish() {
-        guard !finished else { return }
-        finished = true
-        heartbeat?.cancel()
-        closeTimer?.cancel()
-        let close = SessionClose(
-            closedBy: closer, code: closeCode, reason: closeReason, clientToTarget: clientToTarget,
-            targetToClient: targetToClient)
-        for tap in taps { tap.closed(close) }
-        taps = []
-        backend?.ended(close)
-        backend = nil
-        let millis = (NIODeadline.now() - started).nanoseconds / 1_000_000
-        let fraction = String(millis % 1000)
-        let durationText = "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
-        logger.info(
-            "session \(id) closed by \(closer.name), code \(closeCode.map(String.init) ?? "none"): client \(info.clientAddress), target \(info.target.sessionTarget.displayString), \(durationText) s, client->target \(clientToTarget.bytes) bytes in \(clientToTarget.frames) frames, target->client \(targetToClient.bytes) bytes in \(targetToClient.frames) frames"
-        )
-        target = nil
-        context = nil
-        server.unregister(id)
+        let actions = machine.targetClosed(failed: error != nil)
+        if let error, !actions.isEmpty { logger.info("session \(id): target connection failed: \(error)") }
+        perform(actions, context)
     }
 }
