@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import RecordFormat
+import ServiceLifecycle
 
 #if canImport(Glibc)
     import Glibc
@@ -14,10 +15,13 @@ import RecordFormat
 
 /// The WebSocket-to-TCP proxy: listens, upgrades, relays, and shuts down cleanly.
 ///
-/// ``run()`` returns once the server stopped: on SIGTERM/SIGINT (when ``handleSignals`` is on),
-/// after the first session with `runOnce`, or when `timeout`/`idleTimeout` expire. Sessions still
-/// open are closed with 1001, then the configuration's shutdown hook runs.
-public final class ProxyServer: Sendable {
+/// A `Service`: ``serve()`` (and ``run()``, which is it without the reason) returns once the server
+/// stopped: on graceful shutdown of the service group it runs in, on SIGTERM/SIGINT when it handles
+/// signals itself (``handleSignals``), after the first session with `runOnce`, when
+/// `timeout`/`idleTimeout` expire, or on ``stop(_:)``. It then stops accepting, closes the sessions
+/// still open with 1001, cuts those that have not closed after the grace period, waits for them to
+/// end, and runs the configuration's shutdown hook.
+public final class ProxyServer: Service, Sendable {
     /// Why the server stopped.
     public enum StopReason: Sendable, Equatable {
         case signal(Int32)
@@ -25,6 +29,8 @@ public final class ProxyServer: Sendable {
         case timeout
         case idleTimeout
         case requested
+        /// The service group it runs in is shutting down.
+        case gracefulShutdown
     }
 
     public let configuration: ProxyConfiguration
@@ -33,7 +39,7 @@ public final class ProxyServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let draining = NIOLockedValueBox(false)
-    /// Install SIGTERM/SIGINT handlers in ``run()``.
+    /// Install SIGTERM/SIGINT handlers in ``serve()``; off when a service group handles the signals.
     public let handleSignals: Bool
 
     public init(configuration: ProxyConfiguration, logger: Logger, handleSignals: Bool = true) {
@@ -62,10 +68,24 @@ public final class ProxyServer: Sendable {
         stopPromise.succeed(reason)
     }
 
-    /// Runs until stopped; returns why.
+    /// Serves until stopped (see the type's description); throws when it cannot listen.
+    public func run() async throws {
+        try await serve()
+    }
+
+    /// Serves until stopped; returns why.
     @discardableResult
-    public func run() async throws -> StopReason {
-        precondition(!started.withLockedValue { $0 }, "ProxyServer.run() may only be called once")
+    public func serve() async throws -> StopReason {
+        // Registered for the whole run: a shutdown that began while binding is seen once listening.
+        try await withGracefulShutdownHandler {
+            try await serveUntilStopped()
+        } onGracefulShutdown: {
+            self.stop(.gracefulShutdown)
+        }
+    }
+
+    private func serveUntilStopped() async throws -> StopReason {
+        precondition(!started.withLockedValue { $0 }, "a ProxyServer serves only once")
         started.withLockedValue { $0 = true }
         let limit = Self.raiseFileLimit()
         if let limit {
@@ -79,7 +99,7 @@ public final class ProxyServer: Sendable {
                 stop(.timeout)
             }
         }
-        let maxHeader = configuration.maxHeaderBlockSize
+        let maxHeader = configuration.limits.maxHeaderBlockSize
         let tls = configuration.tls
         let logger = self.logger
         let bootstrap = ServerBootstrap(group: group)
@@ -93,9 +113,9 @@ public final class ProxyServer: Sendable {
                 }
             }
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: configuration.writeBufferWaterMark)
+            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: configuration.limits.writeBufferWaterMark)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
-            .childChannelOption(ChannelOptions.recvAllocator, value: configuration.recvAllocator)
+            .childChannelOption(ChannelOptions.recvAllocator, value: configuration.limits.recvAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard !context.acceptingStopped else {
@@ -130,7 +150,7 @@ public final class ProxyServer: Sendable {
         let port = serverChannel.localAddress?.port ?? configuration.listenPort
         boundPort.withLockedValue { $0 = port }
         logger.info(
-            "listening on \(serverChannel.localAddress.map(describe) ?? address), \(configuration.sessionBackend == nil ? configuration.effectiveTargetResolver.summary : "sessions driven by a session backend")"
+            "listening on \(serverChannel.localAddress.map(describe) ?? address), \(configuration.upstream.summary)"
         )
 
         if let tls = configuration.tls {
@@ -150,18 +170,11 @@ public final class ProxyServer: Sendable {
         try? await serverChannel.close()
         context.closeAllSessions()
         // Give sessions time to finish their close handshakes.
-        let deadline = NIODeadline.now() + configuration.shutdownGracePeriod
-        while context.sessionCount > 0, NIODeadline.now() < deadline {
-            try? await Task.sleep(nanoseconds: 20_000_000)
-        }
-        if context.sessionCount > 0 {
+        if await !sessionsEnded(context, within: configuration.timeouts.shutdownGrace) {
             // Cut the rest, so that their taps are told before the shutdown hook runs.
             logger.info("cutting \(context.sessionCount) session(s) that did not close in time")
             context.forceCloseAllSessions()
-            let cutDeadline = NIODeadline.now() + .seconds(1)
-            while context.sessionCount > 0, NIODeadline.now() < cutDeadline {
-                try? await Task.sleep(nanoseconds: 10_000_000)
-            }
+            await sessionsEnded(context, within: .seconds(1))
         }
         if let hook = configuration.shutdownHook { await hook() }
         try? await group.shutdownGracefully()
@@ -169,10 +182,22 @@ public final class ProxyServer: Sendable {
         return reason
     }
 
+    /// Waits until no session is open, or `limit` passed; returns whether none is open.
+    @discardableResult
+    private func sessionsEnded(_ context: ServerContext, within limit: TimeAmount) async -> Bool {
+        let loop = group.next()
+        let ended = loop.makePromise(of: Bool.self)
+        let deadline = loop.scheduleTask(in: limit) { ended.succeed(false) }
+        context.notifyWhenNoSessions(ended)
+        let result = (try? await ended.futureResult.get()) ?? false
+        deadline.cancel()
+        return result
+    }
+
     private func scheduleTimers(context: ServerContext, serverChannel: any Channel) -> [RepeatedTask] {
         var tasks: [RepeatedTask] = []
         let loop = group.next()
-        if let timeout = configuration.timeout {
+        if let timeout = configuration.timeouts.serving {
             let task = loop.scheduleRepeatedTask(initialDelay: timeout, delay: .hours(24 * 365)) { [self] task in
                 task.cancel()
                 logger.info("listener exit due to --timeout")
@@ -186,7 +211,7 @@ public final class ProxyServer: Sendable {
             }
             tasks.append(task)
         }
-        if let idle = configuration.idleTimeout {
+        if let idle = configuration.timeouts.idle {
             let step = TimeAmount.nanoseconds(max(min(idle.nanoseconds / 4, 1_000_000_000), 10_000_000))
             let task = loop.scheduleRepeatedTask(initialDelay: step, delay: step) { [self] _ in
                 if let since = context.idleSince, NIODeadline.now() - since >= idle {

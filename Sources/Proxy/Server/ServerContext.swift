@@ -15,6 +15,8 @@ final class ServerContext: Sendable {
         var sessions: [UInt64: NIOLoopBound<WebSocketSessionHandler>] = [:]
         var lastActivity = NIODeadline.now()
         var accepting = true
+        /// Completed with true once no session is open (see ``notifyWhenNoSessions(_:)``).
+        var drainWaiters: [EventLoopPromise<Bool>] = []
     }
 
     init(configuration: ProxyConfiguration, logger: Logger, onSessionEnded: @escaping @Sendable (Int) -> Void) {
@@ -35,12 +37,26 @@ final class ServerContext: Sendable {
     }
 
     func unregister(_ id: UInt64) {
-        let remaining = state.withLockedValue { state in
+        let (remaining, waiters) = state.withLockedValue { state in
             state.sessions[id] = nil
             state.lastActivity = .now()
-            return state.sessions.count
+            guard state.sessions.isEmpty else { return (state.sessions.count, [EventLoopPromise<Bool>]()) }
+            defer { state.drainWaiters = [] }
+            return (0, state.drainWaiters)
         }
+        for waiter in waiters { waiter.succeed(true) }
         onSessionEnded(remaining)
+    }
+
+    /// Succeeds `promise` with true once no session is open: at once if none is, else when the last
+    /// one unregisters. Whoever else completes it first (a deadline) wins; the later success is ignored.
+    func notifyWhenNoSessions(_ promise: EventLoopPromise<Bool>) {
+        let none = state.withLockedValue { state in
+            if state.sessions.isEmpty { return true }
+            state.drainWaiters.append(promise)
+            return false
+        }
+        if none { promise.succeed(true) }
     }
 
     /// False once shutdown began: new connections are closed right away.
