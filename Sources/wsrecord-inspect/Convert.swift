@@ -1,5 +1,6 @@
 import ArgumentParser
 import RecordFormat
+import RecordTools
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RecordFormat
+import RecordTools
 
 extension PacketSynthesizer.Side: ExpressibleByArgument {}
 

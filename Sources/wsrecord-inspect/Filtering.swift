@@ -1,5 +1,6 @@
 import ArgumentParser
 import RecordFormat
+import RecordTools
 
 /// The options that pick records: `--session`, `--direction`, `--from`, `--to`.
 struct FilterOptions: ParsableArguments {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RecordFormat
+import RecordTools
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,8 @@
 import Foundation
+import RecordTestSupport
 import Testing
+import TestSupport
+import WebSocketWire
 
 @testable import RecordFormat
 
@@ -8,22 +11,6 @@ struct SlicePayload: RecordPayload {
     let bytes: ArraySlice<UInt8>
     var byteCount: Int { bytes.count }
     func withPayloadBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { bytes.withUnsafeBytes(body) }
-}
-
-/// `count` bytes that look random (SplitMix64, eight bytes per step: fast in debug builds too).
-func noise(_ count: Int, seed: UInt64) -> [UInt8] {
-    var state = seed
-    var out: [UInt8] = []
-    out.reserveCapacity(count + 8)
-    while out.count < count {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        withUnsafeBytes(of: z) { out.append(contentsOf: $0) }
-    }
-    return Array(out.prefix(count))
 }
 
 @Suite("Frame records by reference")

@@ -1,85 +1,10 @@
 import Foundation
+import RecordTestSupport
 import Testing
+import TestSupport
+import WebSocketWire
 
 @testable import RecordFormat
-
-/// A disk of `size` bytes for a ``RecordFileWriter``: space reserved or written past what it has
-/// fails with ENOSPC (or `code`). The bytes themselves go to the real file.
-final class FakeDisk {
-    var size: UInt64
-    var code: Int32 = ENOSPC
-    /// Bytes of the file that hold space (written or reserved).
-    private(set) var allocated: UInt64 = 0
-    /// Set: every write fails with `code` (a disk that fails where nothing can be reserved).
-    var failWrites = false
-    /// Set: truncating frees every block held past the new size, reserved ones too (as ext4 does).
-    var truncateFreesReservation = false
-    private(set) var writes = 0
-
-    init(size: UInt64) { self.size = size }
-
-    /// Its system calls; `reserving: false` models a file system without `fallocate`.
-    func system(reserving: Bool = true) -> WriterSystem {
-        WriterSystem(
-            writev: { [self] fd, vectors, count, offset in
-                let length = (0..<Int(count)).reduce(0) { $0 + vectors[$1].iov_len }
-                let end = UInt64(offset) + UInt64(length)
-                if failWrites || (end > allocated && end > size) {
-                    errno = code
-                    return -1
-                }
-                allocated = max(allocated, end)
-                writes += 1
-                return pwritev(fd, vectors, count, offset)
-            },
-            reserve: reserving
-                ? { [self] _, offset, length in
-                    let end = UInt64(offset) + UInt64(length)
-                    guard end <= size else { return code }
-                    allocated = max(allocated, end)
-                    return 0
-                } : nil,
-            fileSizeLimit: .max,
-            truncate: { [self] fd, length in
-                if truncateFreesReservation { allocated = min(allocated, UInt64(length)) }
-                return ftruncate(fd, length) == 0 ? 0 : errno
-            })
-    }
-}
-
-/// Appends records to a writer and remembers what it handed over, to compare with the file.
-struct GapScenario {
-    let writer: RecordFileWriter
-    var appended: [Record] = []
-    var sequence = 0
-
-    mutating func append(_ record: Record) {
-        appended.append(record)
-        try? writer.append(record)  // a dropped block throws; the writer goes on
-    }
-
-    mutating func open(_ session: UInt32, start: Int64) {
-        append(
-            Record(
-                session: session, timeMicros: 0,
-                body: .open(SessionOpen(startWallMicros: start, target: .hostPort("127.0.0.1:5900")))))
-    }
-
-    /// A frame whose payload starts with a sequence number (to check order) and does not compress.
-    mutating func frame(_ session: UInt32, _ direction: Direction, size: Int, at time: UInt64) {
-        var payload = noise(size, seed: UInt64(sequence))
-        withUnsafeBytes(of: UInt32(sequence).littleEndian) { payload.replaceSubrange(0..<4, with: $0) }
-        sequence += 1
-        append(
-            Record(
-                session: session, timeMicros: time,
-                body: .frame(Frame(direction: direction, opcode: .binary, payload: payload))))
-    }
-
-    mutating func close(_ session: UInt32, at time: UInt64) {
-        append(Record(session: session, timeMicros: time, body: .close(SessionClose(closedBy: .target, code: 1000))))
-    }
-}
 
 /// Closes `writer` on a disk that is still full: the last block is dropped (close says so by
 /// throwing `.io` after writing the gap, the index and the trailer).
@@ -97,67 +22,15 @@ func sequenceNumber(_ record: Record) -> UInt32? {
     return frame.payload.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
 }
 
-/// What the file holds plus what its gaps name equals what was appended: per session, kind and
-/// direction, and in all. `unlisted`: the gaps may count records of sessions they do not name
-/// (when the reserve had no room for more entries); then only the totals must add up.
-func expectAccounted(_ path: String, _ appended: [Record], unlisted: Bool = false) throws -> (
-    records: [Record], gaps: [RecordGap]
-) {
-    let reader = try RecordFileReader(path: path)
-    var records: [Record] = []
-    while let record = try reader.nextRecord() { records.append(record) }
-    #expect(reader.damages.isEmpty, "\(reader.damages)")
-    let gaps = reader.gaps
-    func payload(_ list: [Record], _ direction: Direction? = nil) -> UInt64 {
-        list.reduce(0) {
-            guard case .frame(let f) = $1.body, direction == nil || f.direction == direction else { return $0 }
-            return $0 + UInt64(f.payload.count)
-        }
-    }
-    #expect(UInt64(records.count) + gaps.reduce(0) { $0 + $1.records } == UInt64(appended.count), "records in all")
-    #expect(payload(records) + gaps.reduce(0) { $0 + $1.payloadBytes } == payload(appended), "bytes in all")
-    for gap in gaps where !unlisted {
-        #expect(gap.records == gap.sessions.reduce(0) { $0 + $1.records })
-        #expect(gap.payloadBytes == gap.sessions.reduce(0) { $0 + $1.payloadBytes })
-    }
-    for session in Set(appended.map(\.session)) {
-        let sent = appended.filter { $0.session == session }
-        let kept = records.filter { $0.session == session }
-        let losses = gaps.flatMap(\.sessions).filter { $0.session == session }
-        let named = UInt64(kept.count) + losses.reduce(0) { $0 + $1.records }
-        if unlisted {
-            #expect(named <= UInt64(sent.count), "records of session \(session)")
-            continue
-        }
-        #expect(named == UInt64(sent.count), "records of session \(session)")
-        for direction in Direction.allCases {
-            let lostBytes = losses.reduce(0) { $0 + $1.totals(direction).bytes }
-            #expect(payload(kept, direction) + lostBytes == payload(sent, direction), "session \(session) \(direction)")
-        }
-    }
-    return (records, gaps)
-}
-
 @Suite("Gap blocks: what the writer lost (format 1.2)")
 struct GapTests {
-    static let start1: Int64 = 1_764_000_000_000_000
-    static let start2: Int64 = 1_764_000_000_250_000
+    static let start1 = GapScenario.start1
+    static let start2 = GapScenario.start2
 
     func smallBlocks() -> RecordWriterConfiguration {
         var configuration = RecordWriterConfiguration()
         configuration.blockSizeBound = 8192
         return configuration
-    }
-
-    /// A writer on a disk of `diskSize` bytes that got session 1 and 100 frames of 1500 bytes.
-    func floodSessionOne(_ path: String, diskSize: UInt64) throws -> (FakeDisk, RecordFileWriter, GapScenario) {
-        let disk = FakeDisk(size: diskSize)
-        let writer = try RecordFileWriter(path: path, configuration: smallBlocks(), clock: ManualClock())
-        writer.system = disk.system()
-        var scenario = GapScenario(writer: writer)
-        scenario.open(1, start: Self.start1)
-        for i in 0..<100 { scenario.frame(1, .targetToClient, size: 1500, at: UInt64(i)) }
-        return (disk, writer, scenario)
     }
 
     @Test("a gap's payload decodes to what was encoded; its times come from the block header")
@@ -264,7 +137,7 @@ struct GapTests {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("back.rec").path
-        let (disk, writer, start) = try floodSessionOne(path, diskSize: 60_000)
+        let (disk, writer, start) = try GapScenario.floodSessionOne(path, diskSize: 60_000)
         var scenario = start
         #expect(writer.recordsLost > 0)
         #expect(writer.pendingGaps.count == 1)
@@ -352,7 +225,7 @@ struct GapTests {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("sessions.rec").path
-        let (_, writer, start) = try floodSessionOne(path, diskSize: 100_000)
+        let (_, writer, start) = try GapScenario.floodSessionOne(path, diskSize: 100_000)
         var scenario = start
         // The disk is full: 400 short sessions come and go.
         for session in UInt32(2)..<402 {
@@ -374,27 +247,6 @@ struct GapTests {
         #expect(closes.contains(1), "the open session's close had its space reserved")
         #expect(closes.count > 20, "many closes were kept aside: \(closes.count)")
         #expect(gap.sessions.count > 20, "many sessions are named in the gap: \(gap.sessions.count)")
-    }
-
-    @Test("repair keeps a gap block: the repaired copy still says what was lost")
-    func repairKeepsGaps() throws {
-        let dir = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("lost.rec").path
-        let (disk, writer, start) = try floodSessionOne(path, diskSize: 60_000)
-        var scenario = start
-        disk.size = 10_000_000
-        for i in 100..<110 { scenario.frame(1, .targetToClient, size: 1500, at: UInt64(i)) }
-        scenario.close(1, at: 200)
-        try writer.close()
-        let repaired = dir.appendingPathComponent("repaired.rec").path
-        _ = try RecordRepair.repair(input: path, output: repaired, keepCorrupt: false)
-        let original = try RecordVerifier.verify(path: path)
-        let copy = try RecordVerifier.verify(path: repaired)
-        #expect(original.gaps.count == 1)
-        #expect(copy.gaps == original.gaps)
-        #expect(copy.records == original.records && copy.hasIndex)
-        _ = try expectAccounted(repaired, scenario.appended)
     }
 
     @Test("a full queue: the dropped records, per session, become a gap block after what was queued before")
@@ -437,71 +289,5 @@ struct GapTests {
             if case .marker = $0.body { true } else { false }
         }
         #expect(markers.isEmpty)
-    }
-}
-
-@Suite("wsrecord-inspect on a recording with a gap")
-struct GapCLITests {
-    let inspect: String
-    init() throws { inspect = try builtExecutable("wsrecord-inspect") }
-
-    /// A small deterministic recording that lost 6 frames of two sessions to a full disk.
-    func gapRecording(_ path: String) throws {
-        let disk = FakeDisk(size: 40_000)
-        var configuration = RecordWriterConfiguration()
-        configuration.blockSizeBound = 1024
-        configuration.compress = false
-        let writer = try RecordFileWriter(path: path, configuration: configuration, clock: ManualClock())
-        writer.system = disk.system()
-        var scenario = GapScenario(writer: writer)
-        scenario.open(1, start: GapTests.start1)
-        scenario.open(2, start: GapTests.start2)
-        for i in 0..<12 {
-            scenario.frame(
-                UInt32(1 + i % 2), i % 4 == 0 ? .clientToTarget : .targetToClient, size: 1200, at: UInt64(100_000 * i))
-            if i == 5 { disk.size = 0 }  // full from here on
-        }
-        scenario.close(1, at: 2_000_000)
-        scenario.close(2, at: 2_100_000)
-        try writer.close()  // the closes fit: they free the space kept for their sessions
-    }
-
-    @Test("verify names each session's loss and exits 3; stats and dump show the gap (golden files)")
-    func goldenOutputs() throws {
-        let dir = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("gap.rec").path
-        try gapRecording(path)
-        keepArtifact(path)
-        func local(_ text: String) -> String { text.replacingOccurrences(of: dir.path + "/", with: "") }
-        let verify = try run(inspect, ["verify", path])
-        #expect(verify.status == 3)
-        try expectGolden(local(verify.stdout), "gap-verify.txt")
-        #expect(verify.stdout.contains("GAP 3 records / 3600 bytes of session 1 lost at "))
-        let json = try run(inspect, ["verify", "--json", path])
-        #expect(json.status == 3)
-        let object = try #require(try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [String: Any])
-        #expect(object["ok"] as? Bool == false)
-        let gaps = try #require(object["gaps"] as? [[String: Any]])
-        try #require(gaps.count == 1)
-        #expect((gaps[0]["causes"] as? [String]) == ["write-failed"])
-
-        let stats = try run(inspect, ["stats", path])
-        #expect(stats.status == 3)
-        #expect(stats.stderr.contains("incomplete: 6 records (7200 payload bytes) lost in 1 gap while recording"))
-        try expectGolden(local(stats.stdout), "gap-stats.txt")
-        let statsJSON = try run(inspect, ["stats", "--json", path])
-        try expectGolden(local(statsJSON.stdout), "gap-stats.json")
-
-        let dump = try run(inspect, ["dump", path])
-        #expect(dump.status == 3)
-        try expectGolden(dump.stdout, "gap-dump.txt")
-        let dumpJSON = try run(inspect, ["dump", "--json", path])
-        try expectGolden(dumpJSON.stdout, "gap-dump.jsonl")
-        let only2 = try run(inspect, ["dump", "--json", "--session", "2", path])
-        let kinds = only2.stdout.split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["kind"] as? String
-        }
-        #expect(kinds.filter { $0 == "gap" }.count == 1, "the filter keeps session 2's entry of the gap only")
     }
 }

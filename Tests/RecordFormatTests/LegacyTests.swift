@@ -1,4 +1,5 @@
 import Foundation
+import RecordTestSupport
 import Testing
 
 @testable import RecordFormat

@@ -1,5 +1,7 @@
 import Foundation
+import RecordTestSupport
 import Testing
+import WebSocketWire
 
 @testable import RecordFormat
 

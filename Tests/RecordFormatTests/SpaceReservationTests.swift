@@ -1,5 +1,8 @@
 import Foundation
+import RecordTestSupport
 import Testing
+import TestSupport
+import WebSocketWire
 
 @testable import RecordFormat
 

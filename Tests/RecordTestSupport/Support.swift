@@ -1,10 +1,9 @@
 import Foundation
-import Testing
-
-@testable import RecordFormat
+import RecordFormat
+import WebSocketWire
 
 /// A fresh directory under the system temp dir, removed by the caller's `defer`.
-func makeTemporaryDirectory(_ name: String = #function) throws -> URL {
+public func makeTemporaryDirectory(_ name: String = #function) throws -> URL {
     let safe = name.filter { $0.isLetter || $0.isNumber }
     let url = FileManager.default.temporaryDirectory.appendingPathComponent(
         "wsrec-\(safe)-\(UUID().uuidString.prefix(8))")
@@ -13,13 +12,13 @@ func makeTemporaryDirectory(_ name: String = #function) throws -> URL {
 }
 
 /// The repository's `Fixtures/` folder, found from this file's path.
-func fixturePath(_ name: String, file: StaticString = #filePath) -> String {
+public func fixturePath(_ name: String, file: StaticString = #filePath) -> String {
     URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name).path
 }
 
 /// A built executable of this package (tests run from the build directory that holds them).
-func builtExecutable(_ name: String) throws -> String {
+public func builtExecutable(_ name: String) throws -> String {
     let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
     // The test bundle may sit inside a `.xctest` directory on some layouts.
@@ -31,22 +30,22 @@ func builtExecutable(_ name: String) throws -> String {
     throw TestFailure("executable \(name) not found next to \(exe); build the package first")
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
-struct ProcessResult {
-    var status: Int32
+public struct ProcessResult {
+    public var status: Int32
     /// False when the process died of a signal (a crash).
-    var exited: Bool
-    var stdout: String
-    var stderr: String
-    var stdoutBytes: Data
+    public var exited: Bool
+    public var stdout: String
+    public var stderr: String
+    public var stdoutBytes: Data
 }
 
 /// Runs a command to completion, capturing its output.
-func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+public func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -65,15 +64,17 @@ func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
 }
 
 /// A clock whose time the test moves by hand.
-final class ManualClock: RecordClock, @unchecked Sendable {
+public final class ManualClock: RecordClock, @unchecked Sendable {
     private let lock = NSLock()
     private var wall: Int64 = 1_764_000_000_000_000
     private var mono: UInt64 = 1_000_000_000
 
-    func wallMicros() -> Int64 { lock.withLock { wall } }
-    func monotonicNanos() -> UInt64 { lock.withLock { mono } }
+    public init() {}
 
-    func advance(micros: UInt64) {
+    public func wallMicros() -> Int64 { lock.withLock { wall } }
+    public func monotonicNanos() -> UInt64 { lock.withLock { mono } }
+
+    public func advance(micros: UInt64) {
         lock.withLock {
             wall += Int64(micros)
             mono += micros * 1000
@@ -82,7 +83,7 @@ final class ManualClock: RecordClock, @unchecked Sendable {
 }
 
 /// One record of every kind, over two interleaved sessions.
-func sampleRecords() -> [Record] {
+public func sampleRecords() -> [Record] {
     let open1 = SessionOpen(
         startWallMicros: 1_764_000_000_000_000, clientAddress: "127.0.0.1:50000", listenAddress: "0.0.0.0:6080",
         target: .hostPort("[::1]:5900"), requestPath: "/websockify?token=a", subprotocol: "binary", tls: true)
@@ -108,7 +109,7 @@ func sampleRecords() -> [Record] {
 
 /// Writes `records` to a new file and returns its bytes.
 @discardableResult
-func writeRecording(
+public func writeRecording(
     _ records: [Record], to path: String, configuration: RecordWriterConfiguration = .init(),
     clock: any RecordClock = ManualClock()
 ) throws -> [UInt8] {
@@ -119,7 +120,7 @@ func writeRecording(
 }
 
 /// Every event of a decoder fed `bytes` in chunks of `chunk` bytes, then finished.
-func decodeAll(_ bytes: [UInt8], chunk: Int) throws -> (records: [Record], damages: [Damage], blocks: [DecodedBlock]) {
+public func decodeAll(_ bytes: [UInt8], chunk: Int) throws -> (records: [Record], damages: [Damage], blocks: [DecodedBlock]) {
     var decoder = RecordStreamDecoder(path: "test.rec")
     var records: [Record] = []
     var damages: [Damage] = []
@@ -147,7 +148,7 @@ func decodeAll(_ bytes: [UInt8], chunk: Int) throws -> (records: [Record], damag
 }
 
 /// Copies a test's output file into `$WSREC_KEEP_ARTIFACTS` when that is set, to look at by hand.
-func keepArtifact(_ path: String) {
+public func keepArtifact(_ path: String) {
     guard let dir = ProcessInfo.processInfo.environment["WSREC_KEEP_ARTIFACTS"] else { return }
     let destination = URL(fileURLWithPath: dir).appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent)
     try? FileManager.default.removeItem(at: destination)
@@ -156,7 +157,7 @@ func keepArtifact(_ path: String) {
 
 /// Three overlapping sessions over about 95 s with bursts of traffic and two markers: a
 /// deterministic stand-in for a busy proxy (session 3 is still open at the end).
-func busyRecords(startWall: Int64 = 1_764_000_000_000_000) -> [Record] {
+public func busyRecords(startWall: Int64 = 1_764_000_000_000_000) -> [Record] {
     var records: [(wall: Int64, record: Record)] = []
     func open(_ session: UInt32, at offset: Int64, client: String, target: String) {
         let open = SessionOpen(

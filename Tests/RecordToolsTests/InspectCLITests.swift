@@ -1,7 +1,9 @@
 import Foundation
+import RecordFormat
+import RecordTestSupport
 import Testing
 
-@testable import RecordFormat
+@testable import RecordTools
 
 /// Compares `actual` with the golden file `name`; `UPDATE_GOLDEN=1` rewrites it on purpose.
 func expectGolden(_ actual: String, _ name: String, file: StaticString = #filePath) throws {

@@ -1,7 +1,10 @@
 import Foundation
+import RecordFormat
+import RecordTestSupport
 import Testing
+import WebSocketWire
 
-@testable import RecordFormat
+@testable import RecordTools
 
 @Suite("wsrecord-inspect dump --rfb")
 struct InspectRFBDumpTests {

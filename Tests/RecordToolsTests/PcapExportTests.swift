@@ -1,7 +1,10 @@
 import Foundation
+import RecordFormat
+import RecordTestSupport
 import Testing
+import WebSocketWire
 
-@testable import RecordFormat
+@testable import RecordTools
 
 /// Runs tshark (installed by scripts/install-deps) and returns its standard output; its stderr
 /// (e.g. the warning about running as root) is ignored unless it fails.
@@ -34,7 +37,7 @@ struct PacketSynthesisTests {
         let hello = Frame(direction: .targetToClient, opcode: .text, payload: Array("Hello".utf8))
         #expect(SyntheticWebSocketBytes.encode(hello, maskKey: nil) == [0x81, 0x05, 0x48, 0x65, 0x6C, 0x6C, 0x6F])
         #expect(
-            SyntheticWebSocketBytes.encode(hello, maskKey: [0x37, 0xFA, 0x21, 0x3D])
+            SyntheticWebSocketBytes.encode(hello, maskKey: (0x37, 0xFA, 0x21, 0x3D))
                 == [0x81, 0x85, 0x37, 0xFA, 0x21, 0x3D, 0x7F, 0x9F, 0x4D, 0x51, 0x58])
         let fragment = Frame(direction: .targetToClient, opcode: .text, payload: Array("Hel".utf8), isFinal: false)
         #expect(SyntheticWebSocketBytes.encode(fragment, maskKey: nil) == [0x01, 0x03, 0x48, 0x65, 0x6C])
@@ -42,6 +45,25 @@ struct PacketSynthesisTests {
         #expect(Array(SyntheticWebSocketBytes.encode(medium, maskKey: nil).prefix(4)) == [0x82, 0x7E, 0x01, 0x00])
         let large = Frame(direction: .targetToClient, opcode: .binary, payload: [UInt8](repeating: 7, count: 65_536))
         #expect(Array(SyntheticWebSocketBytes.encode(large, maskKey: nil).prefix(10)) == [0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0])
+    }
+
+    @Test("client frames of every length form are masked byte for byte with the key (RFC 6455 §5.3)")
+    func maskedLengths() throws {
+        let key: MaskKey = (0x37, 0xFA, 0x21, 0x3D)
+        let keyBytes: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+        for count in [0, 1, 15, 16, 17, 63, 64, 65, 125, 126, 127, 1000, 65_535, 65_536] {
+            let payload = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+            let frame = Frame(direction: .clientToTarget, opcode: .binary, payload: payload)
+            let wire = SyntheticWebSocketBytes.encode(frame, maskKey: key)
+            let lengthBytes = count < 126 ? 0 : (count <= 0xFFFF ? 2 : 8)
+            let headerSize = 2 + lengthBytes + 4
+            try #require(wire.count == headerSize + count, "\(count) bytes")
+            #expect(wire[0] == 0x82)
+            #expect(wire[1] == 0x80 | (count < 126 ? UInt8(count) : (count <= 0xFFFF ? 126 : 127)))
+            #expect(Array(wire[(headerSize - 4)..<headerSize]) == keyBytes)
+            let unmasked = wire[headerSize...].enumerated().map { $0.element ^ keyBytes[$0.offset % 4] }
+            #expect(unmasked == payload, "payload of \(count) bytes")
+        }
     }
 
     @Test("IPv4 header and TCP checksums verify; IPv6 packets carry a valid TCP checksum")

@@ -4,6 +4,7 @@ import RFBRules
 import RecordFormat
 import RecordTools
 import Testing
+import WebSocketWire
 
 private func u16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
 private func u32(_ value: UInt32) -> [UInt8] { u16(UInt16(value >> 16)) + u16(UInt16(value & 0xFFFF)) }

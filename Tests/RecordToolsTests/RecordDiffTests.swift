@@ -3,6 +3,7 @@ import RFB
 import RecordFormat
 import RecordTools
 import Testing
+import WebSocketWire
 
 private func tempDir() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("wsdiff-\(UUID().uuidString.prefix(8))")

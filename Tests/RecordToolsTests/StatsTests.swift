@@ -1,7 +1,9 @@
 import Foundation
+import RecordFormat
+import RecordTestSupport
 import Testing
 
-@testable import RecordFormat
+@testable import RecordTools
 
 #if canImport(FoundationXML)
     import FoundationXML

@@ -1,6 +1,6 @@
 /// Little-endian appends to a byte array, the only byte order the format uses.
 extension Array where Element == UInt8 {
-    @inlinable mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
+    @inlinable package mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         var v = value.littleEndian
         Swift.withUnsafeBytes(of: &v) { self.append(contentsOf: $0) }
     }

@@ -67,7 +67,7 @@ public final class RecordFileWriter {
     /// Kept in reserve per open session, for its close record and its entry in a gap.
     static let openSessionReserve = 512
     /// The system calls blocks are written with (tests put in failing ones).
-    var system = WriterSystem.live
+    package var system = WriterSystem.live
     /// Records lost and not yet reported in a gap block.
     private var lost = RecordLossTally()
     /// Open, close and marker records of blocks that could not be written, with their wall-clock

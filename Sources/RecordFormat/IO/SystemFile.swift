@@ -7,12 +7,12 @@ import Darwin
 #endif
 
 /// Thin POSIX file helpers that turn errno into ``RecordFormatError`` naming the file.
-enum SystemFile {
-    static func errnoText(_ code: Int32) -> String {
+package enum SystemFile {
+    package static func errnoText(_ code: Int32) -> String {
         String(cString: strerror(code))
     }
 
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(RecordFormatError) -> Int32 {
+    package static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(RecordFormatError) -> Int32 {
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw RecordFormatError(.io, "cannot open: \(errnoText(errno))", path: path)
@@ -63,7 +63,7 @@ enum SystemFile {
     }
 
     /// The size of the file at `path`.
-    static func size(path: String) throws(RecordFormatError) -> UInt64 {
+    package static func size(path: String) throws(RecordFormatError) -> UInt64 {
         let fd = try open(path, flags: O_RDONLY)
         defer { close(fd) }
         return try size(fd, path: path)
@@ -87,7 +87,7 @@ enum SystemFile {
     }
 
     /// Reads into `array` (from its start) at `offset`; returns the bytes read.
-    static func read(_ fd: Int32, into array: inout [UInt8], at offset: UInt64, path: String) throws(RecordFormatError)
+    package static func read(_ fd: Int32, into array: inout [UInt8], at offset: UInt64, path: String) throws(RecordFormatError)
         -> Int
     {
         let result: Result<Int, RecordFormatError> = array.withUnsafeMutableBytes { buffer in

@@ -7,17 +7,29 @@
 #endif
 
 /// The system calls a ``RecordFileWriter`` writes blocks and reserves space with; tests put in
-/// ones that fail for a while (a full disk) without needing one.
-struct WriterSystem {
+/// ones that fail for a while (a full disk) without needing one (package access for the test
+/// targets' shared support).
+package struct WriterSystem {
     /// `pwritev(fd, vectors, count, offset)`: the bytes written, or -1 with errno set.
-    var writev: (Int32, UnsafePointer<iovec>, Int32, off_t) -> Int
+    package var writev: (Int32, UnsafePointer<iovec>, Int32, off_t) -> Int
     /// `fallocate(fd, FALLOC_FL_KEEP_SIZE, offset, length)`: 0, or the errno; nil where there is none.
-    var reserve: ((Int32, off_t, off_t) -> Int32)?
+    package var reserve: ((Int32, off_t, off_t) -> Int32)?
     /// The largest file this process may write (`RLIMIT_FSIZE`); writes past it fail with EFBIG.
-    var fileSizeLimit: UInt64
+    package var fileSizeLimit: UInt64
     /// `ftruncate(fd, length)`: 0, or the errno. On ext4 it also frees every block reserved past
     /// `length`, even when the size does not change.
-    var truncate: (Int32, off_t) -> Int32 = { fd, length in ftruncate(fd, length) == 0 ? 0 : errno }
+    package var truncate: (Int32, off_t) -> Int32
+
+    package init(
+        writev: @escaping (Int32, UnsafePointer<iovec>, Int32, off_t) -> Int,
+        reserve: ((Int32, off_t, off_t) -> Int32)?, fileSizeLimit: UInt64,
+        truncate: @escaping (Int32, off_t) -> Int32 = { fd, length in ftruncate(fd, length) == 0 ? 0 : errno }
+    ) {
+        self.writev = writev
+        self.reserve = reserve
+        self.fileSizeLimit = fileSizeLimit
+        self.truncate = truncate
+    }
 
     /// The real system calls.
     static var live: WriterSystem {

@@ -1,3 +1,5 @@
+import WebSocketWire
+
 /// Turns a session's data frames back into the TCP bytes they carried: payloads as they are, or
 /// in a `base64` session (the subprotocol of old websockify clients) the decoded text of each
 /// whole text message, once its final fragment has arrived (binary messages pass as they are).

@@ -1,4 +1,5 @@
-/// Renders ``RecordGap``s the way `verify`, `stats` and `dump` show them (docs/wsrecord-inspect.md).
+/// Renders ``RecordGap``s the way `verify`, `stats` and `wsreplay` show them (docs/wsrecord-inspect.md);
+/// `dump`'s lines are RecordTools' (`RecordGapFormatter+Dump.swift`).
 public enum RecordGapFormatter {
     /// One line per session that lost records, e.g. `1523 records / 157286400 bytes of session 1
     /// lost at 2026-12-06T04:20:01.000000Z … 2026-12-06T04:20:09.000000Z (t→c 1523 frames); a
@@ -54,60 +55,12 @@ public enum RecordGapFormatter {
         ])
     }
 
-    /// `dump` lines: one per session of the gap, in the columns of ``RecordDumpFormatter/textLine(_:)``
-    /// (time since the session's start of its first lost record, session, kind `gap`, bytes lost).
-    public static func dumpLines(_ gap: RecordGap, filter: RecordFilter = RecordFilter()) -> [String] {
-        gap.sessions.filter { accepts($0, filter) }.map { loss in
-            let time =
-                loss.session == 0
-                ? TextEncoding.isoDate(wallMicros: Int64(clamping: loss.firstTimeMicros))
-                : TextEncoding.seconds(micros: loss.firstTimeMicros)
-            return pad(time, 12) + " s" + pad(String(loss.session), 3, left: false) + " ·   "
-                + pad("gap", 12, left: false)
-                + pad(String(loss.payloadBytes), 8) + "  \(count(loss.records, "record")) lost until "
-                + (loss.session == 0
-                    ? TextEncoding.isoDate(wallMicros: Int64(clamping: loss.lastTimeMicros))
-                    : TextEncoding.seconds(micros: loss.lastTimeMicros) + " s")
-                + directions(loss) + "; " + why(gap)
-        }
-    }
-
-    /// `dump --json` lines: one per session of the gap, with `kind` `gap`, `length` the payload
-    /// bytes lost, and the session's entry of ``json(_:)``.
-    public static func dumpJSONLines(_ gap: RecordGap, filter: RecordFilter = RecordFilter()) -> [String] {
-        gap.sessions.filter { accepts($0, filter) }.map { loss in
-            object([
-                ("session", String(loss.session)), ("time_us", String(loss.firstTimeMicros)), ("kind", "\"gap\""),
-                ("length", String(loss.payloadBytes)), ("records", String(loss.records)),
-                ("client_frames", String(loss.clientToTarget.frames)),
-                ("client_bytes", String(loss.clientToTarget.bytes)),
-                ("target_frames", String(loss.targetToClient.frames)),
-                ("target_bytes", String(loss.targetToClient.bytes)),
-                ("last_time_us", String(loss.lastTimeMicros)), ("first_wall_us", String(loss.firstWallMicros)),
-                ("last_wall_us", String(loss.lastWallMicros)),
-                ("causes", "[" + gap.causes.names.map(TextEncoding.jsonString).joined(separator: ",") + "]"),
-                ("detail", TextEncoding.jsonString(gap.detail)),
-            ])
-        }
-    }
-
-    /// Whether `dump`'s filter keeps a session's entry: its session, a direction it lost frames
-    /// of, and a time window it overlaps.
-    static func accepts(_ loss: RecordGap.SessionLoss, _ filter: RecordFilter) -> Bool {
-        if let session = filter.session, loss.session != session { return false }
-        if loss.session == 0 { return filter.direction == nil && filter.fromMicros == nil && filter.toMicros == nil }
-        if let direction = filter.direction, loss.totals(direction).frames == 0 { return false }
-        if let from = filter.fromMicros, loss.lastTimeMicros < from { return false }
-        if let to = filter.toMicros, loss.firstTimeMicros >= to { return false }
-        return true
-    }
-
     private static func range(_ first: Int64, _ last: Int64) -> String {
         let start = first == 0 ? "an unknown time" : TextEncoding.isoDate(wallMicros: first)
         return last > first ? start + " … " + TextEncoding.isoDate(wallMicros: last) : start
     }
 
-    private static func directions(_ loss: RecordGap.SessionLoss) -> String {
+    package static func directions(_ loss: RecordGap.SessionLoss) -> String {
         var parts: [String] = []
         for direction in Direction.allCases {
             let totals = loss.totals(direction)
@@ -117,20 +70,20 @@ public enum RecordGapFormatter {
         return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
     }
 
-    private static func why(_ gap: RecordGap) -> String {
+    package static func why(_ gap: RecordGap) -> String {
         gap.detail.isEmpty ? gap.causes.text : gap.causes.text + ": " + gap.detail
     }
 
-    private static func count(_ value: UInt64, _ noun: String) -> String {
+    package static func count(_ value: UInt64, _ noun: String) -> String {
         "\(value) \(noun)\(value == 1 ? "" : "s")"
     }
 
-    private static func pad(_ text: String, _ width: Int, left: Bool = true) -> String {
+    package static func pad(_ text: String, _ width: Int, left: Bool = true) -> String {
         let fill = String(repeating: " ", count: max(0, width - text.count))
         return left ? fill + text : text + fill
     }
 
-    private static func object(_ fields: [(String, String)]) -> String {
+    package static func object(_ fields: [(String, String)]) -> String {
         "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }

@@ -1,8 +1,9 @@
-/// Small text encoders for dumps, kept here so the library needs no Foundation.
-enum TextEncoding {
+/// Small text encoders for dumps and messages, kept here so the library needs no Foundation; shared
+/// with RecordTools.
+package enum TextEncoding {
     private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func base64(_ bytes: [UInt8]) -> String {
+    package static func base64(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -27,7 +28,7 @@ enum TextEncoding {
 
     /// The bytes of base64 text (RFC 4648 §4); whitespace and other foreign bytes are skipped,
     /// decoding stops at the first `=`.
-    static func base64Decode(_ text: [UInt8]) -> [UInt8] {
+    package static func base64Decode(_ text: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(text.count * 3 / 4)
         var accumulator: UInt32 = 0
@@ -54,7 +55,7 @@ enum TextEncoding {
     }
 
     /// A JSON string literal, quotes included.
-    static func jsonString(_ text: String) -> String {
+    package static func jsonString(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
@@ -74,13 +75,13 @@ enum TextEncoding {
     }
 
     /// `seconds.micros`, e.g. `12.000345`.
-    static func seconds(micros: UInt64) -> String {
+    package static func seconds(micros: UInt64) -> String {
         let fraction = String(micros % 1_000_000)
         return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
     }
 
     /// ISO 8601 UTC with microseconds, e.g. `2026-11-24T21:04:49.123456Z`.
-    static func isoDate(wallMicros: Int64) -> String {
+    package static func isoDate(wallMicros: Int64) -> String {
         // Floor division; `wallMicros - micros` would overflow near Int64.min (any i64 is accepted).
         var totalSeconds = wallMicros / 1_000_000
         var micros = wallMicros % 1_000_000
@@ -113,7 +114,7 @@ enum TextEncoding {
     }
 
     /// Printable ASCII of the first `limit` bytes, other bytes as `.`.
-    static func preview(_ bytes: [UInt8], limit: Int) -> String {
+    package static func preview(_ bytes: [UInt8], limit: Int) -> String {
         var out = String(decoding: bytes.prefix(limit).map { (0x20...0x7E).contains($0) ? $0 : 0x2E }, as: UTF8.self)
         if bytes.count > limit { out += "…" }
         return out

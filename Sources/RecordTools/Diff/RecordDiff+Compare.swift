@@ -6,6 +6,7 @@ import Musl
 
 import RFB
 import RecordFormat
+import WebSocketWire
 
 extension RecordDiff {
     /// Compares `pathA` with `pathB` (either format). `progress` is called with file bytes read

@@ -1,3 +1,6 @@
+import RecordFormat
+import WebSocketWire
+
 /// Turns records into the lines `wsrecord-inspect dump` prints (docs/wsrecord-inspect.md).
 public struct RecordDumpFormatter: Sendable {
     /// Include `payload_b64` in JSON lines.

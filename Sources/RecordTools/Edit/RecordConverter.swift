@@ -1,3 +1,5 @@
+import RecordFormat
+
 /// Conversions between our format and the legacy Python websockify recording.
 public enum RecordConverter {
     public struct Result: Sendable {

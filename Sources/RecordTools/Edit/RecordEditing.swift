@@ -4,6 +4,8 @@ import Glibc
 import Musl
 #endif
 
+import RecordFormat
+
 /// Cutting and joining recordings (`extract`, `slice`, `cat`). Outputs are new files in our
 /// format, with the permission bits of their input (of all inputs together for `cat`: see
 /// ``NewFile/mode(madeFrom:)``); every copied session keeps where it came from in its open record's `origin`.

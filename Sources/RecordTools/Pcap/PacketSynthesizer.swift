@@ -1,3 +1,6 @@
+import RecordFormat
+import WebSocketWire
+
 /// Turns a recording's records into the IP packets a capture of the session would have shown:
 /// the WebSocket side (client ↔ proxy: HTTP upgrade, then every frame re-encoded) and the TCP side
 /// (proxy ↔ target: the raw payload bytes). Addresses come from the open record; unknown ones are
@@ -13,9 +16,9 @@ public struct PacketSynthesizer {
         /// Largest TCP payload per packet; an IPv4 packet cannot exceed 65,535 bytes.
         public var maximumSegment: Int
         /// The masking key of every client frame (RFC 6455 §5.3 requires one; which is irrelevant here).
-        public var maskKey: [UInt8]
+        public var maskKey: MaskKey
 
-        public init(side: Side = .both, maximumSegment: Int = 64_000, maskKey: [UInt8] = SyntheticWebSocketBytes.defaultMaskKey) {
+        public init(side: Side = .both, maximumSegment: Int = 64_000, maskKey: MaskKey = SyntheticWebSocketBytes.defaultMaskKey) {
             self.side = side
             self.maximumSegment = max(1, min(maximumSegment, 65_000))
             self.maskKey = maskKey

@@ -1,3 +1,5 @@
+import RecordFormat
+
 /// Encodes pcapng blocks (draft-ietf-opsawg-pcapng: Section Header, Interface Description and
 /// Enhanced Packet Blocks), little-endian, as Wireshark and tshark read them.
 public enum Pcapng {

@@ -1,3 +1,5 @@
+import RecordFormat
+
 /// Writes a recording's sessions as a pcapng capture (`wsrecord-inspect export --pcapng`).
 public enum PcapngExporter {
     public struct Result: Sendable {

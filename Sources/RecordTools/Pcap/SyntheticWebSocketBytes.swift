@@ -1,3 +1,6 @@
+import RecordFormat
+import WebSocketWire
+
 /// The WebSocket bytes of a synthesized capture (RFC 6455): an opening handshake with the sample key
 /// of §1.3 and frames rebuilt from recorded ones; pcapng export puts them in TCP segments.
 public enum SyntheticWebSocketBytes {
@@ -5,7 +8,7 @@ public enum SyntheticWebSocketBytes {
     static let sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
     static let sampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
     /// The masking key of the examples in RFC 6455 §5.7, used for every client frame.
-    public static let defaultMaskKey: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+    public static let defaultMaskKey: MaskKey = (0x37, 0xFA, 0x21, 0x3D)
 
     /// The client's upgrade request (RFC 6455 §4.1).
     public static func upgradeRequest(path: String, host: String, subprotocol: String?) -> [UInt8] {
@@ -32,27 +35,18 @@ public enum SyntheticWebSocketBytes {
     }
 
     /// A frame with `frame`'s FIN bit, opcode and payload (RFC 6455 §5.2), masked with `maskKey`
-    /// when one is given (client frames must be masked, server frames must not).
-    public static func encode(_ frame: Frame, maskKey: [UInt8]?) -> [UInt8] {
+    /// when one is given (client frames must be masked, server frames must not). The header is
+    /// WebSocketWire's ``FrameHeader``, the one the proxy writes too.
+    public static func encode(_ frame: Frame, maskKey: MaskKey?) -> [UInt8] {
         let payload = frame.payload
-        var out: [UInt8] = []
-        out.reserveCapacity(payload.count + 14)
-        out.append((frame.isFinal ? 0x80 : 0) | frame.opcode.rawValue)
-        let mask: UInt8 = maskKey == nil ? 0 : 0x80
-        if payload.count < 126 {
-            out.append(mask | UInt8(payload.count))
-        } else if payload.count <= Int(UInt16.max) {
-            out.append(mask | 126)
-            out.appendBE(UInt16(payload.count))
-        } else {
-            out.append(mask | 127)
-            out.appendBE(UInt64(payload.count))
-        }
-        if let maskKey {
-            out += maskKey
-            for (i, byte) in payload.enumerated() { out.append(byte ^ maskKey[i & 3]) }
-        } else {
-            out += payload
+        let header = FrameHeader(fin: frame.isFinal, opcode: frame.opcode, maskKey: maskKey, payloadLength: payload.count)
+        var out = header.bytes
+        guard let maskKey else { return out + payload }
+        let headerSize = out.count
+        out += payload
+        out.withUnsafeMutableBytes { bytes in
+            let body = UnsafeMutableRawBufferPointer(rebasing: bytes[headerSize...])
+            WebSocketUnmask.apply(key: maskKey, offset: 0, source: UnsafeRawBufferPointer(body), destination: body)
         }
         return out
     }

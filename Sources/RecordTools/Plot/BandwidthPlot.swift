@@ -1,3 +1,5 @@
+import RecordFormat
+
 /// Draws a recording's bandwidth over wall-clock time as a standalone SVG image
 /// (`wsrecord-inspect stats --plot`): one step line per direction, session starts and ends,
 /// session-0 markers, axes and a legend.

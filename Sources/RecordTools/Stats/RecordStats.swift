@@ -1,3 +1,5 @@
+import RecordFormat
+
 /// What `wsrecord-inspect stats` reports about one session.
 public struct SessionStats: Sendable, Equatable {
     public var session: UInt32

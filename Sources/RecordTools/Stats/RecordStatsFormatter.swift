@@ -1,3 +1,5 @@
+import RecordFormat
+
 /// Renders ``RecordStats`` as the text and JSON of `wsrecord-inspect stats` (docs/wsrecord-inspect.md).
 public enum RecordStatsFormatter {
     /// A summary paragraph, a table with one row per session, and the markers.
