@@ -48,6 +48,16 @@ let package = Package(
         .testTarget(name: "WebSocketWireTests", dependencies: ["WebSocketWire", "TestSupport"]),
         // What several test targets share: a deterministic random generator.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // What the proxy's test targets share: an echo server, a collecting client, waiting.
+        .target(
+            name: "ProxyTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/ProxyTestSupport"
+        ),
         // The session record format: model, codecs, file reader/writer and verifier, legacy interop. No
         // sockets, no tools (those are RecordTools).
         .target(name: "RecordFormat", dependencies: ["WebSocketWire", "CZlib", "CLibDeflate"]),
@@ -85,30 +95,97 @@ let package = Package(
         ),
         // Test tool: a writer that runs until killed (crash and disk-full tests). Not a product.
         .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat", "WebSocketWire"], path: "Tests/RecordStressWriter"),
-        // The WebSocket-to-TCP proxy: listener, handshake, frame validation, relay, session hook.
+        // Running as a service: logging to files and syslog, daemon, wrapping a program, exit
+        // statuses. No sockets of the proxy's; RecordFormat only for its ISO 8601 times.
+        .target(
+            name: "ServiceSupport",
+            dependencies: [
+                "RecordFormat",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ServiceSupportTests",
+            dependencies: [
+                "ServiceSupport", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // The WebSocket-to-TCP proxy core: listener, handshake, frames, sessions, TLS, and the points
+        // where plugins attach (TargetResolver, RequestAuthenticator, WebResponder, SessionBackend).
         .target(
             name: "Proxy",
             dependencies: [
-                "WebSocketWire", "RecordFormat", "RFB", "CFileInfo",
+                "WebSocketWire", "RecordFormat", "RFB", "ServiceSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                // The static web server (`--web`) streams files with it.
-                .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // What websockify's and wsreplay's command lines share: TLS option groups, the exit-2 main.
+        // websockify's token and auth plugins (TokenFile, TokenRedis, JWTTokenApi, BasicHTTPAuth, …).
+        .target(
+            name: "ProxyPlugins",
+            dependencies: [
+                "Proxy", "CFileInfo",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
+        .testTarget(
+            name: "ProxyPluginsTests",
+            dependencies: [
+                "ProxyPlugins", "Proxy", "TestSupport", "ProxyTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
+        // The static web server (`--web`), a WebResponder for the proxy; streams files with
+        // _NIOFileSystem.
+        .target(
+            name: "StaticWeb",
+            dependencies: [
+                "Proxy", "ServiceSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "StaticWebTests",
+            dependencies: [
+                "StaticWeb", "Proxy", "TestSupport", "ProxyTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The command lines: websockify's (options, configuration building, its parts composed as services
+        // with swift-service-lifecycle) and what wsreplay's shares with it (TLS option groups, the exit-2 main).
         .target(
             name: "WebsockifyCLI",
             dependencies: [
-                "Proxy",
+                "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -117,33 +194,20 @@ let package = Package(
         .testTarget(
             name: "WebsockifyCLITests",
             dependencies: [
-                "WebsockifyCLI", "Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
-        .executableTarget(
-            name: "websockify",
-            dependencies: [
-                "Proxy",
-                "WebsockifyCLI",
-                "RecordFormat",
+                "WebsockifyCLI", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // @main only: the command line, configuration and services are WebsockifyCLI's.
+        .executableTarget(name: "websockify", dependencies: ["WebsockifyCLI"]),
         .testTarget(
             name: "ProxyTests",
             dependencies: [
-                "Proxy",
-                "WebSocketWire",
-                "TestSupport",
-                "websockify",
-                "RecordFormat",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Proxy", "ServiceSupport", "WebSocketWire", "RecordFormat", "TestSupport", "ProxyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -152,7 +216,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
         // Session replay: recorded sessions, pacing, client checks and the report (no sockets in the
@@ -160,7 +223,7 @@ let package = Package(
         .target(
             name: "Replay",
             dependencies: [
-                "Proxy", "WebSocketWire", "RecordFormat", "RFB", "RFBRules",
+                "Proxy", "StaticWeb", "WebSocketWire", "RecordFormat", "RFB", "RFBRules",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -169,7 +232,7 @@ let package = Package(
         .executableTarget(
             name: "wsreplay",
             dependencies: [
-                "Replay", "Proxy", "RFBRules", "WebsockifyCLI",
+                "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "WebsockifyCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

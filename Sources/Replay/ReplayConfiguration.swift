@@ -1,4 +1,5 @@
 import Proxy
+import StaticWeb
 
 /// Everything a replay needs; the `wsreplay` executable only fills this in.
 public struct ReplayConfiguration: Sendable {

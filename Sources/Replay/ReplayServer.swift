@@ -4,6 +4,7 @@ import NIOCore
 import Proxy
 import RFBRules
 import RecordFormat
+import StaticWeb
 
 /// Serves a recording over WebSocket with the proxy's server stack, one recorded session per
 /// connection, and returns the report once done.

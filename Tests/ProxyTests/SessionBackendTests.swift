@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Proxy
+import ProxyTestSupport
 import RecordFormat
 import Testing
 

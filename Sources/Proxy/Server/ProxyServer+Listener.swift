@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc

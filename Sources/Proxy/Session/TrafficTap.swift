@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import RecordFormat
+import ServiceSupport
 import WebSocketWire
 
 #if canImport(Glibc)

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+@testable import ServiceSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("Process spawner")
+struct ProcessSpawnerTests {
+    /// The descriptors `pid` has open, from `/proc`.
+    static func descriptors(of pid: pid_t) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").sorted()
+    }
+
+    @Test(
+        "a spawned child has only descriptors 0-2, with glibc's closefrom and with the per-descriptor fallback",
+        arguments: [ProcessSpawner.Closing.automatic, .listed])
+    func childInheritsOnlyStandardStreams(closing: ProcessSpawner.Closing) throws {
+        // Inheritable descriptors above 2, as NIO's sockets are.
+        let leaky = open("/dev/null", O_RDONLY)
+        var pipeEnds: [Int32] = [0, 0]
+        try #require(leaky > 2 && pipe(&pipeEnds) == 0)
+        defer { for fd in [leaky] + pipeEnds { close(fd) } }
+        #expect(fcntl(leaky, F_GETFD) & FD_CLOEXEC == 0)
+        let spawned = ProcessSpawner.spawn(
+            ["sleep", "30"], environment: ["PATH": "/usr/bin:/bin"], closing: closing)
+        let pid = try spawned.get()
+        defer {
+            kill(pid, SIGKILL)
+            _ = ProcessSpawner.reap(pid)
+        }
+        // posix_spawn returns once the program was executed: its descriptors are final.
+        #expect(try Self.descriptors(of: pid) == ["0", "1", "2"])
+    }
+
+    @Test("the fallback's list of open descriptors has the ones this process holds")
+    func openDescriptorsAreListed() throws {
+        let fd = open("/dev/null", O_RDONLY)
+        defer { close(fd) }
+        let listed = ProcessSpawner.openDescriptors()
+        #expect(listed.contains(fd) && listed.contains(0) && listed.contains(2))
+    }
+}
