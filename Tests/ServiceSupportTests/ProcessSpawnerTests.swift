@@ -32,7 +32,18 @@ struct ProcessSpawnerTests {
             _ = ProcessSpawner.reap(pid)
         }
         // posix_spawn returns once the program was executed: its descriptors are final.
-        #expect(try Self.descriptors(of: pid) == ["0", "1", "2"])
+        let inherited = try Self.descriptors(of: pid)
+        switch closing {
+        case .automatic:
+            #expect(inherited == ["0", "1", "2"])
+        case .listed:
+            // The fallback closes what was open when it listed; a descriptor another test's thread
+            // opens in that window is inherited (the documented limit of the fallback), so only
+            // this test's own descriptors are checked here.
+            let ours = ([leaky] + pipeEnds).map(String.init)
+            #expect(["0", "1", "2"].allSatisfy(inherited.contains))
+            #expect(ours.allSatisfy { !inherited.contains($0) }, "inherited \(inherited); this test's \(ours)")
+        }
     }
 
     @Test("the fallback's list of open descriptors has the ones this process holds")
