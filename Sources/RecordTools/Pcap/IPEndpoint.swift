@@ -1,5 +1,3 @@
-import RecordFormat
-
 /// An IP address and TCP port of a synthesized connection.
 public struct IPEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// 4 bytes (IPv4) or 16 bytes (IPv6), network order.

@@ -1,5 +1,3 @@
-import RecordFormat
-
 /// Builds IPv4 or IPv6 packets carrying one TCP segment, with correct checksums
 /// (RFC 791 header checksum, RFC 9293 §3.1 TCP checksum over the pseudo-header).
 public enum TCPPacket {
