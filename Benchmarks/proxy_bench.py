@@ -5,10 +5,11 @@ Prints figures and ratios measured in the same run; asserts nothing (each target
 
     proxy_bench.py [--megabytes N] [--only ours,python,socat] [--sessions N] [--max-sessions N]
                    [--record-megabytes N] [--repeat R] [--rtt-repeat R] [--placement both|free|pinned]
-                   [--skip-idle] [--skip-record]
+                   [--skip-idle] [--skip-record] [--baseline BIN]
 
 ours:   $WEBSOCKIFY_BIN (scripts/bench-proxy builds it), started as  BIN 127.0.0.1:L 127.0.0.1:T
 python: `websockify` on PATH (PyPI websockify 0.13; $PY_WEBSOCKIFY overrides), same command line
+before: --baseline BIN, another build of ours (an earlier commit), same command line as ours
 socat:  socat -b 1048576 TCP-LISTEN:L,reuseaddr,fork TCP:127.0.0.1:T  (clients speak raw TCP)
 direct: no proxy at all, the client talks to the target: the ceiling of this Python harness
 
@@ -60,6 +61,7 @@ import threading
 import time
 
 MiB = 1 << 20
+BASELINE_BIN = None   # --baseline: measured as "before"
 CHUNK = 64 * 1024            # target write size, client frame size
 TRANSFER_LIMIT = 90.0        # seconds: a throughput run that takes longer is abandoned
 PATTERN_SIZE = 8 * MiB       # random pattern (larger than any deflate window, so incompressible)
@@ -561,6 +563,8 @@ class Proxy:
         lsn, tgt = "127.0.0.1:%d" % self.port, "127.0.0.1:%d" % target_port
         if kind == "ours":
             argv = [os.environ["WEBSOCKIFY_BIN"]]
+        elif kind == "before":
+            argv = [BASELINE_BIN]
         elif kind == "python":
             argv = [os.environ.get("PY_WEBSOCKIFY") or shutil.which("websockify") or "websockify"]
         else:
@@ -1001,13 +1005,13 @@ def report(args, kinds, res, rec, nbytes, log, placements):
         " bytes moved; less sensitive to a busy machine than MB/s")
     if rec:
         log("\nrecording, t->b MB/s      random      zero")
-        for name in ("ours-off", "ours-rec", "python-off", "python-rec"):
+        for name in ("ours-off", "ours-rec", "before-off", "before-rec", "python-off", "python-rec"):
             if name in rec:
                 v = rec[name]
                 log("  %-22s %8s  %8s%s" % (name, fmt(v.get("random")), fmt(v.get("zero")),
                                             "   (%s)" % v["error"][:60] if "error" in v else ""))
 
-    if "socat" in kinds or ("ours" in kinds and "python" in kinds):
+    if "socat" in kinds or ("ours" in kinds and ("python" in kinds or "before" in kinds)):
         log("\nratios (same run)")
     others = [k for k in kinds if k != "socat"]
     for pl in placements:
@@ -1019,6 +1023,8 @@ def report(args, kinds, res, rec, nbytes, log, placements):
                 pairs.append(("socat", "direct"))
         if "ours" in kinds and "python" in kinds:
             pairs.append(("ours", "python"))
+        if "ours" in kinds and "before" in kinds:
+            pairs.append(("ours", "before"))
         for k, base in pairs:
             log("  %-6s / %-6s t->b %6s   b->t %6s   RTT p50 %6s%s" % (
                 k, base, fmt(ratio(get(k, "t2b", 0, pl), get(base, "t2b", 0, pl)), "%.2fx"),
@@ -1103,6 +1109,9 @@ def main():
     ap.add_argument("--placement", choices=("both", "free", "pinned"), default="both",
                     help="CPU placement for throughput and RTT: unpinned, the proxy pinned to one CPU, "
                          "or both (default; targets judged pinned)")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="another websockify binary (say, a build of an earlier commit), measured as 'before'"
+                         " in the same run, taking turns with the others")
     ap.add_argument("--skip-idle", action="store_true")
     ap.add_argument("--skip-record", action="store_true")
     ap.add_argument("--record-dir", default="/tmp",
@@ -1120,6 +1129,12 @@ def main():
     for k in kinds:
         if k not in ("ours", "python", "socat"):
             ap.error("unknown proxy %r in --only" % k)
+    if args.baseline:
+        global BASELINE_BIN
+        BASELINE_BIN = os.path.abspath(args.baseline)
+        if not os.access(BASELINE_BIN, os.X_OK):
+            ap.error("--baseline %s is not an executable" % args.baseline)
+        kinds.insert(kinds.index("ours") + 1 if "ours" in kinds else 0, "before")
     if "ours" in kinds and not os.environ.get("WEBSOCKIFY_BIN"):
         ap.error("WEBSOCKIFY_BIN is not set (scripts/bench-proxy sets it)")
 
@@ -1149,7 +1164,7 @@ def main():
             % (time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), os.cpu_count(),
                os.getloadavg()[0], hard))
         for k in kinds:
-            log("  %-6s %s" % (k, {"ours": os.environ.get("WEBSOCKIFY_BIN"), "python": py,
+            log("  %-6s %s" % (k, {"ours": os.environ.get("WEBSOCKIFY_BIN"), "before": BASELINE_BIN, "python": py,
                                   "socat": shutil.which("socat")}[k]))
         log("  client and target are Python (stdlib) processes; MB = 10^6 bytes; "
             "throughput and recording: best of %d runs, RTT: best of %d, proxies taken in turn"
@@ -1219,7 +1234,7 @@ def main():
                 counts = [args.sessions]
                 if k == "ours" and args.max_sessions > args.sessions:
                     counts.append(args.max_sessions)
-                elif k != "ours":
+                elif k not in ("ours", "before"):
                     log("  %-6s %d-session step skipped (%s)" % (
                         k, args.max_sessions, "forks a process per connection"))
                 try:
@@ -1244,8 +1259,9 @@ def main():
             os.unlink(probe)
             log("  record files in %s; a plain 1 MiB write loop there: %d MB/s" % (recdir, plain_mbps))
             plan = []
-            if "ours" in kinds:
-                plan += [("ours", False), ("ours", True)]
+            for k in ("ours", "before"):
+                if k in kinds:
+                    plan += [(k, False), (k, True)]
             if "python" in kinds:
                 plan += [("python", False), ("python", True)]
             # The proxies take turns, each run R times (best kept), so that on and off see the same
