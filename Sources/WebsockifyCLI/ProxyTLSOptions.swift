@@ -49,14 +49,20 @@ public struct ProxyTLSOptions: ParsableArguments {
     /// websockify's default certificate: used when present in the working directory.
     public static let defaultCertificate = "self.pem"
 
+    /// `--ssl-version`'s value: what can be checked without looking for a certificate file.
+    public func minimumVersion() throws -> TLSServerSettings.MinimumVersion {
+        guard let version = TLSServerSettings.MinimumVersion(rawValue: sslVersion) else {
+            throw ProxyError.invalidOption("--ssl-version \(sslVersion)", why: "takes default, tlsv1_1, tlsv1_2 or tlsv1_3")
+        }
+        return version
+    }
+
     /// The TLS settings the flags describe; nil when no certificate is given or present.
     ///
     /// Not a `validate()`: websockify checks these after its address and recording options, and an
     /// option group's `validate()` would run before them.
     public func tlsSettings() throws -> TLSServerSettings? {
-        guard let version = TLSServerSettings.MinimumVersion(rawValue: sslVersion) else {
-            throw ProxyError.invalidOption("--ssl-version \(sslVersion)", why: "takes default, tlsv1_1, tlsv1_2 or tlsv1_3")
-        }
+        let version = try minimumVersion()
         let file: String
         if let cert {
             file = cert

@@ -4,6 +4,8 @@ import Logging
 import Proxy
 import RFBRules
 import Replay
+import ServiceSupport
+import StaticWeb
 import WebsockifyCLI
 
 /// `wsreplay FILE --port PORT …`: plays a recording to WebSocket clients and checks what they send.
@@ -113,6 +115,8 @@ struct WSReplay: AsyncParsableCommand {
     @Flag(name: .customLong("file-only"), help: "No directory listings from the web server.")
     var fileOnly = false
 
+    /// The options themselves: nothing is read (the rules file and the web root are checked when the
+    /// configuration is built, in ``run()``, and reported as usage errors too).
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
@@ -122,10 +126,24 @@ struct WSReplay: AsyncParsableCommand {
         if noRFB && (!allow.isEmpty || !ignore.isEmpty || rules != nil) {
             throw ValidationError("--allow, --ignore and --rules are RFB rules: they do not go with --no-rfb")
         }
-        _ = try ruleSet()
+        _ = try ruleSet(readingFile: false)
         if fast && speed != 1.0 { throw ValidationError("--speed and --fast exclude each other") }
         if once && loop { throw ValidationError("--once and --loop exclude each other") }
         _ = try tls.tlsSettings()
+    }
+
+    /// The RFB rules of --allow, --ignore and --rules (without `readingFile`, only the first two).
+    func ruleSet(readingFile: Bool = true) throws(ValidationError) -> RFBRuleSet {
+        do {
+            return try RFBRuleSet.parse(allow: allow, ignore: ignore, rulesFile: readingFile ? rules : nil)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// The replay configuration the options describe; reads the rules file and checks the web root.
+    func makeConfiguration() throws(ValidationError) -> ReplayConfiguration {
+        let rules = try ruleSet()
         if let web {
             do {
                 _ = try WebPathResolver(configuration: WebConfiguration(root: web))
@@ -133,23 +151,11 @@ struct WSReplay: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
-    }
-
-    /// The RFB rules of --allow, --ignore and --rules.
-    func ruleSet() throws(ValidationError) -> RFBRuleSet {
-        do {
-            return try RFBRuleSet.parse(allow: allow, ignore: ignore, rulesFile: rules)
-        } catch {
-            throw ValidationError(error.message)
-        }
-    }
-
-    func makeConfiguration() throws -> ReplayConfiguration {
         var configuration = ReplayConfiguration(
             file: file, listenHost: listen, listenPort: port, session: session,
             engine: ReplayEngine.Options(
                 pacing: fast ? .fast : .speed(speed), syncToClient: sync == .client,
-                waitTimeoutNanos: UInt64(min(waitTimeout * 1e9, 9e18)), rfbAware: !noRFB, rules: try ruleSet(),
+                waitTimeoutNanos: UInt64(min(waitTimeout * 1e9, 9e18)), rfbAware: !noRFB, rules: rules,
                 stopAtFirst: stopAtFirst, closeAtEnd: closeAtEnd, holdTimeoutNanos: UInt64(min(holdTimeout * 1e9, 9e18))),
             once: once, loop: loop, reportPath: report,
             web: web.map { WebConfiguration(root: $0, fileOnly: fileOnly) })
@@ -159,13 +165,14 @@ struct WSReplay: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // First, so that a rules file or web root that can't be used is a usage error before anything runs.
+        let configuration = try makeConfiguration()
         let level: Logger.Level = verbose ? .debug : .info
         LoggingSystem.bootstrap { label in
             var handler = FileLogHandler(label: label, sink: .standardError)
             handler.logLevel = level
             return handler
         }
-        let configuration = try makeConfiguration()
         let server = ReplayServer(configuration: configuration, logger: Logger(label: "wsreplay"))
         var result = await server.run()
         if let path = configuration.reportPath {

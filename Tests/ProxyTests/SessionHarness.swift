@@ -80,8 +80,10 @@ final class SessionHarness {
     let targetReads = ReadCounter()
     let clientOutput = OutputShutRecorder()
     let observer = Observer()
-    let session: WebSocketSessionHandler
-    private let server: ServerContext
+    /// The session handler, held by the client's pipeline only (and by whatever else keeps it
+    /// alive: a timer that was not cancelled, for one).
+    private(set) weak var handler: WebSocketSessionHandler?
+    let server: ServerContext
     private let connection: EventLoopPromise<any Channel>
     /// Log lines at info level and above.
     private let logLines = NIOLockedValueBox<[String]>([])
@@ -117,9 +119,10 @@ final class SessionHarness {
         try target.pipeline.syncOperations.addHandler(targetReads)
         try client.connect(to: SocketAddress(ipAddress: "192.0.2.2", port: 6080)).wait()
         try target.connect(to: SocketAddress(ipAddress: "192.0.2.3", port: 5900)).wait()
-        session = WebSocketSessionHandler(
+        let session = WebSocketSessionHandler(
             server: server, info: info, initialBytes: initialBytes,
             targetConnector: Connector(target: target, promise: connection))
+        handler = session
         if connect == .atOnce { connection.succeed(target) }
         try client.pipeline.syncOperations.addHandler(session)
         loop.run()

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import Proxy
+import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -135,12 +135,12 @@ extension Websockify {
         return handlers.count == 1 ? handler : MultiplexLogHandler(handlers)
     }
 
-    /// Sets up the wrapped program and the daemon's detaching, both at the moment the server listens.
+    /// Sets up the wrapped program and the daemon's detaching, both at the moment the server listens;
+    /// returns the step that stops the program when the proxy has stopped, with `-- PROGRAM`.
     func prepareOperations(
-        _ configuration: inout ProxyConfiguration, daemonChild: DaemonChild?, logger: Logger
-    ) throws -> Operations {
+        _ configuration: inout ProxyConfiguration, daemonChild: DaemonChild?, exit: WebsockifyExit, logger: Logger
+    ) throws -> ShutdownStep? {
         for warning in operationsWarnings() { logger.warning("\(warning)") }
-        let operations = Operations()
         var wrapper: ProgramWrapper?
         if !wrapCommand.isEmpty, case .fixed(.hostPort(_, let port)) = configuration.upstream {
             var environment = ProcessInfo.processInfo.environment
@@ -151,14 +151,8 @@ extension Websockify {
                 listenPort: configuration.listenPort, rebindPort: port,
                 libraryPath: try RebindLibrary.locate(environment: environment),
                 nullStandardStreams: daemonChild != nil)
-            let made = ProgramWrapper(configuration: wrap, environment: environment, logger: logger) { status in
-                operations.finish(code: status.shellCode)
-            }
-            wrapper = made
-            let previous = configuration.shutdownHook
-            configuration.shutdownHook = {
-                await made.stop()
-                await previous?()
+            wrapper = ProgramWrapper(configuration: wrap, environment: environment, logger: logger) { status in
+                exit.finish(code: status.shellCode)
             }
         }
         if daemonChild != nil, case .fixed(.unixSocket(let path)) = configuration.upstream {
@@ -174,13 +168,13 @@ extension Websockify {
                     try wrapper.start()
                 } catch {
                     logger.error("\(error)")
-                    operations.finish(code: 1)
+                    exit.finish(code: 1)
                     return
                 }
             }
             daemonChild?.detach(keepStandardInput: keepStandardInput)
         }
-        return operations
+        return wrapper.map { wrapper in ShutdownStep("wrapped program") { await wrapper.stop() } }
     }
 
     static var workingDirectory: String { FileManager.default.currentDirectoryPath }
@@ -191,23 +185,5 @@ extension Websockify {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "-" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-/// How the service parts end websockify: a wrapped program that exits (`--wrap-mode=exit`) or
-/// cannot start stops the server, and websockify exits with its code.
-final class Operations: Sendable {
-    private let server = NIOLockedValueBox<ProxyServer?>(nil)
-    private let code = NIOLockedValueBox<Int32?>(nil)
-
-    /// The exit code decided by ``finish(code:)``, if any.
-    var exitCode: Int32? { code.withLockedValue { $0 } }
-
-    func attach(_ server: ProxyServer) { self.server.withLockedValue { $0 = server } }
-
-    /// Stops the server; websockify then exits with `value`.
-    func finish(code value: Int32) {
-        code.withLockedValue { $0 = value }
-        server.withLockedValue { $0 }?.stop(.requested)
     }
 }

@@ -4,7 +4,7 @@ import Proxy
 import RecordFormat
 import Testing
 
-@testable import websockify
+@testable import WebsockifyCLI
 
 @Suite("Command line mapping")
 struct CommandLineTests {

@@ -1,23 +1,19 @@
-import Foundation
 import Logging
 import Proxy
-import WebsockifyCLI
+import ProxyPlugins
 
 /// `--token-plugin`, `--token-source`, `--host-token`, `--target-config`, `--auth-plugin`,
 /// `--auth-source`: websockify's checks, then the plugins from the Proxy library.
 extension Websockify {
-    /// Drops everything: plugins built while validating arguments, before logging is set up.
-    static let silentLogger = Logger(label: "websockify", factory: { _ in SwiftLogNoOpLogHandler() })
-
-    /// The token plugin's resolver, or nil without `--token-plugin`/`--target-config`.
-    func makeTokenResolver(logger: Logger) throws -> TokenTargetResolver? {
+    /// The token plugin and its source the options name (`--target-config` is `TokenFile`), or nil
+    /// without one; checks how the options go together, not the plugin's name or source.
+    func tokenPluginOptions() throws -> (plugin: String, source: String?)? {
         if let targetConfig {
             guard tokenPlugin == nil, tokenSource == nil else {
                 throw ProxyError.invalidPluginOption(
                     "--target-config", why: "give either --target-config or --token-plugin/--token-source, not both")
             }
-            // Made absolute by the plugin, as websockify does, in case the working directory changes.
-            return try TokenPlugins.make(plugin: "TokenFile", source: targetConfig, hostToken: hostToken, logger: logger)
+            return ("TokenFile", targetConfig)
         }
         guard let tokenPlugin else {
             if tokenSource != nil {
@@ -28,17 +24,30 @@ extension Websockify {
             }
             return nil
         }
-        return try TokenPlugins.make(plugin: tokenPlugin, source: tokenSource, hostToken: hostToken, logger: logger)
+        return (tokenPlugin, tokenSource)
     }
 
-    /// The auth plugin, or nil without `--auth-plugin`.
-    func makeAuthenticator() throws -> (any RequestAuthenticator)? {
+    /// The token plugin's resolver, or nil without `--token-plugin`/`--target-config`. Reads its source.
+    func makeTokenResolver(logger: Logger) throws -> TokenTargetResolver? {
+        guard let options = try tokenPluginOptions() else { return nil }
+        // Made absolute by the plugin, as websockify does, in case the working directory changes.
+        return try TokenPlugins.make(plugin: options.plugin, source: options.source, hostToken: hostToken, logger: logger)
+    }
+
+    /// The auth plugin's name, or nil without `--auth-plugin`; checks how the options go together.
+    func authPluginOptions() throws -> String? {
         guard let authPlugin else {
             if authSource != nil {
                 throw ProxyError.invalidPluginOption("--auth-source", why: "You must use --auth-plugin to use --auth-source")
             }
             return nil
         }
+        return authPlugin
+    }
+
+    /// The auth plugin, or nil without `--auth-plugin`.
+    func makeAuthenticator() throws -> (any RequestAuthenticator)? {
+        guard let authPlugin = try authPluginOptions() else { return nil }
         let authenticator = try AuthPlugins.make(plugin: authPlugin, source: authSource)
         if authenticator is ClientCertCNAuth, !tls.verifyClient {
             throw ProxyError.invalidPluginOption(

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import Proxy
+import StaticWeb
 import Testing
 
-@testable import websockify
+@testable import WebsockifyCLI
 
 @Suite("Command line: --web, --file-only, --web-auth")
 struct WebCommandLineTests {
@@ -25,11 +26,15 @@ struct WebCommandLineTests {
     }
 
     @Test(
-        "a missing or non-directory root, and --web-auth without --web or an auth plugin, are usage errors",
-        arguments: [
-            ["--web=/nonexistent/web/root"], ["--web=/etc/passwd"], ["--web-auth"], ["--web=/tmp", "--web-auth"],
-        ])
+        "--web-auth without --web or an auth plugin is a usage error",
+        arguments: [["--web-auth"], ["--web=/tmp", "--web-auth"]])
     func errors(arguments: [String]) {
         #expect(throws: (any Error).self) { try Websockify.parse(arguments + ["6080", "h:1"]) }
+    }
+
+    @Test("a missing or non-directory root is found when the configuration is built", arguments: ["/nonexistent/web/root", "/etc/passwd"])
+    func rootErrors(root: String) throws {
+        let command = try Websockify.parse(["--web=\(root)", "6080", "h:1"])
+        #expect(throws: ProxyError.self) { try command.makeConfiguration() }
     }
 }

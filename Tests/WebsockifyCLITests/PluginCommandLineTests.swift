@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import Proxy
+import ProxyPlugins
 import Testing
 
-@testable import websockify
+@testable import WebsockifyCLI
 
 @Suite("Command line: token and auth plugins")
 struct PluginCommandLineTests {
@@ -37,11 +38,22 @@ struct PluginCommandLineTests {
         arguments: [
             ["--token-plugin=TokenRedis", "--token-source=r", "6080", "h:1"],
             ["--token-plugin=TokenRedis", "--token-source=r", "--unix-target=/x", "6080"],
-            ["--token-plugin=TokenRedis", "6080"], ["--token-source=r", "6080", "h:1"], ["--host-token", "6080", "h:1"],
+            ["--token-source=r", "6080", "h:1"], ["--host-token", "6080", "h:1"],
             ["--target-config=/x", "--token-plugin=TokenRedis", "--token-source=r", "6080"],
-            ["--auth-source=u:p", "6080", "h:1"], ["--auth-plugin=Nope", "--auth-source=x", "6080", "h:1"],
+            ["--auth-source=u:p", "6080", "h:1"],
         ])
     func errors(arguments: [String]) {
         #expect(throws: (any Error).self) { try Websockify.parse(arguments) }
+    }
+
+    @Test(
+        "a plugin's name and source are checked when the plugin is made",
+        arguments: [
+            ["--token-plugin=TokenRedis", "6080"], ["--auth-plugin=Nope", "--auth-source=x", "6080", "h:1"],
+            ["--token-plugin=JWTTokenApi", "--token-source=/nonexistent/key.pem", "6080"],
+        ])
+    func pluginErrors(arguments: [String]) throws {
+        let command = try Websockify.parse(arguments)
+        #expect(throws: ProxyError.self) { try command.makeConfiguration() }
     }
 }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Proxy
+import ServiceSupport
 import Testing
 
-@testable import websockify
+@testable import WebsockifyCLI
 
 @Suite("Command line: daemon, wrapping, inetd, unix-listen, syslog")
 struct OperationsCommandLineTests {

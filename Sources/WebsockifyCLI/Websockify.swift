@@ -1,0 +1,169 @@
+import ArgumentParser
+
+/// `websockify`'s command line: websockify 0.13's options. From them ``validate()`` checks the options,
+/// ``makeConfiguration(pluginLogger:)`` builds the ``ProxyConfiguration`` and ``run()`` runs it with the
+/// recording and the wrapped program as services (see ``WebsockifyServices``).
+public struct Websockify: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "websockify",
+        abstract: "WebSocket-to-TCP proxy, compatible with websockify 0.13.",
+        usage: """
+            websockify [options] [source_addr:]source_port target_addr:target_port
+            websockify [options] --token-plugin=CLASS [source_addr:]source_port
+            websockify [options] --unix-target=FILE [source_addr:]source_port
+            websockify [options] [source_addr:]source_port -- WRAP_COMMAND_LINE
+            websockify [options] --inetd|--unix-listen=FILE target_addr:target_port
+            """
+    )
+
+    @Argument(
+        help: "Listen address: [source_addr:]source_port (IPv6 in brackets); the target with --inetd or --unix-listen.")
+    var source: String?
+
+    @Argument(help: "Target address: target_addr:target_port (IPv6 in brackets).")
+    var target: String?
+
+    @Option(name: .customLong("unix-target"), help: ArgumentHelp("connect to unix socket target", valueName: "FILE"))
+    var unixTarget: String?
+
+    @Flag(name: [.customShort("6"), .customLong("prefer-ipv6")], help: "prefer IPv6 when resolving source_addr")
+    var preferIPv6 = false
+
+    @Flag(name: .shortAndLong, help: "verbose messages")
+    var verbose = false
+
+    @Flag(help: "per frame traffic")
+    var traffic = false
+
+    @Flag(name: .customLong("run-once"), help: "handle a single WebSocket connection and exit")
+    var runOnce = false
+
+    @Option(help: ArgumentHelp("after TIMEOUT seconds exit when not connected", valueName: "TIMEOUT"))
+    var timeout: Double?
+
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp(
+            "server exits after TIMEOUT seconds if there are no active connections", valueName: "IDLE_TIMEOUT"))
+    var idleTimeout: Double?
+
+    @Option(help: ArgumentHelp("send a ping to the client every INTERVAL seconds", valueName: "INTERVAL"))
+    var heartbeat: Double?
+
+    @Option(name: .customLong("log-file"), help: ArgumentHelp("File where logs will be saved", valueName: "FILE"))
+    var logFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "record sessions to FILE.rec (FILE itself when it ends in .rec); a restart appends",
+            valueName: "FILE"))
+    var record: String?
+
+    @Option(
+        name: .customLong("record-redact"),
+        help: ArgumentHelp(
+            "keep out of recordings: auth (VNC authentication response), keys (RFB key events); comma-separated",
+            valueName: "WHAT"))
+    var recordRedact: String?
+
+    @Option(
+        name: .customLong("record-mode"),
+        help: ArgumentHelp(
+            "permission bits of a new recording file, in octal (default 0600: recordings hold what was typed, "
+                + "passwords included; e.g. 0640 to let the group read them); an existing file keeps its mode",
+            valueName: "MODE"))
+    var recordMode: String?
+
+    // MARK: TLS
+
+    @OptionGroup var tls: ProxyTLSOptions
+
+    // Token and auth plugins (websockify's names; see docs/proxy.md "Tokens and auth").
+    @Option(
+        name: .customLong("token-plugin"),
+        help: ArgumentHelp(
+            "pick each session's target by token: TokenFile, ReadOnlyTokenFile, JWTTokenApi, TokenRedis",
+            valueName: "CLASS"))
+    var tokenPlugin: String?
+
+    @Option(
+        name: .customLong("token-source"),
+        help: ArgumentHelp("the token plugin's source (file or directory, key file, redis address)", valueName: "ARG"))
+    var tokenSource: String?
+
+    @Flag(
+        name: .customLong("host-token"),
+        help: "use the host HTTP header as token instead of the token URL query parameter")
+    var hostToken = false
+
+    @Option(
+        name: .customLong("target-config"),
+        help: ArgumentHelp(
+            "token file or directory of 'token: host:port' lines (DEPRECATED: use --token-plugin TokenFile --token-source FILE)",
+            valueName: "FILE"))
+    var targetConfig: String?
+
+    @Option(
+        name: .customLong("auth-plugin"),
+        help: ArgumentHelp(
+            "check requests before the upgrade: BasicHTTPAuth, ExpectOrigin, ClientCertCNAuth", valueName: "CLASS"))
+    var authPlugin: String?
+
+    @Option(name: .customLong("auth-source"), help: ArgumentHelp("the auth plugin's argument", valueName: "ARG"))
+    var authSource: String?
+
+    // Static web server on the same port (see Websockify+Web.swift).
+    @Option(help: ArgumentHelp("also answer plain HTTP requests on the same port with the files in DIR", valueName: "DIR"))
+    var web: String?
+
+    @Flag(name: .customLong("file-only"), help: "no directory listings from the web server")
+    var fileOnly = false
+
+    @Flag(name: .customLong("web-auth"), help: "web requests must pass the auth plugin too")
+    var webAuth = false
+
+    @Flag(help: "accepted for compatibility with websockify 0.13 (its Python SocketServer engine); ignored")
+    var libserver = false
+
+    @Flag(name: [.customShort("D"), .long], help: "run in the background once listening (new session, working directory /)")
+    var daemon = false
+
+    @Option(name: .customLong("unix-listen"), help: ArgumentHelp("listen on a unix socket at FILE instead of a TCP port", valueName: "FILE"))
+    var unixListen: String?
+
+    @Option(
+        name: .customLong("unix-listen-mode"),
+        help: ArgumentHelp("permission bits of the --unix-listen socket, in octal (default 0600)", valueName: "UNIX_LISTEN_MODE"))
+    var unixListenMode: String?
+
+    @Flag(help: "serve the listening socket given as standard input (inetd wait mode, systemd Accept=no)")
+    var inetd = false
+
+    @Option(
+        name: .customLong("wrap-mode"),
+        help: ArgumentHelp(
+            "when the wrapped program exits: exit (with its status; the default), ignore, respawn",
+            valueName: "MODE"))
+    var wrapMode: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "also log to syslog: a local socket such as /dev/log, a UDP server as HOST:PORT, or a TCP server as "
+                + "tcp:HOST:PORT; lines wait (up to 10000) while the server is not reachable",
+            valueName: "SERVER"))
+    var syslog: String?
+
+    @Flag(
+        name: .customLong("legacy-syslog"),
+        help: "send RFC 3164 syslog messages instead of RFC 5424, for receivers that misread RFC 5424")
+    var legacySyslog = false
+
+    @Argument(
+        parsing: .postTerminator,
+        help: ArgumentHelp(
+            "after --: a program to run with its bind() of source_port moved to a loopback port, which is proxied",
+            valueName: "WRAP_COMMAND_LINE"))
+    var wrapCommand: [String] = []
+
+    public init() {}
+}
