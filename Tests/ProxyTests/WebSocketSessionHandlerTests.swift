@@ -167,7 +167,7 @@ struct WebSocketSessionHandlerTests {
     @Test("server shutdown: 1001 to the client, the target closed; the client's answer completes the close")
     func serverShutdown() throws {
         let session = try SessionHarness()
-        session.session.shutdown()
+        try #require(session.handler).shutdown()
         #expect(try session.takeOutbound(session.client) == serverClose(1001, "server shutting down"))
         #expect(!session.target.isActive)
         try session.client.writeInbound(clientFrame(opcode: 8, payload: closePayload(1001)))
@@ -180,7 +180,7 @@ struct WebSocketSessionHandlerTests {
     @Test("server shutdown while the target connects: 1001 at once, and the connection that comes later is dropped")
     func shutdownWhileConnecting() throws {
         let session = try SessionHarness(connect: .later)
-        session.session.shutdown()
+        try #require(session.handler).shutdown()
         #expect(try session.takeOutbound(session.client) == serverClose(1001, "server shutting down"))
         session.connectTarget()
         #expect(!session.target.isActive)
@@ -230,13 +230,25 @@ struct WebSocketSessionHandlerTests {
         session.advance(by: .seconds(5))
         #expect(try session.takeOutbound(session.client) == serverFrame(9, Array("ping".utf8)))
         try session.client.writeInbound(clientFrame(opcode: 10, payload: Array("ping".utf8)))  // the answer
-        session.session.shutdown()
+        try #require(session.handler).shutdown()
         #expect(try session.takeOutbound(session.client) == serverClose(1001, "server shutting down"))
         session.advance(by: .seconds(1))
         try session.client.writeInbound(clientFrame(opcode: 8, payload: closePayload(1001)))
         session.advance(by: .seconds(30))
         #expect(try session.takeOutbound(session.client) == [], "no ping after the close")
         #expect(session.observer.closed?.targetToClient.frames == 3)
+    }
+
+    @Test("a session that ends leaves no timer behind: the handler is released without the clock moving on")
+    func noTimerLeftBehind() throws {
+        let session = try SessionHarness(heartbeat: .seconds(5))
+        session.advance(by: .seconds(5))
+        #expect(try session.takeOutbound(session.client) == serverFrame(9, Array("ping".utf8)), "the heartbeat runs")
+        try session.client.close().wait()
+        #expect(session.observer.closed?.closedBy == .client)
+        #expect(!session.target.isActive)
+        session.loop.run()  // the channels' own teardown, which they do on the loop's next turn
+        #expect(session.handler == nil, "a pending heartbeat (or another timer) still holds the session")
     }
 
     // MARK: Session backend

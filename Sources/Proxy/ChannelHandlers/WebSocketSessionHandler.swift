@@ -60,7 +60,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private var started = NIODeadline.now()
     private var heartbeat: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
-    private var logger: Logger
+    private let logger: Logger
     private let targetConnector: any TargetConnector
 
     /// - Parameters:
