@@ -177,12 +177,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The command lines: websockify's (options, configuration building, its parts composed as services
-        // with swift-service-lifecycle) and what wsreplay's shares with it (TLS option groups, the exit-2 main).
+        // What websockify's and wsreplay's command lines share: TLS option groups, the exit-2 main. No
+        // plugins, so that wsreplay links none.
+        .target(
+            name: "CLISupport",
+            dependencies: ["Proxy", "ServiceSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "CLISupportTests",
+            dependencies: ["CLISupport", "Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // websockify's command line: options, configuration building, its parts composed as services with
+        // swift-service-lifecycle.
         .target(
             name: "WebsockifyCLI",
             dependencies: [
-                "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat",
+                "CLISupport", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -232,7 +242,7 @@ let package = Package(
         .executableTarget(
             name: "wsreplay",
             dependencies: [
-                "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "WebsockifyCLI",
+                "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

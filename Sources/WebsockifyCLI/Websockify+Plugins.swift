@@ -1,3 +1,4 @@
+import CLISupport
 import Logging
 import Proxy
 import ProxyPlugins

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 
 /// `websockify`'s command line: websockify 0.13's options. From them ``validate()`` checks the options,
 /// ``makeConfiguration(pluginLogger:)`` builds the ``ProxyConfiguration`` and ``run()`` runs it with the

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import Logging
 import Proxy
@@ -6,7 +7,6 @@ import RFBRules
 import Replay
 import ServiceSupport
 import StaticWeb
-import WebsockifyCLI
 
 /// `wsreplay FILE --port PORT …`: plays a recording to WebSocket clients and checks what they send.
 @main

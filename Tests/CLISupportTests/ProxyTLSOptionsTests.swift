@@ -1,8 +1,8 @@
 import ArgumentParser
+import CLISupport
 import Foundation
 import Proxy
 import Testing
-import WebsockifyCLI
 
 @Suite("websockify's TLS options")
 struct ProxyTLSOptionsTests {

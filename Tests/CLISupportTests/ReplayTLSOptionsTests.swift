@@ -1,7 +1,7 @@
 import ArgumentParser
+import CLISupport
 import Proxy
 import Testing
-import WebsockifyCLI
 
 @Suite("wsreplay's TLS options")
 struct ReplayTLSOptionsTests {
