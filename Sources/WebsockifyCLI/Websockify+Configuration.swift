@@ -93,11 +93,12 @@ extension Websockify {
         let listen = try listenText.map(AddressParsing.listen) ?? (host: nil, port: 0)
         let tokenResolver = try makeTokenResolver(logger: pluginLogger)
         let upstream: ProxyConfiguration.Upstream
-        switch try targetChoice(targetText, tokenPlugin: tokenResolver != nil) {
-        case .tokenPlugin: upstream = .resolver(tokenResolver!)
-        case .address(let address): upstream = .fixed(try AddressParsing.target(address))
-        case .unixSocket(let path): upstream = .fixed(.unixSocket(path: path))
-        case .wrappedProgram: upstream = .fixed(.hostPort(host: "127.0.0.1", port: try rebindPort()))
+        switch (try targetChoice(targetText, tokenPlugin: tokenResolver != nil), tokenResolver) {
+        case (.tokenPlugin, let resolver?): upstream = .resolver(resolver)
+        case (.tokenPlugin, nil): preconditionFailure("targetChoice picks the token plugin only when there is one")
+        case (.address(let address), _): upstream = .fixed(try AddressParsing.target(address))
+        case (.unixSocket(let path), _): upstream = .fixed(.unixSocket(path: path))
+        case (.wrappedProgram, _): upstream = .fixed(.hostPort(host: "127.0.0.1", port: try rebindPort()))
         }
         try checkRecordingOptions()
         try checkTimes()
