@@ -204,7 +204,7 @@ let package = Package(
         .testTarget(
             name: "WebsockifyCLITests",
             dependencies: [
-                "WebsockifyCLI", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat",
+                "WebsockifyCLI", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Proxy
+import TestSupport
 import Testing
 
 @testable import WebsockifyCLI

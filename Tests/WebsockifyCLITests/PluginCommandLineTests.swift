@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Proxy
 import ProxyPlugins
+import TestSupport
 import Testing
 
 @testable import WebsockifyCLI
