@@ -239,14 +239,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(
-            name: "wsreplay",
+        // wsreplay's command line: options, their checks, the replay configuration. No plugins, so that
+        // wsreplay links none.
+        .target(
+            name: "ReplayCLI",
             dependencies: [
                 "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(
+            name: "ReplayCLITests",
+            dependencies: [
+                "ReplayCLI", "Replay", "RFBRules", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // @main only: the command line is ReplayCLI's.
+        .executableTarget(name: "wsreplay", dependencies: ["ReplayCLI"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "WebSocketWire", "RecordFormat", "RFB", "RFBRules"]),
         // rebind.so: moves a wrapped program's bind() of websockify's port to a loopback port. C, so
         // that it can be LD_PRELOADed into any program; nothing of ours links it.

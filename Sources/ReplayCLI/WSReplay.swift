@@ -9,9 +9,8 @@ import ServiceSupport
 import StaticWeb
 
 /// `wsreplay FILE --port PORT …`: plays a recording to WebSocket clients and checks what they send.
-@main
-struct WSReplay: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct WSReplay: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "wsreplay",
         abstract: "Play a recorded WebSocket session to clients and check that they send what was recorded.",
         discussion: """
@@ -117,7 +116,7 @@ struct WSReplay: AsyncParsableCommand {
 
     /// The options themselves: nothing is read (the rules file and the web root are checked when the
     /// configuration is built, in ``run()``, and reported as usage errors too).
-    func validate() throws {
+    public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
         guard waitTimeout > 0, waitTimeout.isFinite else { throw ValidationError("--wait-timeout must be positive") }
@@ -164,7 +163,7 @@ struct WSReplay: AsyncParsableCommand {
         return configuration
     }
 
-    func run() async throws {
+    public func run() async throws {
         // First, so that a rules file or web root that can't be used is a usage error before anything runs.
         let configuration = try makeConfiguration()
         let level: Logger.Level = verbose ? .debug : .info
@@ -186,8 +185,10 @@ struct WSReplay: AsyncParsableCommand {
         throw ExitCode(result.exitCode)
     }
 
+    public init() {}
+
     /// Like `AsyncParsableCommand.main()`, but usage errors exit with 2.
-    static func main() async {
+    public static func main() async {
         // --record-client's writer must see EFBIG past RLIMIT_FSIZE (a full disk to it), not be
         // killed by SIGXFSZ.
         signal(SIGXFSZ, SIG_IGN)
