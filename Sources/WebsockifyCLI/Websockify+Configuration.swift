@@ -78,9 +78,9 @@ extension Websockify {
             throw ProxyError.invalidAddress(
                 address, why: "give either target_addr:target_port or --unix-target, not both")
         case (nil, nil):
-            throw ProxyError.invalidAddress(
-                source ?? "",
-                why: "a target is required: target_addr:target_port, --unix-target=FILE or --token-plugin=CLASS")
+            // A missing argument, not a bad address.
+            throw ValidationError(
+                "a target is required: target_addr:target_port, --unix-target=FILE or --token-plugin=CLASS")
         }
     }
 

@@ -29,7 +29,8 @@ extension Websockify {
             return (nil, source)
         }
         guard let source else {
-            throw ProxyError.invalidAddress("", why: "[source_addr:]source_port is required")
+            // A missing argument, not a bad address.
+            throw ValidationError("[source_addr:]source_port is required")
         }
         if !wrapCommand.isEmpty {
             if let target {
