@@ -1,15 +1,233 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+// The modules, bottom layer first. A module uses only modules of lower layers; docs/architecture.md
+// has the same table and Tests/e2e/test_module_layers.py checks this file against it.
+//
+//   0  WebSocketWire  RFB  CZlib  CLibDeflate  CFileInfo  CRebind
+//   1  RecordFormat  RFBRules
+//   2  RecordTools  ServiceSupport
+//   3  Proxy
+//   4  ProxyPlugins  StaticWeb
+//   5  Replay  CLISupport
+//   6  WebsockifyCLI  ReplayCLI
+//   7  websockify  wsreplay  wsrecord-inspect
+
+extension Target.Dependency {
+    static let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+    static let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+    static let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+    static let nioConcurrencyHelpers = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+    static let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
+    static let nioWebSocket = Target.Dependency.product(name: "NIOWebSocket", package: "swift-nio")
+    static let nioFileSystem = Target.Dependency.product(name: "_NIOFileSystem", package: "swift-nio")
+    static let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+    static let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+    static let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+    static let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+    static let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+    static let jwtKit = Target.Dependency.product(name: "JWTKit", package: "jwt-kit")
+    static let yams = Target.Dependency.product(name: "Yams", package: "Yams")
+}
+
+let strictC: [CSetting] = [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
+
+// MARK: Layer 0: no module of ours below
+
+let layer0: [Target] = [
+    // The WebSocket vocabulary (RFC 6455): opcodes, close codes, frame headers, unmasking, UTF-8
+    // checking. Everything that reads or writes frames builds on it.
+    .target(name: "WebSocketWire"),
+    // RFB (VNC) messages in both directions, parsed without sockets: redaction, dump --rfb, diff --rfb,
+    // wsreplay's client checks.
+    .target(name: "RFB"),
+    // System zlib (Debian: zlib1g-dev); used for block compression and CRC-32.
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    // libdeflate (Debian: libdeflate-dev), for its CRC-32: about 3× zlib's here, and the recorder
+    // computes one over every recorded byte (see docs/record-format.md §3.3).
+    .systemLibrary(name: "CLibDeflate", path: "Sources/CLibDeflate", providers: [.apt(["libdeflate-dev"])]),
+    // stat(2) for the token file reloads, with the struct kept on the C side (see its header).
+    .target(name: "CFileInfo", cSettings: strictC),
+    // librebind.so: moves a wrapped program's bind() of websockify's port to a loopback port. C, so
+    // that it can be LD_PRELOADed into any program; nothing of ours links it.
+    .target(name: "CRebind", cSettings: strictC, linkerSettings: [.linkedLibrary("dl")]),
+]
+
+// MARK: Layer 1: the record format, RFB rules
+
+let layer1: [Target] = [
+    // The session record format: model, codecs, file reader/writer and verifier, legacy interop. No
+    // sockets, no tools (those are RecordTools).
+    .target(name: "RecordFormat", dependencies: ["WebSocketWire", "CZlib", "CLibDeflate"]),
+    // Which RFB client differences are expected (--allow/--ignore/--rules), shared by wsreplay and
+    // wsrecord-inspect diff.
+    .target(name: "RFBRules", dependencies: ["RFB", .yams]),
+]
+
+// MARK: Layer 2: tools over recordings, running as a service
+
+let layer2: [Target] = [
+    // Tools over recordings (wsrecord-inspect's work): dump, stats and the SVG plot, editing and
+    // conversion, pcapng export, diff, RFB-aware dumps and comparisons.
+    .target(name: "RecordTools", dependencies: ["RecordFormat", "WebSocketWire", "RFB", "RFBRules"]),
+    // Running as a service: logging to files and syslog, daemon, wrapping a program, exit statuses,
+    // host:port text. RecordFormat only for its ISO 8601 times.
+    .target(name: "ServiceSupport", dependencies: ["RecordFormat", .logging, .nioConcurrencyHelpers]),
+]
+
+// MARK: Layer 3: the proxy core
+
+let layer3: [Target] = [
+    // The WebSocket-to-TCP proxy: listener, handshake, frames, sessions (a state machine), TLS, and the
+    // points where plugins attach (TargetResolver, RequestAuthenticator, WebResponder, SessionBackend).
+    .target(
+        name: "Proxy",
+        dependencies: [
+            "WebSocketWire", "RecordFormat", "RFB", "ServiceSupport",
+            .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioHTTP1, .nioSSL, .logging, .serviceLifecycle,
+        ]
+    ),
+]
+
+// MARK: Layer 4: what plugs into the proxy
+
+let layer4: [Target] = [
+    // websockify's token and auth plugins (TokenFile, TokenRedis, JWTTokenApi, BasicHTTPAuth, …).
+    .target(
+        name: "ProxyPlugins",
+        dependencies: [
+            "Proxy", "CFileInfo", .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioHTTP1, .nioSSL, .logging, .jwtKit,
+        ]
+    ),
+    // The static web server (`--web`), a WebResponder for the proxy; streams files with _NIOFileSystem.
+    .target(
+        name: "StaticWeb",
+        dependencies: ["Proxy", "ServiceSupport", .nioCore, .nioHTTP1, .nioPosix, .nioFileSystem, .logging]
+    ),
+]
+
+// MARK: Layer 5: replay, what both command lines share
+
+let layer5: [Target] = [
+    // Session replay: recorded sessions, pacing, client checks and the report (no sockets in the
+    // engine); served through the proxy core as a session backend. No plugins.
+    .target(
+        name: "Replay",
+        dependencies: [
+            "Proxy", "StaticWeb", "WebSocketWire", "RecordFormat", "RFB", "RFBRules",
+            .nioCore, .nioConcurrencyHelpers, .logging,
+        ]
+    ),
+    // What websockify's and wsreplay's command lines share: TLS option groups, the exit-2 main. No
+    // plugins, so that wsreplay links none.
+    .target(name: "CLISupport", dependencies: ["Proxy", "ServiceSupport", .argumentParser]),
+]
+
+// MARK: Layer 6: the servers' command lines
+
+let layer6: [Target] = [
+    // websockify's command line: options, configuration building, its parts composed as services with
+    // swift-service-lifecycle.
+    .target(
+        name: "WebsockifyCLI",
+        dependencies: [
+            "CLISupport", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat",
+            .argumentParser, .logging, .nioCore, .nioConcurrencyHelpers, .serviceLifecycle, .unixSignals,
+        ]
+    ),
+    // wsreplay's command line: options, their checks, the replay configuration.
+    .target(
+        name: "ReplayCLI",
+        dependencies: [
+            "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "CLISupport", .argumentParser, .logging,
+        ]
+    ),
+]
+
+// MARK: Layer 7: executables
+
+let layer7: [Target] = [
+    // @main only: the command line, configuration and services are WebsockifyCLI's.
+    .executableTarget(name: "websockify", dependencies: ["WebsockifyCLI"]),
+    // @main only: the command line is ReplayCLI's.
+    .executableTarget(name: "wsreplay", dependencies: ["ReplayCLI"]),
+    // Its subcommands map flags onto RecordTools; tested by running it (golden files, e2e).
+    .executableTarget(name: "wsrecord-inspect", dependencies: ["RecordFormat", "RecordTools", "RFBRules", .argumentParser]),
+]
+
+// MARK: Tests: one target per module, and what they share
+
+let testSupport: [Target] = [
+    // A deterministic random generator, temporary directories.
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    // What the proxy's test targets share: an echo server, a collecting client, waiting.
+    .target(
+        name: "ProxyTestSupport", dependencies: [.nioCore, .nioConcurrencyHelpers, .nioPosix],
+        path: "Tests/ProxyTestSupport"
+    ),
+    // What the record test targets share: fixtures, running the built tools, sample recordings, a
+    // disk that fills up.
+    .target(
+        name: "RecordTestSupport", dependencies: ["RecordFormat", "WebSocketWire", "TestSupport"],
+        path: "Tests/RecordTestSupport"
+    ),
+    // A writer that runs until killed (crash and disk-full tests). Not a product.
+    .executableTarget(
+        name: "RecordStressWriter", dependencies: ["RecordFormat", "WebSocketWire"], path: "Tests/RecordStressWriter"
+    ),
+]
+
+let tests: [Target] = [
+    .testTarget(name: "WebSocketWireTests", dependencies: ["WebSocketWire", "TestSupport"]),
+    .testTarget(name: "RFBTests", dependencies: ["RFB", "RecordFormat"]),
+    .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat", "RecordTestSupport", "TestSupport", "WebSocketWire"]),
+    .testTarget(name: "RFBRulesTests", dependencies: ["RFBRules", "RFB"]),
+    // The tools and wsrecord-inspect's output (golden files in Golden/).
+    .testTarget(
+        name: "RecordToolsTests",
+        dependencies: ["RecordTools", "RecordFormat", "RecordTestSupport", "WebSocketWire", "RFB", "RFBRules"],
+        exclude: ["Golden"]
+    ),
+    .testTarget(name: "ServiceSupportTests", dependencies: ["ServiceSupport", "TestSupport", .logging, .nioConcurrencyHelpers]),
+    .testTarget(
+        name: "ProxyTests",
+        dependencies: [
+            "Proxy", "ServiceSupport", "WebSocketWire", "RecordFormat", "TestSupport", "ProxyTestSupport",
+            .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioEmbedded, .logging, .nioHTTP1, .nioWebSocket, .nioSSL,
+        ]
+    ),
+    .testTarget(
+        name: "ProxyPluginsTests",
+        dependencies: [
+            "ProxyPlugins", "Proxy", "TestSupport", "ProxyTestSupport",
+            .nioCore, .nioPosix, .nioHTTP1, .nioSSL, .logging, .jwtKit,
+        ]
+    ),
+    .testTarget(
+        name: "StaticWebTests",
+        dependencies: ["StaticWeb", "Proxy", "TestSupport", "ProxyTestSupport", .nioCore, .nioPosix, .nioHTTP1, .logging]
+    ),
+    .testTarget(name: "ReplayTests", dependencies: ["Replay", "WebSocketWire", "RecordFormat", "RFB", "RFBRules"]),
+    .testTarget(name: "CLISupportTests", dependencies: ["CLISupport", "Proxy", .argumentParser]),
+    .testTarget(
+        name: "WebsockifyCLITests",
+        dependencies: [
+            "WebsockifyCLI", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat", "TestSupport",
+            .argumentParser, .logging, .nioCore, .nioConcurrencyHelpers, .serviceLifecycle,
+        ]
+    ),
+    .testTarget(name: "ReplayCLITests", dependencies: ["ReplayCLI", "Replay", "RFBRules", "TestSupport", .argumentParser]),
+]
+
 let package = Package(
     name: "websockify-swift",
     products: [
+        .executable(name: "websockify", targets: ["websockify"]),
+        .executable(name: "wsreplay", targets: ["wsreplay"]),
         .executable(name: "wsrecord-inspect", targets: ["wsrecord-inspect"]),
         .library(name: "RecordFormat", targets: ["RecordFormat"]),
         .library(name: "Proxy", targets: ["Proxy"]),
-        .executable(name: "websockify", targets: ["websockify"]),
         .library(name: "Replay", targets: ["Replay"]),
-        .executable(name: "wsreplay", targets: ["wsreplay"]),
         // LD_PRELOADed into a program websockify wraps (`websockify PORT -- PROGRAM`); built as
         // librebind.so next to the executables.
         .library(name: "rebind", type: .dynamic, targets: ["CRebind"]),
@@ -27,253 +245,11 @@ let package = Package(
         // down in order on SIGTERM/SIGINT.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
-    targets: [
-        // System zlib (Debian: zlib1g-dev); used for block compression and CRC-32.
-        .systemLibrary(
-            name: "CZlib",
-            path: "Sources/CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
-        // libdeflate (Debian: libdeflate-dev), for its CRC-32: about 3× zlib's here, and the
-        // recorder computes one over every recorded byte (see docs/record-format.md §3.3).
-        .systemLibrary(
-            name: "CLibDeflate",
-            path: "Sources/CLibDeflate",
-            providers: [.apt(["libdeflate-dev"])]
-        ),
-        // The WebSocket vocabulary (RFC 6455): opcodes, close codes, frame headers, unmasking, UTF-8
-        // checking. No dependencies; everything that reads or writes frames builds on it.
-        .target(name: "WebSocketWire"),
-        .testTarget(name: "WebSocketWireTests", dependencies: ["WebSocketWire", "TestSupport"]),
-        // What several test targets share: a deterministic random generator.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        // What the proxy's test targets share: an echo server, a collecting client, waiting.
-        .target(
-            name: "ProxyTestSupport",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            path: "Tests/ProxyTestSupport"
-        ),
-        // The session record format: model, codecs, file reader/writer and verifier, legacy interop. No
-        // sockets, no tools (those are RecordTools).
-        .target(name: "RecordFormat", dependencies: ["WebSocketWire", "CZlib", "CLibDeflate"]),
-        // RFB (VNC) message parsing for redaction and RFB-aware comparisons. No sockets.
-        .target(name: "RFB"),
-        // Which RFB client differences are expected (--allow/--ignore/--rules), shared by wsreplay and
-        // wsrecord-inspect diff. No sockets.
-        .target(name: "RFBRules", dependencies: ["RFB", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "RFBRulesTests", dependencies: ["RFBRules", "RFB"]),
-        // Tools over recordings (wsrecord-inspect's work): dump, stats and the SVG plot, editing and
-        // conversion, pcapng export, diff, RFB-aware dumps and comparisons.
-        .target(name: "RecordTools", dependencies: ["RecordFormat", "WebSocketWire", "RFB", "RFBRules"]),
-        .executableTarget(
-            name: "wsrecord-inspect",
-            dependencies: [
-                "RecordFormat", "RecordTools", "RFBRules",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        // What the record test targets share: temporary directories, fixtures, running the built
-        // tools, sample recordings, a disk that fills up.
-        .target(
-            name: "RecordTestSupport", dependencies: ["RecordFormat", "WebSocketWire", "TestSupport"],
-            path: "Tests/RecordTestSupport"
-        ),
-        .testTarget(
-            name: "RecordFormatTests", dependencies: ["RecordFormat", "RecordTestSupport", "TestSupport", "WebSocketWire"]
-        ),
-        .testTarget(name: "RFBTests", dependencies: ["RFB", "RecordFormat"]),
-        // Tests of the tools and of wsrecord-inspect's output (golden files in Golden/).
-        .testTarget(
-            name: "RecordToolsTests",
-            dependencies: ["RecordTools", "RecordFormat", "RecordTestSupport", "WebSocketWire", "RFB", "RFBRules"],
-            exclude: ["Golden"]
-        ),
-        // Test tool: a writer that runs until killed (crash and disk-full tests). Not a product.
-        .executableTarget(name: "RecordStressWriter", dependencies: ["RecordFormat", "WebSocketWire"], path: "Tests/RecordStressWriter"),
-        // Running as a service: logging to files and syslog, daemon, wrapping a program, exit
-        // statuses. No sockets of the proxy's; RecordFormat only for its ISO 8601 times.
-        .target(
-            name: "ServiceSupport",
-            dependencies: [
-                "RecordFormat",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
-        ),
-        .testTarget(
-            name: "ServiceSupportTests",
-            dependencies: [
-                "ServiceSupport", "TestSupport",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
-        ),
-        // The WebSocket-to-TCP proxy core: listener, handshake, frames, sessions, TLS, and the points
-        // where plugins attach (TargetResolver, RequestAuthenticator, WebResponder, SessionBackend).
-        .target(
-            name: "Proxy",
-            dependencies: [
-                "WebSocketWire", "RecordFormat", "RFB", "ServiceSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
-        // websockify's token and auth plugins (TokenFile, TokenRedis, JWTTokenApi, BasicHTTPAuth, …).
-        .target(
-            name: "ProxyPlugins",
-            dependencies: [
-                "Proxy", "CFileInfo",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "JWTKit", package: "jwt-kit"),
-            ]
-        ),
-        .testTarget(
-            name: "ProxyPluginsTests",
-            dependencies: [
-                "ProxyPlugins", "Proxy", "TestSupport", "ProxyTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "JWTKit", package: "jwt-kit"),
-            ]
-        ),
-        // The static web server (`--web`), a WebResponder for the proxy; streams files with
-        // _NIOFileSystem.
-        .target(
-            name: "StaticWeb",
-            dependencies: [
-                "Proxy", "ServiceSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "_NIOFileSystem", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        .testTarget(
-            name: "StaticWebTests",
-            dependencies: [
-                "StaticWeb", "Proxy", "TestSupport", "ProxyTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // What websockify's and wsreplay's command lines share: TLS option groups, the exit-2 main. No
-        // plugins, so that wsreplay links none.
-        .target(
-            name: "CLISupport",
-            dependencies: ["Proxy", "ServiceSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
-        ),
-        .testTarget(
-            name: "CLISupportTests",
-            dependencies: ["CLISupport", "Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser")]
-        ),
-        // websockify's command line: options, configuration building, its parts composed as services with
-        // swift-service-lifecycle.
-        .target(
-            name: "WebsockifyCLI",
-            dependencies: [
-                "CLISupport", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
-        ),
-        .testTarget(
-            name: "WebsockifyCLITests",
-            dependencies: [
-                "WebsockifyCLI", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat", "TestSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
-        // @main only: the command line, configuration and services are WebsockifyCLI's.
-        .executableTarget(name: "websockify", dependencies: ["WebsockifyCLI"]),
-        .testTarget(
-            name: "ProxyTests",
-            dependencies: [
-                "Proxy", "ServiceSupport", "WebSocketWire", "RecordFormat", "TestSupport", "ProxyTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
-        ),
-        // Session replay: recorded sessions, pacing, client checks and the report (no sockets in the
-        // engine); served through Proxy's server stack as a session backend.
-        .target(
-            name: "Replay",
-            dependencies: [
-                "Proxy", "StaticWeb", "WebSocketWire", "RecordFormat", "RFB", "RFBRules",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // wsreplay's command line: options, their checks, the replay configuration. No plugins, so that
-        // wsreplay links none.
-        .target(
-            name: "ReplayCLI",
-            dependencies: [
-                "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "CLISupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        .testTarget(
-            name: "ReplayCLITests",
-            dependencies: [
-                "ReplayCLI", "Replay", "RFBRules", "TestSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        // @main only: the command line is ReplayCLI's.
-        .executableTarget(name: "wsreplay", dependencies: ["ReplayCLI"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "WebSocketWire", "RecordFormat", "RFB", "RFBRules"]),
-        // rebind.so: moves a wrapped program's bind() of websockify's port to a loopback port. C, so
-        // that it can be LD_PRELOADed into any program; nothing of ours links it.
-        .target(
-            name: "CRebind",
-            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
-            linkerSettings: [.linkedLibrary("dl")]
-        ),
-        // stat(2) for the token file reloads, with the struct kept on the C side (see its header).
-        .target(name: "CFileInfo", cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]),
-    ]
+    targets: layer0 + layer1 + layer2 + layer3 + layer4 + layer5 + layer6 + layer7 + testSupport + tests
 )
 
-// Stricter settings for every target, in one place.
-let cTargets: Set<String> = ["CRebind", "CFileInfo"]
-for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
+// Stricter settings for every Swift target, in one place.
+for target in package.targets where target.type != .system && !["CRebind", "CFileInfo"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))
