@@ -30,6 +30,17 @@ extension AsyncParsableCommand {
         }
     }
 
+    /// Runs a check of the command's options outside ``runOrExit(_:)`` (say, before a daemon starts): what
+    /// it throws exits as it would there, a usage error with status 2 and the usage.
+    public static func checkOrExit(_ check: () throws -> Void) {
+        do {
+            try check()
+        } catch {
+            exitOnUsageError(error)
+            exit(withError: error)
+        }
+    }
+
     /// Exits with status 2, printing `error` with the usage, when it is a usage error.
     private static func exitOnUsageError(_ error: any Error) {
         guard exitCode(for: error) == .validationFailure else { return }

@@ -26,6 +26,7 @@ public struct FrameHeader: Sendable, Equatable {
     }
 
     /// The header's size on the wire.
+    @inlinable
     public var encodedSize: Int {
         let lengthSize = payloadLength < 126 ? 0 : (payloadLength <= 0xFFFF ? 2 : 8)
         return 2 + lengthSize + (maskKey == nil ? 0 : 4)
@@ -36,7 +37,7 @@ public struct FrameHeader: Sendable, Equatable {
     @inlinable
     public func encode(into destination: UnsafeMutableRawBufferPointer) -> Int {
         precondition(destination.count >= encodedSize, "frame header buffer too small")
-        destination[0] = (fin ? 0x80 : 0) | (rsv << 4) | opcode.rawValue
+        destination[0] = (fin ? 0x80 : 0) | ((rsv & 0x7) << 4) | opcode.rawValue
         let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
         var index: Int
         if payloadLength < 126 {

@@ -35,8 +35,13 @@ extension Websockify {
 
     /// With `-D`, this process starts the daemon (this program run again, in the background) and exits
     /// with what it reports; before any event loop or service starts. Returns in the daemon itself.
+    ///
+    /// What the daemon would find when it builds the configuration (a token file, plugin or web root
+    /// that can't be used) is looked for here first, so that it fails in the foreground, exit status 2
+    /// with the usage, and no daemon starts. (The daemon, a new process, builds its own.)
     func launchDaemonIfAsked() {
         guard daemon && !DaemonChild.isLaunched else { return }
+        Self.checkOrExit { _ = try usageErrors { try makeConfiguration() } }
         Glibc.exit(
             DaemonLauncher.launch(
                 arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment,

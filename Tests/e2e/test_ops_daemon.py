@@ -109,6 +109,30 @@ def test_unwritable_log_file_fails_in_the_foreground(target, tmp_path):
     assert b"cannot open log file" in out.stderr
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--token-plugin=TokenFile", "--token-source=/nonexistent/tokens"], b"/nonexistent/tokens"),
+        (["--web=/nonexistent/web"], b"cannot serve '/nonexistent/web' as the web root"),
+        (["--token-plugin=NoSuchPlugin", "--token-source=x"], b"unknown plugin"),
+    ],
+    ids=["token-source", "web-root", "plugin-name"],
+)
+def test_configuration_errors_fail_in_the_foreground_before_any_daemon(tmp_path, options, message):
+    """What only building the configuration finds (a token source, web root or plugin that can't be
+    used) is found before the daemon starts: exit 2 with the usage, and no daemon was ever started."""
+    listen = f"127.0.0.1:{free_port()}"
+    target = [] if any(o.startswith("--token-plugin") for o in options) else ["127.0.0.1:9"]
+    out = subprocess.run(
+        [websockify_bin(), "-D", *options, listen, *target], capture_output=True, timeout=30, cwd=tmp_path)
+    assert out.returncode == 2, out
+    assert message in out.stderr, out.stderr
+    assert b"Usage:" in out.stderr, out.stderr
+    assert b"the daemon stopped" not in out.stderr, "a daemon was started to find a usage error"
+    assert b"running in the background" not in out.stderr
+    assert not [pid for pid in processes_with_argument(listen) if alive(pid)], "a daemon was left behind"
+
+
 def echoes(port, payload):
     try:
         client = RawClient(port)

@@ -277,6 +277,9 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         case .closeClient:
             context.close(promise: nil)
         case .startTimer(let timer, let delay):
+            // An earlier action of the same list may have closed the client synchronously and
+            // finished the session: no timer may hold it then.
+            guard !machine.isFinished else { return }
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let scheduled = context.eventLoop.scheduleTask(in: delay) {
                 let (session, context) = bound.value
@@ -388,6 +391,12 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     // MARK: Target side (called by TargetRelayHandler)
 
     private func targetConnected(_ channel: any Channel, context: ChannelHandlerContext) {
+        guard machine.isConnecting else {
+            // Too late: the session ended (or is closing) while the connect ran. Nothing was written
+            // to this connection, so it is closed at once and not kept.
+            channel.close(promise: nil)
+            return
+        }
         target = channel
         perform(
             machine.targetConnected(clientWritable: context.channel.isWritable, targetWritable: channel.isWritable),

@@ -2,7 +2,8 @@ import RecordFormat
 
 /// What crossed one session, per direction, as the taps saw it: every frame parsed from the client
 /// counts client-to-target, every frame sent to the client (relayed, or the proxy's own pongs,
-/// pings and close frames) target-to-client. Bytes are payload bytes, unmasked, before base64.
+/// pings and close frames) target-to-client. Bytes are frame payload bytes, unmasked, as the frames
+/// carry them (in base64 mode: the base64 text, both ways).
 struct SessionTotals: Equatable {
     private(set) var clientToTarget = DirectionTotals()
     private(set) var targetToClient = DirectionTotals()
