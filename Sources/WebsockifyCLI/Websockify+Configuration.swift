@@ -45,6 +45,7 @@ extension Websockify {
         _ = try listener()
         try checkOperationsOptions()
         try checkWebOptions()
+        _ = try healthCheck()
     }
 
     /// Where sessions go, as the options say, before a plugin is made or a port picked.
@@ -121,6 +122,7 @@ extension Websockify {
             }
         }
         try applyWebOptions(to: &configuration)
+        configuration.healthCheck = try healthCheck()
         return configuration
     }
 

@@ -123,6 +123,15 @@ public struct Websockify: AsyncParsableCommand {
     @Flag(name: .customLong("web-auth"), help: "web requests must pass the auth plugin too")
     var webAuth = false
 
+    @Option(
+        name: .customLong("health-path"),
+        help: ArgumentHelp(
+            "answer GET/HEAD of PATH (e.g. /healthz, query ignored) with 200 while accepting and 503 once shutting "
+                + "down, for load balancers; never checked by --auth-plugin or --web-auth (a balancer has no "
+                + "credentials), and it wins over a --web file of that name",
+            valueName: "PATH"))
+    var healthPath: String?
+
     @Flag(help: "accepted for compatibility with websockify 0.13 (its Python SocketServer engine); ignored")
     var libserver = false
 

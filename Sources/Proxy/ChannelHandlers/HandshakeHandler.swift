@@ -79,7 +79,9 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.reading(let request), .end):
             state = .busy
             timeout?.cancel()
-            if request.isWebSocketUpgrade {
+            if let health = healthCheck(for: request) {
+                answerHealthCheck(context: context, request: request, health)
+            } else if request.isWebSocketUpgrade {
                 upgrade(context: context, request: request)
             } else {
                 serveWeb(context: context, request: request)
@@ -150,6 +152,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                     status: .methodNotAllowed, headers: ["Allow": "GET, HEAD"],
                     message: "Only GET and HEAD are served.")
         }
+        if healthCheck(for: request) != nil { return nil }
         if !request.isWebSocketUpgrade, server.configuration.webResponder != nil { return nil }
         if case .reject(let status, let headers, let message) = HandshakeDecision.decide(
             request.head, subprotocols: subprotocols)
@@ -263,14 +266,48 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         all.add(name: "Content-Type", value: "text/plain; charset=utf-8")
         all.add(name: "Content-Length", value: "\(body.utf8.count)")
         all.add(name: "Connection", value: "close")
-        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
-        buffer.writeString(body)
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: all))),
-            promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        writeResponse(context: context, status: refusal.status, headers: all, body: body).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Writes a whole response whose body (if any) is `body`; the future completes once it is flushed.
+    private func writeResponse(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, body: String?
+    ) -> EventLoopFuture<Void> {
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if let body {
+            var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
+            buffer.writeString(body)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        return context.writeAndFlush(wrapOutboundOut(.end(nil)))
+    }
+
+    /// The health check `request` asks for (`--health-path`), if it is one.
+    private func healthCheck(for request: ConnectionRequest) -> HealthCheck? {
+        guard let health = server.configuration.healthCheck,
+            health.matches(request.head, isWebSocketUpgrade: request.isWebSocketUpgrade)
+        else { return nil }
+        return health
+    }
+
+    /// Answers the health path in the server's current phase, with no auth (a balancer has no
+    /// credentials); logged at debug level only, since a balancer asks every few seconds. The
+    /// connection is kept for another request while the server accepts and the client wants it.
+    private func answerHealthCheck(context: ChannelHandlerContext, request: ConnectionRequest, _ health: HealthCheck) {
+        let phase = server.phase
+        let answer = health.answer(to: request.head, in: phase)
+        server.logger.debug(
+            "\(request.clientAddress): \(request.head.method) \(request.head.uri): \(answer.status.code) (health path, \(phase))")
+        let body = request.head.method == .HEAD ? nil : answer.body
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        writeResponse(context: context, status: answer.status, headers: answer.headers, body: body).whenComplete { _ in
+            let (handler, context) = bound.value
+            handler.webResponseDone(context: context, keepAlive: answer.keepAlive)
+        }
     }
 
     private func accept(

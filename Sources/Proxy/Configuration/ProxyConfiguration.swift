@@ -124,6 +124,9 @@ public struct ProxyConfiguration: Sendable {
     public var authenticateWebRequests = false
     /// Answers plain HTTP requests (`--web`); nil answers them with 404/405.
     public var webResponder: (any WebResponder)?
+    /// Answers a load balancer's check on its own path (`--health-path`), before auth and the web
+    /// server; nil: no health path.
+    public var healthCheck: HealthCheck?
 
     /// TLS for clients (`--cert` …): connections starting with a TLS hello are decrypted, the
     /// rest served plain unless `--ssl-only`. nil: no TLS.

@@ -165,6 +165,9 @@ public final class ProxyServer: Service, Sendable {
         let reason = try await stopPromise.futureResult.get()
         for source in signalSources { source.cancel() }
         for timer in timers { timer.cancel() }
+        // From here the health path answers 503. A lame-duck period (still accepting while
+        // balancers notice) would wait after the log line, between draining and closing the listener.
+        context.enter(.draining)
         logger.info("stopping (\(reason)): closing listener and \(context.sessionCount) session(s)")
         context.stopAccepting()
         try? await serverChannel.close()

@@ -14,7 +14,8 @@ final class ServerContext: Sendable {
         var nextID: UInt64 = 1
         var sessions: [UInt64: NIOLoopBound<WebSocketSessionHandler>] = [:]
         var lastActivity = NIODeadline.now()
-        var accepting = true
+        /// Only moves forward (see ``enter(_:)``).
+        var phase = ServingPhase.accepting
         /// Completed with true once no session is open (see ``notifyWhenNoSessions(_:)``).
         var drainWaiters: [EventLoopPromise<Bool>] = []
     }
@@ -59,10 +60,23 @@ final class ServerContext: Sendable {
         if none { promise.succeed(true) }
     }
 
-    /// False once shutdown began: new connections are closed right away.
-    var acceptingStopped: Bool { state.withLockedValue { !$0.accepting } }
+    /// True once the listener is closing: new connections are closed right away.
+    var acceptingStopped: Bool { phase == .closed }
 
-    func stopAccepting() { state.withLockedValue { $0.accepting = false } }
+    func stopAccepting() { enter(.closed) }
+
+    /// Where the server is between listening and stopping (what the health path reports).
+    var phase: ServingPhase { state.withLockedValue { $0.phase } }
+
+    /// Moves to `phase` unless the server is already there or further; returns whether it moved.
+    @discardableResult
+    func enter(_ phase: ServingPhase) -> Bool {
+        state.withLockedValue { state in
+            guard phase > state.phase else { return false }
+            state.phase = phase
+            return true
+        }
+    }
 
     var sessionCount: Int { state.withLockedValue { $0.sessions.count } }
 
