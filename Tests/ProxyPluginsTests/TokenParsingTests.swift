@@ -19,6 +19,17 @@ struct TokenFileParserTests {
         #expect(entries[2].target == .unixSocket(path: "/run/x.sock"))
     }
 
+    @Test("bare IPv6 targets, as websockify 0.13 reads them: the last colon ends the host")
+    func bareIPv6() throws {
+        let (entries, diagnostics) = TokenFileParser.parse("a: ::1:5900\nb: 2001:db8::7:5901\nc: ::ffff:10.0.0.1:5902", file: "t")
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(entries.map(\.target) == [
+            .hostPort(host: "::1", port: 5900), .hostPort(host: "2001:db8::7", port: 5901),
+            .hostPort(host: "::ffff:10.0.0.1", port: 5902),
+        ])
+        #expect(try RedisTokenStore.parseValue(#"{"host": "::1:5900"}"#).get() == .hostPort(host: "::1", port: 5900))
+    }
+
     @Test(
         "malformed lines are skipped with file:line",
         arguments: [
@@ -29,7 +40,8 @@ struct TokenFileParserTests {
             ("tok: host:70000", "out of range"),
             ("tok: unix_socket:", "unix socket path missing"),
             (": host:1", "empty token"),
-            ("tok: ::1:5900", "brackets"),
+            ("tok: fe80::1", "not an IPv6 address"),
+            ("tok: 10.0.0.1:5900:1", "not an IPv6 address"),
         ])
     func malformed(line: String, why: String) {
         let (entries, diagnostics) = TokenFileParser.parse("ok: h:1\n\(line)\nok2: h:2", file: "/etc/tokens")

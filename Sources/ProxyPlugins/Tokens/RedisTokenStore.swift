@@ -135,14 +135,6 @@ public struct RedisTokenStore: TokenStore {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             return .failure(TokenTargetError(message: "value is not valid JSON"))
         }
-        guard let host = object["host"] as? String else {
-            return .failure(TokenTargetError(message: "JSON value has no 'host' string"))
-        }
-        switch object["port"] {
-        case nil: return TokenTarget.parse(host)
-        case let port as String: return TokenTarget.make(host: host, port: port)
-        case let port as NSNumber: return TokenTarget.make(host: host, port: port.stringValue)
-        default: return .failure(TokenTargetError(message: "JSON 'port' is neither a number nor a string"))
-        }
+        return TokenTarget.fromJSON(object)
     }
 }

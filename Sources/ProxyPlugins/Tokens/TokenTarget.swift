@@ -1,17 +1,26 @@
+import Foundation
+import NIOCore
 import NIOHTTP1
 import Proxy
+
 /// Turns what a token store says about a target into a ``ProxyConfiguration/Target``, with
-/// websockify's conventions: `host:port` (IPv6 in brackets), and `unix_socket:/path` for a unix socket.
+/// websockify's conventions: `host:port`, and `unix_socket:/path` for a unix socket. An IPv6 host is
+/// written in brackets (`[::1]:5900`) or bare (`::1:5900`): as websockify 0.13 reads token files, the
+/// last colon then ends the host, which must be an IPv6 literal.
 public enum TokenTarget {
     /// The host name websockify's plugins use to mean "the port part is a unix socket path".
     public static let unixSocketHost = "unix_socket"
 
     /// Parses `host:port` or `unix_socket:/path`; the reason when it can't.
     public static func parse(_ text: String) -> Result<ProxyConfiguration.Target, TokenTargetError> {
-        let trimmed = text.trimmingWhitespace()
+        // By scalars: "\r\n" is one Character, which trimmingWhitespace() would keep.
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let prefix = unixSocketHost + ":"
         if trimmed.hasPrefix(prefix) {
             return unixSocket(String(trimmed.dropFirst(prefix.count)))
+        }
+        if !trimmed.hasPrefix("["), let last = trimmed.lastIndex(of: ":"), trimmed[..<last].contains(":") {
+            return bareIPv6(host: String(trimmed[..<last]), port: String(trimmed[trimmed.index(after: last)...]))
         }
         do {
             return .success(try AddressParsing.target(trimmed))
@@ -32,6 +41,30 @@ public enum TokenTarget {
             return .failure(TokenTargetError(message: "target port '\(port)' is not a number in 1-65535"))
         }
         return .success(.hostPort(host: bare, port: number))
+    }
+
+    /// `::1:5900`: the host before the last colon must be an IPv6 literal (so `fe80::1` alone, with
+    /// no port, is not read as host `fe80:` port 1).
+    private static func bareIPv6(host: String, port: String) -> Result<ProxyConfiguration.Target, TokenTargetError> {
+        guard (try? SocketAddress(ipAddress: host, port: 0))?.protocol == .inet6 else {
+            return .failure(
+                TokenTargetError(message: "'\(host)' is not an IPv6 address (write IPv6 hosts as [addr]:port or addr:port)"))
+        }
+        return make(host: host, port: port)
+    }
+
+    /// A JSON object's `host` and `port` (websockify's JSON values): `port` a number or a string,
+    /// or no `port` and `host` is `host:port`.
+    public static func fromJSON(_ object: [String: Any]) -> Result<ProxyConfiguration.Target, TokenTargetError> {
+        guard let host = object["host"] as? String else {
+            return .failure(TokenTargetError(message: "JSON value has no 'host' string"))
+        }
+        switch object["port"] {
+        case nil: return parse(host)
+        case let port as String: return make(host: host, port: port)
+        case let port as NSNumber: return make(host: host, port: port.stringValue)
+        default: return .failure(TokenTargetError(message: "JSON 'port' is neither a number nor a string"))
+        }
     }
 
     private static func unixSocket(_ path: String) -> Result<ProxyConfiguration.Target, TokenTargetError> {
