@@ -27,6 +27,7 @@ extension Target.Dependency {
     static let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
     static let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
     static let jwtKit = Target.Dependency.product(name: "JWTKit", package: "jwt-kit")
+    static let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
     static let yams = Target.Dependency.product(name: "Yams", package: "Yams")
 }
 
@@ -97,6 +98,7 @@ let layer4: [Target] = [
         name: "ProxyPlugins",
         dependencies: [
             "Proxy", "CFileInfo", .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioHTTP1, .nioSSL, .logging, .jwtKit,
+            .asyncHTTPClient,
         ]
     ),
     // The static web server (`--web`), a WebResponder for the proxy; streams files with _NIOFileSystem.
@@ -200,7 +202,7 @@ let tests: [Target] = [
         name: "ProxyPluginsTests",
         dependencies: [
             "ProxyPlugins", "Proxy", "TestSupport", "ProxyTestSupport",
-            .nioCore, .nioPosix, .nioHTTP1, .nioSSL, .logging, .jwtKit,
+            .nioCore, .nioPosix, .nioHTTP1, .nioSSL, .logging, .jwtKit, .nioConcurrencyHelpers,
         ]
     ),
     .testTarget(
@@ -239,6 +241,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // JWT verification for the JWTTokenApi token plugin (HS256, RS256, ES256 over swift-crypto).
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        // The HTTP client of the BaseTokenAPI/JSONTokenApi token plugins (timeouts, redirects, TLS, a
+        // connection pool); ProxyPlugins only, so wsreplay does not link it.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // Rules files for RFB comparisons (wsreplay/diff --rules): YAML, which reads JSON too.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // Composition of websockify's parts (proxy, recorder, wrapped program) as services that shut

@@ -35,6 +35,13 @@ extension Websockify {
         return try TokenPlugins.make(plugin: options.plugin, source: options.source, hostToken: hostToken, logger: logger)
     }
 
+    /// The step that shuts the token plugin down once the proxy has stopped (a token API's HTTP client),
+    /// or nil without a token plugin.
+    static func tokenPluginShutdownStep(for configuration: ProxyConfiguration) -> ShutdownStep? {
+        guard case .resolver(let resolver as TokenTargetResolver) = configuration.upstream else { return nil }
+        return ShutdownStep("token plugin") { await resolver.shutdown() }
+    }
+
     /// The auth plugin's name, or nil without `--auth-plugin`; checks how the options go together.
     func authPluginOptions() throws -> String? {
         guard let authPlugin else {

@@ -58,6 +58,7 @@ extension Websockify {
         var services = WebsockifyServices(proxy: ProxyServer(configuration: configuration, logger: logger, handleSignals: false))
         services.afterProxy = [program, recording].compactMap { $0 }
         exit.attach(services.proxy)
+        if let step = Self.tokenPluginShutdownStep(for: configuration) { services.afterProxy.append(step) }
         do {
             try await services.makeGroup(logger: logger).run()
         } catch let error as ProxyError {

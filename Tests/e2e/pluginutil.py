@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from websockets.sync.client import connect
 
-from proxyutil import TcpTarget, free_port, wait_until, websocat_bin
+from proxyutil import Proxy, TcpTarget, free_port, wait_until, websocat_bin
 from vncdesk import stop_tree
 
 
@@ -16,6 +16,29 @@ def named_target(name):
         conn.sendall(name.encode() + b"\n")
         TcpTarget.echo(conn, target)
     return TcpTarget(handler)
+
+
+@pytest.fixture
+def targets():
+    """Two named targets, A and B."""
+    a, b = named_target("A"), named_target("B")
+    yield a, b
+    a.close()
+    b.close()
+
+
+@pytest.fixture
+def proxies():
+    """`proxies(*args)` starts websockify with `args` (and no target); all are stopped at the end."""
+    started = []
+
+    def start(*args):
+        p = Proxy([], extra=args)
+        started.append(p)
+        return p
+    yield start
+    for p in started:
+        p.stop()
 
 
 def websocat_banner(url, extra=()):

@@ -88,7 +88,7 @@ def symbols(binary: Path) -> str:
     return subprocess.run(["nm", "--defined-only", str(binary)], capture_output=True, text=True, check=True).stdout
 
 
-@pytest.mark.parametrize("marker", ["JWTKit", "RedisTokenStore", "TokenFileStore"])
+@pytest.mark.parametrize("marker", ["JWTKit", "RedisTokenStore", "TokenFileStore", "AsyncHTTPClient"])
 def test_wsreplay_contains_no_plugin_code_while_websockify_does(proxy_bin, marker):
     wsreplay = proxy_bin.parent / "wsreplay"
     assert wsreplay.is_file(), f"wsreplay not built next to {proxy_bin}"

@@ -12,29 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pluginutil import RedisServer, curl_upgrade, log_has, named_target, websocat_banner, websockets_banner
-from proxyutil import Proxy, websockify_bin
-
-
-@pytest.fixture
-def targets():
-    a, b = named_target("A"), named_target("B")
-    yield a, b
-    a.close()
-    b.close()
-
-
-@pytest.fixture
-def proxies():
-    started = []
-
-    def start(*args):
-        p = Proxy([], extra=args)
-        started.append(p)
-        return p
-    yield start
-    for p in started:
-        p.stop()
+from pluginutil import (  # noqa: F401 (targets and proxies are fixtures)
+    RedisServer, curl_upgrade, log_has, proxies, targets, websocat_banner, websockets_banner)
+from proxyutil import websockify_bin
 
 
 # --- TokenFile --------------------------------------------------------------------------------

@@ -9,6 +9,13 @@ public protocol TokenStore: Sendable {
 
     /// What the listener's log line says about the store ("TokenFile /etc/tokens").
     var summary: String { get }
+
+    /// Releases what the store holds open (a token API's HTTP client) once no lookup will come.
+    func shutdown() async
+}
+
+extension TokenStore {
+    public func shutdown() async {}
 }
 
 /// A ``TargetResolver`` for token plugins: finds the request's token (``TokenExtraction``) and
@@ -31,6 +38,9 @@ public struct TokenTargetResolver: TargetResolver {
         }
         return store.target(forToken: token, on: eventLoop)
     }
+
+    /// Shuts the store down (``TokenStore/shutdown()``), when websockify stops.
+    public func shutdown() async { await store.shutdown() }
 
     public var summary: String {
         "targets from tokens (\(store.summary)\(hostToken ? ", token from the Host header" : ""))"
