@@ -47,7 +47,8 @@ let layer0: [Target] = [
     // libdeflate (Debian: libdeflate-dev), for its CRC-32: about 3× zlib's here, and the recorder
     // computes one over every recorded byte (see docs/record-format.md §3.3).
     .systemLibrary(name: "CLibDeflate", path: "Sources/CLibDeflate", providers: [.apt(["libdeflate-dev"])]),
-    // stat(2) for the token file reloads, with the struct kept on the C side (see its header).
+    // stat(2) for FileStamp (token files and certificates followed while running), with the struct
+    // kept on the C side (see its header).
     .target(name: "CFileInfo", cSettings: strictC),
     // librebind.so: moves a wrapped program's bind() of websockify's port to a loopback port. C, so
     // that it can be LD_PRELOADed into any program; nothing of ours links it.
@@ -72,8 +73,9 @@ let layer2: [Target] = [
     // conversion, pcapng export, diff, RFB-aware dumps and comparisons.
     .target(name: "RecordTools", dependencies: ["RecordFormat", "WebSocketWire", "RFB", "RFBRules"]),
     // Running as a service: logging to files and syslog, daemon, wrapping a program, exit statuses,
-    // host:port text. RecordFormat only for its ISO 8601 times.
-    .target(name: "ServiceSupport", dependencies: ["RecordFormat", .logging, .nioConcurrencyHelpers]),
+    // host:port text, noticing that a followed file changed (FileStamp: token files, certificates).
+    // RecordFormat only for its ISO 8601 times.
+    .target(name: "ServiceSupport", dependencies: ["RecordFormat", "CFileInfo", .logging, .nioConcurrencyHelpers]),
 ]
 
 // MARK: Layer 3: the proxy core
@@ -97,7 +99,7 @@ let layer4: [Target] = [
     .target(
         name: "ProxyPlugins",
         dependencies: [
-            "Proxy", "CFileInfo", .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioHTTP1, .nioSSL, .logging, .jwtKit,
+            "Proxy", "ServiceSupport", .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioHTTP1, .nioSSL, .logging, .jwtKit,
             .asyncHTTPClient,
         ]
     ),

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Proxy
+import ServiceSupport
 
 /// `TokenFile` and `ReadOnlyTokenFile`: tokens from a file, or a directory of files, in
 /// websockify's `token: host:port` syntax (``TokenFileParser``).
