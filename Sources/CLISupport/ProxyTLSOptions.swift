@@ -7,7 +7,7 @@ import Proxy
 /// wsreplay has its own group, ``ReplayTLSOptions``: the two tools share four option names but not their
 /// help, their value names or their rules (websockify falls back to `self.pem`, wsreplay has no default).
 public struct ProxyTLSOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("SSL certificate file (PEM; may also hold the key)", valueName: "CERT"))
+    @Option(help: ArgumentHelp("SSL certificate file (PEM; may also hold the key; read again, with the key, when it changes or on SIGHUP)", valueName: "CERT"))
     public var cert: String?
 
     @Option(help: ArgumentHelp("SSL key file (if separate from cert)", valueName: "KEY"))

@@ -6,7 +6,7 @@ import Proxy
 /// Not websockify's ``ProxyTLSOptions``: replay has no default certificate, no client verification and
 /// no TLS target, and its help speaks of serving wss:// beside ws://.
 public struct ReplayTLSOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Also serve wss:// on the port, with this PEM certificate (may hold the key).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Also serve wss:// on the port, with this PEM certificate (may hold the key; read again when it changes, or on SIGHUP).", valueName: "FILE"))
     public var cert: String?
 
     @Option(help: ArgumentHelp("The certificate's PEM private key, if not in --cert.", valueName: "FILE"))

@@ -19,7 +19,8 @@ extension Websockify {
         let startupLog = StartupLog()
         var configuration = try usageErrors { try makeConfiguration(pluginLogger: startupLog.logger(label: "websockify")) }
         do {
-            // Certificates are read at start-up, so that a bad file is an error now, not per connection.
+            // Certificates are read at start-up, so that a bad file is an error now; later versions of
+            // the files are read when they change or on SIGHUP (a bad one then keeps the one in service).
             configuration.tls = try tls.tlsSettings()?.load()
             configuration.targetTLS =
                 tls.sslTarget ? try TLSClient(trustFile: ProcessInfo.processInfo.environment["SSL_CERT_FILE"]) : nil
@@ -57,6 +58,7 @@ extension Websockify {
         let recording = try record.map { try openRecording($0, into: &configuration, logger: logger) }
         var services = WebsockifyServices(proxy: ProxyServer(configuration: configuration, logger: logger, handleSignals: false))
         services.afterProxy = [program, recording].compactMap { $0 }
+        services.alongside = [HangUpReloader(proxy: services.proxy)]
         exit.attach(services.proxy)
         if let step = Self.tokenPluginShutdownStep(for: configuration) { services.afterProxy.append(step) }
         do {

@@ -14,6 +14,8 @@ public struct WebsockifyServices: Sendable {
     public let proxy: ProxyServer
     /// Run in this order once the proxy has stopped.
     public var afterProxy: [ShutdownStep] = []
+    /// Services that run as long as the group (SIGHUP's ``HangUpReloader``): started first, stopped last.
+    public var alongside: [any Service] = []
 
     public init(proxy: ProxyServer) {
         self.proxy = proxy
@@ -30,7 +32,7 @@ public struct WebsockifyServices: Sendable {
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .info)
         // Every part that returns, or throws, shuts the rest down in order; the group then rethrows.
-        let services = (afterProxy.reversed() + [proxy] as [any Service]).map {
+        let services = (alongside + afterProxy.reversed() + [proxy] as [any Service]).map {
             ServiceGroupConfiguration.ServiceConfiguration(
                 service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup)

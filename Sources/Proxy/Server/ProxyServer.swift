@@ -39,7 +39,8 @@ public final class ProxyServer: Service, Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let draining = NIOLockedValueBox(false)
-    /// Install SIGTERM/SIGINT handlers in ``serve()``; off when a service group handles the signals.
+    /// Install SIGTERM/SIGINT (stop) and SIGHUP (``reloadFiles()``) handlers in ``serve()``; off when a
+    /// service group handles the signals.
     public let handleSignals: Bool
 
     public init(configuration: ProxyConfiguration, logger: Logger, handleSignals: Bool = true) {
@@ -158,6 +159,9 @@ public final class ProxyServer: Service, Sendable {
                 tls.settings.sslOnly
                     ? "TLS only (wss://, https://): plain connections are refused"
                     : "TLS and plain on one port (wss:// and ws://)")
+            logger.info(
+                "TLS certificate: \(tls.certificateNote); read again when \(tls.settings.followedFiles.joined(separator: ", ")) change, or on SIGHUP"
+            )
         }
         configuration.listeningHook?()
         let timers = scheduleTimers(context: context, serverChannel: serverChannel)
@@ -227,13 +231,25 @@ public final class ProxyServer: Service, Sendable {
         return tasks
     }
 
+    /// SIGTERM and SIGINT stop the server; SIGHUP reads its files again (``reloadFiles()``).
     private func installSignalHandlers() -> [any DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { number in
+        [SIGTERM, SIGINT, SIGHUP].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in stop(.signal(number)) }
+            source.setEventHandler { [self] in number == SIGHUP ? reloadFiles() : stop(.signal(number)) }
             source.resume()
             return source
+        }
+    }
+
+    /// What SIGHUP does: reads the TLS certificate, key and CA file again at once (they are also
+    /// followed on their own, see ``TLSServer``); new connections get the new certificate. Blocks on
+    /// file I/O: call it off the event loop.
+    public func reloadFiles() {
+        if let tls = configuration.tls {
+            tls.reload(logger: logger)
+        } else {
+            logger.info("SIGHUP: no certificate to read again (no --cert)")
         }
     }
 

@@ -16,6 +16,9 @@ final class ConnectionSniffer: ChannelInboundHandler, RemovableChannelHandler {
     private let logger: Logger
     private var buffered: ByteBuffer?
     private var decided = false
+    /// TLS was chosen and the context is being looked up (the files are being checked): what
+    /// arrives meanwhile is kept for the TLS handler.
+    private var awaitingContext = false
 
     init(tls: TLSServer?, logger: Logger) {
         self.tls = tls
@@ -24,6 +27,10 @@ final class ConnectionSniffer: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
+        if awaitingContext {
+            buffered!.writeBuffer(&incoming)
+            return
+        }
         guard !decided else {
             context.fireChannelRead(data)
             return
@@ -56,15 +63,12 @@ final class ConnectionSniffer: ChannelInboundHandler, RemovableChannelHandler {
                 context.close(promise: nil)
                 return
             }
-            do {
-                try context.pipeline.syncOperations.addHandler(
-                    NIOSSLServerHandler(context: tls.context), name: Self.tlsHandlerName, position: .after(self))
-            } catch {
-                logger.error("\(peer): cannot set up TLS: \(error)")
-                context.close(promise: nil)
-                return
+            // The certificate in service now; completes at once unless this connection is the one
+            // that looks at the files (at most one a second).
+            awaitingContext = true
+            tls.contextForNewConnection(on: context.eventLoop, logger: logger).assumeIsolated().whenSuccess {
+                self.startTLS(context: context, with: $0, peer: peer)
             }
-            passOn(context: context)
         case .plain:
             decided = true
             if let tls, tls.settings.sslOnly {
@@ -74,6 +78,20 @@ final class ConnectionSniffer: ChannelInboundHandler, RemovableChannelHandler {
             }
             passOn(context: context)
         }
+    }
+
+    private func startTLS(context: ChannelHandlerContext, with sslContext: NIOSSLContext, peer: String) {
+        awaitingContext = false
+        guard context.channel.isActive else { return }
+        do {
+            try context.pipeline.syncOperations.addHandler(
+                NIOSSLServerHandler(context: sslContext), name: Self.tlsHandlerName, position: .after(self))
+        } catch {
+            logger.error("\(peer): cannot set up TLS: \(error)")
+            context.close(promise: nil)
+            return
+        }
+        passOn(context: context)
     }
 
     /// Hands what was read to the next handler and leaves the pipeline.

@@ -58,8 +58,21 @@ public struct TLSServerSettings: Sendable, Equatable {
     }
 
     /// Reads the certificate, key and CA files and builds the TLS context; every failure names the
-    /// file and says what is wrong with it.
-    public func load() throws -> TLSServer {
+    /// file and says what is wrong with it. The server then follows the files (``TLSServer``).
+    public func load() throws(ProxyError) -> TLSServer {
+        // Stamps first: a file that changes while it is read is read again at the next check.
+        let stamps = TLSServer.stamps(of: followedFiles)
+        let loaded = try makeContext()
+        return TLSServer(settings: self, loaded: loaded, stamps: stamps)
+    }
+
+    /// The files a reload reads: the certificate, the key when separate, and the CA file when it is used.
+    var followedFiles: [String] {
+        [certificateFile] + (keyFile.map { [$0] } ?? []) + (verifyClient ? (caFile.map { [$0] } ?? []) : [])
+    }
+
+    /// Reads the files and builds a context for new connections, with the certificate it serves.
+    func makeContext() throws(ProxyError) -> (context: NIOSSLContext, leaf: NIOSSLCertificate) {
         try Self.checkReadable(certificateFile, what: "certificate")
         let keyPath = keyFile ?? certificateFile
         if let keyFile { try Self.checkReadable(keyFile, what: "key") }
@@ -103,7 +116,7 @@ public struct TLSServerSettings: Sendable, Equatable {
             configuration.sendCANameList = true
         }
         do {
-            return TLSServer(settings: self, context: try NIOSSLContext(configuration: configuration))
+            return (try NIOSSLContext(configuration: configuration), certificates[0])
         } catch {
             // BoringSSL checks the key against the certificate here.
             throw ProxyError.tls(
@@ -112,18 +125,12 @@ public struct TLSServerSettings: Sendable, Equatable {
         }
     }
 
-    static func checkReadable(_ path: String, what: String) throws {
+    static func checkReadable(_ path: String, what: String) throws(ProxyError) {
         guard access(path, R_OK) == 0 else {
             let reason = String(cString: strerror(errno))
             throw ProxyError.tls(file: path, "cannot read the \(what) file: \(reason)")
         }
     }
-}
-
-/// Loaded TLS for the listener: the context every TLS connection shares, and the settings it came from.
-public struct TLSServer: Sendable {
-    public let settings: TLSServerSettings
-    let context: NIOSSLContext
 }
 
 /// TLS towards targets (`--ssl-target`): verified against the system's CAs (or the PEM file named by
