@@ -89,7 +89,8 @@ public func sampleRecords() -> [Record] {
         target: .hostPort("[::1]:5900"), requestPath: "/websockify?token=a", subprotocol: "binary", tls: true)
     let open2 = SessionOpen(
         startWallMicros: 1_764_000_000_500_000, clientAddress: "[::1]:50001", listenAddress: "[::]:6080",
-        target: .unixSocket("/run/vnc.sock"), requestPath: "/", subprotocol: nil, tls: false)
+        target: .unixSocket("/run/vnc.sock"), requestPath: "/", subprotocol: nil, tls: false,
+        viaAddress: "[2001:db8::2]:41000")
     return [
         Record(session: 1, timeMicros: 0, body: .open(open1)),
         Record(session: 1, timeMicros: 10, body: .frame(Frame(direction: .targetToClient, opcode: .binary, payload: Array("RFB 003.008\n".utf8)))),

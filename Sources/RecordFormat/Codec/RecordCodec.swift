@@ -19,7 +19,7 @@ enum RecordCodec {
     }
 
     enum OpenTag: UInt8 {
-        case startWall = 1, client = 2, listen = 3, target = 4, path = 5, subprotocol = 6, tls = 7, origin = 8
+        case startWall = 1, client = 2, listen = 3, target = 4, path = 5, subprotocol = 6, tls = 7, origin = 8, via = 9
     }
 
     enum CloseTag: UInt8 {
@@ -119,6 +119,7 @@ enum RecordCodec {
         }
         field(OpenTag.tls.rawValue, [open.tls ? 1 : 0], &out)
         if let origin = open.origin { field(OpenTag.origin.rawValue, utf8Prefix(origin, limit: Int(UInt16.max)), &out) }
+        if let via = open.viaAddress { field(OpenTag.via.rawValue, utf8Prefix(via, limit: Int(UInt16.max)), &out) }
         return out
     }
 
@@ -232,6 +233,7 @@ enum RecordCodec {
             case .subprotocol: open.subprotocol = string(value)
             case .tls: open.tls = value.first.map { $0 != 0 } ?? false
             case .origin: open.origin = string(value)
+            case .via: open.viaAddress = string(value)
             case nil: break
             }
         }

@@ -118,11 +118,15 @@ public struct SessionOpen: Sendable, Equatable {
     public var tls: Bool
     /// Where this session was copied from (`FILE#N`), set by tools that cut and join recordings.
     public var origin: String?
+    /// The load balancer the client came through (the proxy's TCP peer, e.g. `10.0.0.2:41234`) when
+    /// ``clientAddress`` is the client the balancer named (PROXY protocol or a trusted forwarded
+    /// header); nil when the client connected directly. Since format 1.3.
+    public var viaAddress: String?
 
     public init(
         startWallMicros: Int64, clientAddress: String = "", listenAddress: String = "",
         target: SessionTarget = .unknown, requestPath: String = "", subprotocol: String? = nil, tls: Bool = false,
-        origin: String? = nil
+        origin: String? = nil, viaAddress: String? = nil
     ) {
         self.startWallMicros = startWallMicros
         self.clientAddress = clientAddress
@@ -132,6 +136,7 @@ public struct SessionOpen: Sendable, Equatable {
         self.subprotocol = subprotocol
         self.tls = tls
         self.origin = origin
+        self.viaAddress = viaAddress
     }
 }
 

@@ -53,7 +53,8 @@ public struct RecordDumpFormatter: Sendable {
             }
         case .open(let open):
             line += " ·   " + pad("open", 12, left: false) + pad("", 8) + "  "
-            line += "client=\(open.clientAddress) listen=\(open.listenAddress) target=\(open.target.displayString)"
+            line += "client=\(open.clientAddress)" + (open.viaAddress.map { " via=\($0)" } ?? "")
+            line += " listen=\(open.listenAddress) target=\(open.target.displayString)"
             line += " path=\(open.requestPath) protocol=\(open.subprotocol ?? "-") tls=\(open.tls ? "yes" : "no")"
             line += " start=" + (open.startWallMicros == 0 ? "unknown" : TextEncoding.isoDate(wallMicros: open.startWallMicros))
         case .close(let close):
@@ -87,6 +88,7 @@ public struct RecordDumpFormatter: Sendable {
             fields.append(("length", "0"))
             fields.append(("start_wall_us", String(open.startWallMicros)))
             fields.append(("client", TextEncoding.jsonString(open.clientAddress)))
+            if let via = open.viaAddress { fields.append(("via", TextEncoding.jsonString(via))) }
             fields.append(("listen", TextEncoding.jsonString(open.listenAddress)))
             fields.append(("target", TextEncoding.jsonString(open.target.displayString)))
             fields.append(("path", TextEncoding.jsonString(open.requestPath)))
