@@ -34,8 +34,20 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Request parts that arrived while busy (pipelined requests on a kept-alive connection).
     private var queued: [HTTPServerRequestPart] = []
     private var timeout: Scheduled<Void>?
+    /// What the balancer's PROXY protocol header said (`--proxy-protocol`), once it was read.
+    private var proxyHeader: ProxyProtocolHeader?
 
     init(server: ServerContext) { self.server = server }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let header = event as? ProxyProtocolHeader { proxyHeader = header }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The client for logs before a request names it: the PROXY protocol's source, else the peer.
+    private func clientForLog(_ channel: any Channel) -> String {
+        proxyHeader?.sourceDescription ?? channel.remoteAddress.map(describe) ?? "?"
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         armTimeout(context: context)
@@ -49,7 +61,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func armTimeout(context: ChannelHandlerContext) {
         timeout?.cancel()
         let channel = context.channel
-        let peer = "\(channel.remoteAddress.map(describe) ?? "?")"
+        let peer = clientForLog(channel)
         let logger = server.logger
         timeout = context.eventLoop.scheduleTask(in: server.configuration.timeouts.handshake) {
             logger.debug("request timeout: dropping \(peer)")
@@ -94,7 +106,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let peer = context.channel.remoteAddress.map(describe) ?? "?"
+        let peer = clientForLog(context.channel)
         switch state {
         case .done:
             return
@@ -117,7 +129,10 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// What `head` says about itself and what the connection says about its client.
     private func makeRequest(context: ChannelHandlerContext, head: HTTPRequestHead) -> ConnectionRequest {
-        var request = ConnectionRequest(head: head, clientAddress: context.channel.remoteAddress.map(describe) ?? "?")
+        let addresses = ClientAddresses.resolve(
+            peer: context.channel.remoteAddress, proxyHeader: proxyHeader, headers: head.headers,
+            balancer: server.configuration.balancer)
+        var request = ConnectionRequest(head: head, clientAddress: addresses.client, viaAddress: addresses.via)
         if let tlsHandler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
             request.isTLS = true
             // Only a certificate that TLS verified counts (with --verify-client the handshake fails
@@ -323,7 +338,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
             promise: nil)
         let sessionInfo = WebSocketSessionHandler.Info(
-            clientAddress: request.clientAddress,
+            clientAddress: request.clientAddress, viaAddress: request.viaAddress,
             listenAddress: context.channel.localAddress.map(describe) ?? "?",
             requestPath: request.head.uri, subprotocol: subprotocol, target: target, tls: request.isTLS, mode: mode)
         do {

@@ -23,6 +23,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
 
     struct Info {
         var clientAddress: String
+        /// The balancer the client came through, when it named the client (see ``ConnectionRequest``).
+        var viaAddress: String? = nil
         var listenAddress: String
         var requestPath: String
         var subprotocol: String?
@@ -332,7 +334,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
             startWallMicros: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()),
             clientAddress: info.clientAddress, listenAddress: info.listenAddress,
             target: info.target?.sessionTarget ?? .unknown, requestPath: info.requestPath,
-            subprotocol: info.subprotocol, tls: info.tls)
+            subprotocol: info.subprotocol, tls: info.tls, viaAddress: info.viaAddress)
         for tap in taps { tap.opened(open) }
         logger.info("\(SessionLogLine.opened(session: id, info, backend: provider != nil))")
         backend?.start(SessionDriver(session: NIOLoopBound(self, eventLoop: context.eventLoop)))

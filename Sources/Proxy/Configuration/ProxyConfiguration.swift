@@ -137,6 +137,9 @@ public struct ProxyConfiguration: Sendable {
     /// Where the listening socket comes from: ``listenHost``/``listenPort`` by default, a unix
     /// socket (`--unix-listen`), or one inherited on a descriptor (`--inetd`).
     public var listener = Listener.address
+    /// The real client behind a load balancer: PROXY protocol (`--proxy-protocol`), forwarded
+    /// headers from trusted peers (`--trust-proxy`). Off by default.
+    public var balancer = BalancerSettings()
     /// Called once the server listens, before any session: a daemon detaches there, a wrapped
     /// program is started there.
     public var listeningHook: (@Sendable () -> Void)?

@@ -5,8 +5,13 @@ import NIOHTTP1
 public struct ConnectionRequest: Sendable {
     /// The request line and headers as received.
     public var head: HTTPRequestHead
-    /// `1.2.3.4:5678` or `[::1]:5678` (or `unix:` and the socket path).
+    /// The client: `1.2.3.4:5678` or `[::1]:5678` (or `unix:` and the socket path). Behind a
+    /// balancer, the client it names (`--proxy-protocol`, `--trust-proxy`; then possibly without
+    /// the port: `1.2.3.4`, `[::1]`), never what a request from an untrusted peer claims.
     public var clientAddress: String
+    /// The balancer the request came through (the TCP peer) when ``clientAddress`` was taken from
+    /// its PROXY protocol header or forwarded header; nil when the client connected directly.
+    public var viaAddress: String?
     /// True when the request arrived over TLS.
     public var isTLS: Bool
     /// The common names in the subject of the client certificate that TLS verified
@@ -14,9 +19,13 @@ public struct ConnectionRequest: Sendable {
     /// session only, never from anything in the request.
     public var verifiedClientCommonNames: [String]
 
-    public init(head: HTTPRequestHead, clientAddress: String, isTLS: Bool = false, verifiedClientCommonNames: [String] = []) {
+    public init(
+        head: HTTPRequestHead, clientAddress: String, viaAddress: String? = nil, isTLS: Bool = false,
+        verifiedClientCommonNames: [String] = []
+    ) {
         self.head = head
         self.clientAddress = clientAddress
+        self.viaAddress = viaAddress
         self.isTLS = isTLS
         self.verifiedClientCommonNames = verifiedClientCommonNames
     }

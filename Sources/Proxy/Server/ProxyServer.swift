@@ -101,6 +101,8 @@ public final class ProxyServer: Service, Sendable {
             }
         }
         let maxHeader = configuration.limits.maxHeaderBlockSize
+        let proxyProtocolRefusals =
+            configuration.balancer.proxyProtocol ? NIOLockedValueBox(ProxyProtocolRefusalReporter()) : nil
         let tls = configuration.tls
         let logger = self.logger
         let bootstrap = ServerBootstrap(group: group)
@@ -123,6 +125,10 @@ public final class ProxyServer: Service, Sendable {
                         throw ChannelError.ioOnClosedChannel
                     }
                     let sync = channel.pipeline.syncOperations
+                    // A balancer's PROXY protocol header comes before anything else, TLS included.
+                    if let proxyProtocolRefusals {
+                        try sync.addHandler(ProxyProtocolHandler(logger: logger, refusals: proxyProtocolRefusals))
+                    }
                     try sync.addHandler(ConnectionSniffer(tls: tls, logger: logger))
                     try sync.addHandler(HeaderLimitHandler(limit: maxHeader), name: HandshakeHandler.limitName)
                     try sync.addHandler(
@@ -163,6 +169,7 @@ public final class ProxyServer: Service, Sendable {
                 "TLS certificate: \(tls.certificateNote); read again when \(tls.settings.followedFiles.joined(separator: ", ")) change, or on SIGHUP"
             )
         }
+        if let balancer = configuration.balancer.summary { logger.info("\(balancer)") }
         configuration.listeningHook?()
         let timers = scheduleTimers(context: context, serverChannel: serverChannel)
 

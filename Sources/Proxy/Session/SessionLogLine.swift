@@ -7,8 +7,9 @@ enum SessionLogLine {
     static func opened(session id: UInt64, _ info: WebSocketSessionHandler.Info, backend: Bool) -> String {
         let source = backend ? "" : " -> target \(info.targetName)"
         let drivenBy = backend ? ", driven by a session backend" : ""
+        let via = info.viaAddress.map { " (via \($0))" } ?? ""
         return
-            "session \(id) open: client \(info.clientAddress)\(source), path \(info.requestPath), protocol \(info.subprotocol ?? "none")\(drivenBy)"
+            "session \(id) open: client \(info.clientAddress)\(via)\(source), path \(info.requestPath), protocol \(info.subprotocol ?? "none")\(drivenBy)"
     }
 
     static func closed(

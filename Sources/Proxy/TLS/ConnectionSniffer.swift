@@ -20,9 +20,17 @@ final class ConnectionSniffer: ChannelInboundHandler, RemovableChannelHandler {
     /// arrives meanwhile is kept for the TLS handler.
     private var awaitingContext = false
 
+    /// The client a balancer's PROXY protocol header named, for the log lines.
+    private var client: String?
+
     init(tls: TLSServer?, logger: Logger) {
         self.tls = tls
         self.logger = logger
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let header = event as? ProxyProtocolHeader { client = header.sourceDescription }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -41,7 +49,7 @@ final class ConnectionSniffer: ChannelInboundHandler, RemovableChannelHandler {
             buffered!.writeBuffer(&incoming)
         }
         let bytes = buffered!
-        let peer = context.channel.remoteAddress.map(describe) ?? "?"
+        let peer = client ?? context.channel.remoteAddress.map(describe) ?? "?"
         switch FirstBytes.classify(bytes.readableBytesView) {
         case .needMore:
             return
