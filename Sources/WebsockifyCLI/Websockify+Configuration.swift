@@ -45,6 +45,7 @@ extension Websockify {
         _ = try listener()
         try checkOperationsOptions()
         try checkWebOptions()
+        _ = try balancerSettings()
         _ = try healthCheck()
     }
 
@@ -122,6 +123,7 @@ extension Websockify {
             }
         }
         try applyWebOptions(to: &configuration)
+        configuration.balancer = try balancerSettings()
         configuration.healthCheck = try healthCheck()
         return configuration
     }

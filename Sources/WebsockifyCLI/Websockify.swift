@@ -79,6 +79,31 @@ public struct Websockify: AsyncParsableCommand {
 
     @OptionGroup var tls: ProxyTLSOptions
 
+    // Behind a load balancer (see Websockify+Balancer.swift, docs/proxy.md "Behind a load balancer").
+    @Flag(
+        name: .customLong("proxy-protocol"),
+        help: ArgumentHelp(
+            "every connection starts with a PROXY protocol header, version 1 or 2 (HAProxy's send-proxy, "
+                + "send-proxy-v2): its source is the client; connections without one are closed"))
+    var proxyProtocol = false
+
+    @Option(
+        name: .customLong("trust-proxy"),
+        help: ArgumentHelp(
+            "take the client from the X-Forwarded-For header (or --forwarded-header) of requests whose peer is in "
+                + "CIDR (10.0.0.0/8, 2001:db8::/32, an address, or unix for --unix-listen peers); repeatable or "
+                + "comma-separated; other peers' headers are ignored",
+            valueName: "CIDR"))
+    var trustProxy: [String] = []
+
+    @Option(
+        name: .customLong("forwarded-header"),
+        help: ArgumentHelp(
+            "the header --trust-proxy peers name the client in: x-forwarded-for (the default) or forwarded "
+                + "(RFC 7239); the other one is ignored",
+            valueName: "NAME"))
+    var forwardedHeader: String?
+
     // Token and auth plugins (websockify's names; see docs/proxy.md "Tokens and auth").
     @Option(
         name: .customLong("token-plugin"),
