@@ -226,15 +226,15 @@ def discard(conn, target):
 class RawClient:
     """A WebSocket client that builds frames by hand, so it can send malformed ones."""
 
-    def __init__(self, port, protocols=None, timeout=5.0, tls=None, path="/", sock=None):
+    def __init__(self, port, protocols=None, timeout=5.0, tls=None, path="/", sock=None, extra=""):
         """Connects to 127.0.0.1:port, or does the handshake on `sock` (e.g. a unix socket) when
-        given; `tls`: an ssl.SSLContext to speak wss:// with."""
+        given; `tls`: an ssl.SSLContext to speak wss:// with; `extra`: more header lines (CRLF-ended)."""
         self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.settimeout(timeout)
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(upgrade_request(path=path, key=key, protocols=protocols))
+        self.sock.sendall(upgrade_request(path=path, key=key, protocols=protocols, extra=extra))
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(4096)
