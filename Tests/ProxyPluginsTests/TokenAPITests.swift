@@ -128,6 +128,15 @@ struct TokenAPITests {
         try await api.stop()
     }
 
+    @Test("the resolver websockify shuts down at exit closes the token API's client: later lookups get 503")
+    func resolverShutdown() async throws {
+        let resolver = try TokenPlugins.make(
+            plugin: "JSONTokenApi", source: "http://127.0.0.1:1/token/%s", hostToken: false, logger: .init(label: "t"))
+        await resolver.shutdown()
+        let refused = try #require(await refusal(resolver.store.target(forToken: "t", on: loop)))
+        #expect(refused.status == .serviceUnavailable && refused.logMessage == "token lookup while shutting down", "\(refused)")
+    }
+
     @Test("a Python class from another module: plugins are built in; the message lists them and points at JSONTokenApi")
     func pythonClass() {
         #expect {
