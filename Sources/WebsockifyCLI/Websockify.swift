@@ -108,13 +108,13 @@ public struct Websockify: AsyncParsableCommand {
     @Option(
         name: .customLong("token-plugin"),
         help: ArgumentHelp(
-            "pick each session's target by token: TokenFile, ReadOnlyTokenFile, JWTTokenApi, TokenRedis",
+            "pick each session's target by token: TokenFile, ReadOnlyTokenFile, TokenFileName, JWTTokenApi, TokenRedis, JSONTokenApi, BaseTokenAPI, UnixDomainSocketDirectory",
             valueName: "CLASS"))
     var tokenPlugin: String?
 
     @Option(
         name: .customLong("token-source"),
-        help: ArgumentHelp("the token plugin's source (file or directory, key file, redis address)", valueName: "ARG"))
+        help: ArgumentHelp("the token plugin's source (file or directory, key file, redis address, API URL with %s)", valueName: "ARG"))
     var tokenSource: String?
 
     @Flag(
