@@ -33,41 +33,51 @@ struct Dump: ParsableCommand {
 
     @OptionGroup var filtering: FilterOptions
 
+    @Flag(
+        help: ArgumentHelp(
+            "Keep reading the file as the writer appends to it (like tail -f): print the records of each block as it is sealed.",
+            discussion:
+                "Looks at the file every 0.1 s. Follows later runs appended to the file, and ends when the file is closed cleanly (it ends with its index and trailer) and no writer holds it; a legacy recording ends with its EOF line."
+        ))
+    var follow = false
+
+    @Flag(help: "With --follow: do not end at a clean close, wait for the next run until interrupted (Ctrl-C).")
+    var untilInterrupted = false
+
     func validate() throws {
         if rfb && (hex || payload) {
             throw ValidationError("--rfb prints RFB messages: it takes neither --hex nor --payload")
+        }
+        if untilInterrupted && !follow {
+            throw ValidationError("--until-interrupted goes with --follow")
         }
     }
 
     func run() throws {
         let filter = try filtering.filter()
-        let source = try RecordSource(path: file)
-        if rfb { return try dumpRFB(source, filter: filter) }
+        let input = try DumpInput(path: file, follow: follow, untilInterrupted: untilInterrupted, progress: !json)
+        if rfb { return try dumpRFB(input, filter: filter) }
         let formatter = RecordDumpFormatter(includePayload: payload)
         var out = Output()
-        let progress = Progress(label: "dump", total: source.fileSize, enabled: !json)
-        while let entry = try source.nextEntry() {
-            progress.update(source.bytesRead)
+        try input.forEach(flush: { out.flush() }) { entry in
             guard case .record(let record) = entry else {
                 if case .gap(let gap) = entry { for line in gapLines(gap, filter: filter) { out.line(line) } }
-                continue
+                return
             }
-            guard filter.accepts(record) else { continue }
+            guard filter.accepts(record) else { return }
             out.line(json ? formatter.jsonLine(record) : formatter.textLine(record))
             if hex && !json { for line in formatter.hexLines(record) { out.line(line) } }
         }
-        progress.finish()
         out.flush()
-        try reportDamage(source)
+        try reportDamage(input)
     }
 
     /// `--rfb`: every record of the chosen sessions goes to the RFB parser (a message needs both
     /// sides' earlier bytes); direction and time pick the messages printed. A gap is shown as in
     /// `dump`, and the streams it lost bytes of are not followed past it.
-    private func dumpRFB(_ source: RecordSource, filter: RecordFilter) throws {
+    private func dumpRFB(_ input: DumpInput, filter: RecordFilter) throws {
         var formatter = RFBDumpFormatter()
         var out = Output()
-        let progress = Progress(label: "dump", total: source.fileSize, enabled: !json)
         func print(_ lines: [RFBDumpFormatter.Line]) {
             for line in lines {
                 if let direction = filter.direction, direction != line.direction { continue }
@@ -76,11 +86,10 @@ struct Dump: ParsableCommand {
                 out.line(json ? RFBDumpFormatter.json(line) : RFBDumpFormatter.text(line))
             }
         }
-        while let entry = try source.nextEntry() {
-            progress.update(source.bytesRead)
+        try input.forEach(flush: { out.flush() }) { entry in
             switch entry {
             case .record(let record):
-                if let session = filter.session, record.session != session { continue }
+                if let session = filter.session, record.session != session { return }
                 print(formatter.lines(for: record))
             case .gap(let gap):
                 // The gap line as plain `dump` shows it, then where each stream it cut stops.
@@ -89,9 +98,8 @@ struct Dump: ParsableCommand {
             }
         }
         print(formatter.finish())
-        progress.finish()
         out.flush()
-        try reportDamage(source)
+        try reportDamage(input)
     }
 
     /// A gap's lines (one per session it names that `filter` keeps), in text or JSON.
@@ -99,10 +107,9 @@ struct Dump: ParsableCommand {
         json ? RecordGapFormatter.dumpJSONLines(gap, filter: filter) : RecordGapFormatter.dumpLines(gap, filter: filter)
     }
 
-    private func reportDamage(_ source: RecordSource) throws {
-        let damages = source.damages
-        guard damages.isEmpty else {
-            for damage in damages { Output.standardError("wsrecord-inspect: \(file): \(damage)") }
+    private func reportDamage(_ source: DumpInput) throws {
+        guard source.damages.isEmpty else {
+            for damage in source.unshownDamages { Output.standardError("wsrecord-inspect: \(file): \(damage)") }
             Output.standardError("wsrecord-inspect: \(file): damaged; every readable record was dumped")
             throw ExitCode(ExitStatus.damaged)
         }
