@@ -5,7 +5,7 @@ import PackageDescription
 // has the same table and Tests/e2e/test_module_layers.py checks this file against it.
 //
 //   0  WebSocketWire  RFB  CZlib  CLibDeflate  CFileInfo  CRebind
-//   1  RecordFormat  RFBRules
+//   1  RecordFormat  RFBRules  RFBDecoding
 //   2  RecordTools  ServiceSupport
 //   3  Proxy
 //   4  ProxyPlugins  StaticWeb
@@ -64,6 +64,9 @@ let layer1: [Target] = [
     // Which RFB client differences are expected (--allow/--ignore/--rules), shared by wsreplay and
     // wsrecord-inspect diff.
     .target(name: "RFBRules", dependencies: ["RFB", .yams]),
+    // An RFB session's screen drawn from its recorded streams (pixel formats, Raw, CopyRect, RRE,
+    // Hextile, ZRLE over one zlib stream); no sockets.
+    .target(name: "RFBDecoding", dependencies: ["RFB", "CZlib"]),
 ]
 
 // MARK: Layer 2: tools over recordings, running as a service
@@ -179,6 +182,9 @@ let testSupport: [Target] = [
     .executableTarget(
         name: "RecordStressWriter", dependencies: ["RecordFormat", "WebSocketWire"], path: "Tests/RecordStressWriter"
     ),
+    // Decodes a logged RFB session (both directions) into a PPM image, for the x11vnc decoder test
+    // (Tests/e2e/test_rfb_decoder.py). Not a product.
+    .executableTarget(name: "RFBDecodeTool", dependencies: ["RFBDecoding", "RFB"], path: "Tests/RFBDecodeTool"),
 ]
 
 let tests: [Target] = [
@@ -186,6 +192,7 @@ let tests: [Target] = [
     .testTarget(name: "RFBTests", dependencies: ["RFB", "RecordFormat"]),
     .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat", "RecordTestSupport", "TestSupport", "WebSocketWire"]),
     .testTarget(name: "RFBRulesTests", dependencies: ["RFBRules", "RFB"]),
+    .testTarget(name: "RFBDecodingTests", dependencies: ["RFBDecoding", "RFB", "CZlib"]),
     // The tools and wsrecord-inspect's output (golden files in Golden/).
     .testTarget(
         name: "RecordToolsTests",
