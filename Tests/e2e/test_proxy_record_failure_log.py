@@ -67,7 +67,17 @@ def test_space_coming_back_is_logged_once_and_recording_goes_on(tmp_path):
         proxy.proc.send_signal(signal.SIGTERM)
         proxy.proc.wait(timeout=60)
         log = proxy.log_text()
-        assert log.count("recording: writing again after ") == 1, log
+        # The second session refills the disk, and a small block may still fit now and then: each
+        # outage is named once when it starts ("E") and once when writes succeed again ("W"), so the
+        # notes alternate E W E W ..., never two of a kind in a row (a note per dropped block would).
+        notes = []
+        for line in log.splitlines():
+            if "recording: writing again after " in line:
+                notes.append("W")
+            elif "recording: " in line and "No space left on device" in line and "more write(s) failed" not in line:
+                notes.append("E")
+        sequence = "".join(notes)
+        assert sequence.startswith("EW") and "EE" not in sequence and "WW" not in sequence, (sequence, log)
         assert proxy.proc.returncode == 0, log
         stats = inspect("stats", path)
         assert stats.returncode == 3 and "gaps:" in stats.stdout, stats.stdout + stats.stderr
