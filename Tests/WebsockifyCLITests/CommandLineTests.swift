@@ -8,10 +8,6 @@ import Testing
 
 @Suite("Command line mapping")
 struct CommandLineTests {
-    func configuration(_ arguments: [String]) throws -> ProxyConfiguration {
-        try Websockify.parse(arguments).makeConfiguration()
-    }
-
     @Test("websockify 6080 localhost:5900")
     func basic() throws {
         let c = try configuration(["6080", "localhost:5900"])

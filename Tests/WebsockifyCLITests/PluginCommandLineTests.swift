@@ -9,10 +9,6 @@ import Testing
 
 @Suite("Command line: token and auth plugins")
 struct PluginCommandLineTests {
-    func configuration(_ arguments: [String]) throws -> ProxyConfiguration {
-        try Websockify.parse(arguments).makeConfiguration()
-    }
-
     @Test("--token-plugin/--token-source and --target-config set a resolver and take no target")
     func tokens() throws {
         let dir = try temporaryDirectory()
