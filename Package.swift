@@ -4,7 +4,7 @@ import PackageDescription
 // The modules, bottom layer first. A module uses only modules of lower layers; docs/architecture.md
 // has the same table and Tests/e2e/test_module_layers.py checks this file against it.
 //
-//   0  WebSocketWire  RFB  CZlib  CLibDeflate  CFileInfo  CRebind
+//   0  WebSocketWire  RFB  CZlib  CLibDeflate  CTurboJPEG  CPNG  CFileInfo  CRebind
 //   1  RecordFormat  RFBRules  RFBDecoding
 //   2  RecordTools  ServiceSupport
 //   3  Proxy
@@ -47,6 +47,10 @@ let layer0: [Target] = [
     // libdeflate (Debian: libdeflate-dev), for its CRC-32: about 3× zlib's here, and the recorder
     // computes one over every recorded byte (see docs/record-format.md §3.3).
     .systemLibrary(name: "CLibDeflate", path: "Sources/CLibDeflate", providers: [.apt(["libdeflate-dev"])]),
+    // libjpeg-turbo's TurboJPEG API (Debian: libturbojpeg0-dev): the JPEG rectangles of Tight.
+    .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
+    // libpng (Debian: libpng-dev): TightPNG rectangles in, rendered frames out.
+    .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
     // stat(2) for FileStamp (token files and certificates followed while running), with the struct
     // kept on the C side (see its header).
     .target(name: "CFileInfo", cSettings: strictC),

@@ -115,7 +115,10 @@ struct TokenAPITests {
 
     @Test("an API slower than the timeout: 503 once the request timeout has passed")
     func slow() async throws {
-        let api = try await FakeTokenAPI.start(answers: [:], delay: .seconds(3))
+        // The API would answer 404 after two minutes: a 503 naming the 300 ms timeout can only come from
+        // the timeout. No upper bound on the wait: on a loaded machine the test's own continuation can
+        // resume seconds late (20 s once in CI, with every suite starting at once on two cores).
+        let api = try await FakeTokenAPI.start(answers: [:], delay: .seconds(120))
         var timeouts = TokenAPIStore.Timeouts()
         timeouts.request = .milliseconds(300)
         let store = TokenAPIStore(url: try TokenAPIURL("http://127.0.0.1:\(api.port)/%s"), format: .plain, timeouts: timeouts)
@@ -123,7 +126,7 @@ struct TokenAPITests {
         let refused = try #require(await refusal(store.target(forToken: "t", on: loop)))
         let waited = ContinuousClock.now - started
         #expect(refused.status == .serviceUnavailable && refused.logMessage.contains("no answer within 300 ms"), "\(refused)")
-        #expect(waited >= .milliseconds(300) && waited < .seconds(2), "\(waited)")
+        #expect(waited >= .milliseconds(300), "\(waited)")
         await store.shutdown()
         try await api.stop()
     }
