@@ -1,0 +1,374 @@
+"""The RFB framebuffer decoder (Sources/RFBDecoding) against noVNC's canvas (issue 16 §1).
+
+A real noVNC in headless Chromium (Debian's /usr/share/novnc and the 1.3.0 and 1.7.0 release trees
+of ../shared/peers) connects through `websockify --record` to x11vnc on one Xvfb desktop, shared by
+every case, showing fixed content: coloured text and 256-colour and true-colour cells in an xterm,
+and a Tk window with smooth gradients and noise (what makes x11vnc's Tight choose JPEG). A page of
+ours (novnc_encodings_page.html) imports the tree's own core/rfb.js and keeps, of the SetEncodings
+list that noVNC builds, only the encoding under test and the pseudo-encodings DesktopSize, LastRect
+and Cursor (and a JPEG quality level where JPEG is wanted): nothing in the trees is edited.
+
+Once no WebSocket message has arrived for QUIET seconds, the test reads noVNC's canvas (toDataURL,
+exact pixels; noVNC draws the pointer on an element of its own, not on the canvas), disconnects,
+stops the proxy, turns the recorded session into RFBDecodeTool's log (`wsrecord-inspect dump --json
+--payload`) and compares the decoder's screen with the canvas: pixel-exact wherever a lossless
+rectangle drew last, within a small error where a JPEG rectangle did. Each case also checks, from
+the recording (`dump --rfb --json`), that x11vnc really sent the encoding under test (and JPEG, and
+CopyRect pixels that are still on the screen at the end), and that every canvas pixel is opaque.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import struct
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from novnc_live import NOVNC_13_RELEASE, NOVNC_17, complete_novnc_copy
+from pngdiff import read_image  # also puts tools/ on the path, for wsreplay_browser
+from test_novnc import NOVNC_DIR, poll
+from test_replay_novnc_versions import served
+from test_rfb_decoder import decode_tool
+from vncdesk import VncDesk, pick_free_port, stop_process, wait_for_port
+from wsreplay_browser import browser as harness_browser  # noqa: E402 - after pngdiff
+
+RAW, COPYRECT, RRE, HEXTILE, TIGHT, ZRLE = 0, 1, 2, 5, 7, 16
+NAMES = {RAW: "Raw", COPYRECT: "CopyRect", RRE: "RRE", HEXTILE: "Hextile", TIGHT: "Tight", ZRLE: "ZRLE"}
+DESKTOP_SIZE, LAST_RECT, CURSOR = -223, -224, -239
+QUALITY_6 = -32 + 6  # noVNC's default JPEG quality level; without it x11vnc's Tight sends no JPEG
+PSEUDO = [DESKTOP_SIZE, LAST_RECT, CURSOR]
+WIDTH, HEIGHT = 800, 600
+PAGE = Path(__file__).with_name("novnc_encodings_page.html")
+QUIET = 1.0  # seconds without a WebSocket message that count as a quiet screen
+# Chromium decodes Tight's JPEG rectangles with its own libjpeg-turbo build, the decoder with the system's.
+JPEG_MAX_ERROR, JPEG_MEAN_ERROR = 8, 1.0  # per colour channel, of 255
+
+TREES = {"debian": NOVNC_DIR, "1.3.0": NOVNC_13_RELEASE, "1.7.0": NOVNC_17}
+# name: (encodings asked for besides PSEUDO, whether the decoder must equal the canvas exactly).
+# CopyRect comes last: its case scrolls the xterm (the other cases see the screen as painted), and
+# Hextile draws what is not copied.
+# Not here: TightPNG (Debian's libvncserver is built without libpng: x11vnc ignores it and sends Raw).
+CASES = {
+    "raw": ([RAW], True),
+    "rre": ([RRE], True),
+    "hextile": ([HEXTILE], True),
+    "zrle": ([ZRLE], True),
+    "copyrect": ([COPYRECT, HEXTILE], True),
+}
+# Only noVNC 1.7 has a ZRLE decoder (1.3 does not offer ZRLE). noVNC 1.3's Raw decoder (Debian's and
+# the release) makes its pixels opaque at the start of the receive queue instead of at the rectangle's
+# data (raw.js: `data[i * 4 + 3] = 255` without the queue's index; 1.4 fixed it), so a Raw rectangle
+# that does not begin the queue keeps x11vnc's zero padding byte as alpha and draws transparent
+# pixels whose colour the canvas does not keep: there is nothing to compare.
+ONLY_17 = {"zrle", "raw"}
+PARAMS = [(tree, case) for case in CASES for tree in TREES if case not in ONLY_17 or tree == "1.7.0"]
+
+# A Tk window of 340x260 pixels: a smooth two-way gradient, a band of soft waves and a band of noise.
+PICTURE_TCL = r"""
+wm geometry . +440+40
+set w 340; set h 260; set seed 12345
+image create photo pic -width $w -height $h
+set rows {}
+for {set y 0} {$y < $h} {incr y} {
+    set row {}
+    for {set x 0} {$x < $w} {incr x} {
+        if {$y < 110} {
+            set r [expr {$x * 255 / ($w - 1)}]; set g [expr {$y * 255 / 109}]; set b [expr {255 - $r}]
+        } elseif {$y < 200} {
+            set r [expr {int(127.5 + 127 * sin($x / 17.0) * cos($y / 11.0))}]
+            set g [expr {int(127.5 + 127 * sin(($x + $y) / 23.0))}]
+            set b [expr {int(127.5 + 127 * cos(($x - 2 * $y) / 29.0))}]
+        } else {
+            set seed [expr {($seed * 1103515245 + 12345) % 2147483648}]
+            set r [expr {$seed >> 23 & 255}]; set g [expr {$seed >> 11 & 255}]; set b [expr {$x * 255 / ($w - 1)}]
+        }
+        lappend row [format "#%02x%02x%02x" $r $g $b]
+    }
+    lappend rows $row
+}
+pic put $rows
+label .picture -image pic -borderwidth 0 -highlightthickness 0
+pack .picture
+update
+puts ready
+flush stdout
+"""
+
+# Typed into the xterm before any case: coloured text, the 256-colour palette, a true-colour bar and a
+# long listing; the text cursor hidden (a blinking cursor would keep the screen from getting quiet).
+PAINT_SH = r"""
+printf '\e[?25l'; clear
+printf '\e[1;31m red \e[32m green \e[34m blue \e[33;44m yellow on blue \e[0m plain\n'
+for i in $(seq 0 63); do printf '\e[48;2;%d;%d;128m ' $((i * 4)) $((255 - i * 4)); done; printf '\e[0m\n'
+for c in $(seq 0 255); do printf '\e[48;5;%dm  ' "$c"; if (( c % 32 == 31 )); then printf '\e[0m\n'; fi; done
+ls -l /usr/bin | head -25
+touch painted
+"""
+
+
+# ----------------------------------------------------------------------------- shared peers
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    """One desktop for every case: x11vnc on Xvfb, the xterm painted, the Tk picture on top."""
+    if not shutil.which("wish"):
+        pytest.fail("wish (Debian package tk) missing: run scripts/install-deps", pytrace=False)
+    tmp = tmp_path_factory.mktemp("novnc-desk")
+    with VncDesk(workdir=tmp / "home", logdir=tmp / "logs") as vnc:
+        env = dict(os.environ, DISPLAY=vnc.display)
+        (vnc.workdir / "paint.sh").write_text(PAINT_SH)
+        subprocess.run(["xdotool", "type", "--delay", "2", "bash paint.sh"], env=env, check=True, timeout=30)
+        subprocess.run(["xdotool", "key", "Return"], env=env, check=True, timeout=10)
+        (tmp / "picture.tcl").write_text(PICTURE_TCL)
+        with open(tmp / "logs" / "wish.log", "wb") as log:
+            wish = subprocess.Popen(["wish", str(tmp / "picture.tcl")], env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+        vnc.procs.insert(1, wish)  # stopped with the desk, before Xvfb
+        assert wish.stdout.readline() == b"ready\n", (tmp / "logs" / "wish.log").read_text()
+        painted = vnc.workdir / "painted"
+        poll(painted.exists, bool, 30, f"{painted}: the xterm to run paint.sh")
+        time.sleep(1.0)  # the xterm draws what the script printed
+        yield vnc
+
+
+@pytest.fixture(scope="module")
+def novnc_site(tmp_path_factory):
+    """The three noVNC trees (the releases completed with pako's common.js) and our page, served."""
+    site = tmp_path_factory.mktemp("novnc-site")
+    (site / "debian").symlink_to(NOVNC_DIR)
+    complete_novnc_copy(NOVNC_13_RELEASE, site / "1.3.0")
+    complete_novnc_copy(NOVNC_17, site / "1.7.0")
+    (site / "page.html").write_bytes(PAGE.read_bytes())
+    with served(site) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("novnc-browser")
+    driver = harness_browser.start(Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"), tmp / "profile",
+                                   tmp / "chromedriver.log", WIDTH, HEIGHT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+# ----------------------------------------------------------------------------- one case
+
+def page_state(driver) -> dict:
+    probe = harness_browser.state(driver, WIDTH, HEIGHT) or {}
+    page = driver.execute_script("return window.__encodingsPage || null") or {}
+    return {**page, "received": probe.get("received", 0), "canvas": probe.get("canvas", False)}
+
+
+def wait_quiet(driver, timeout: float = 30.0) -> dict:
+    """Waits until the session is up, the canvas sized and no message came for QUIET seconds."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while True:
+        state = page_state(driver)
+        assert not state.get("error"), state["error"]
+        assert not state.get("status", "").startswith("disconnected"), state
+        if state["received"] != last:
+            last, since = state["received"], time.monotonic()
+        elif state.get("status") == "connected" and state["canvas"] and time.monotonic() - since >= QUIET:
+            return state
+        assert time.monotonic() < deadline, f"the screen did not get quiet within {timeout} s: {state}"
+        time.sleep(0.05)
+
+
+def scroll_the_xterm(driver) -> None:
+    """Types a command whose output scrolls the xterm, through noVNC (x11vnc looks for scrolls it can
+    send as CopyRect only after a viewer's input)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver.execute_script("window.__encodingsRFB.focus()")
+    ActionChains(driver).send_keys("seq 1 12\n").perform()
+
+
+def disconnect(driver) -> None:
+    """Ends the session from noVNC (so the recording ends with the client's close, not the proxy's)."""
+    driver.execute_script("window.__encodingsRFB.disconnect()")
+    poll(lambda: page_state(driver).get("status", ""), lambda status: status.startswith("disconnected"), 10,
+         "noVNC to report the disconnect")
+
+
+def recorded_session(recording: Path) -> tuple[bytes, list[dict]]:
+    """Session 1 of the recording as RFBDecodeTool's log (C/S, U32 length, bytes), and its server
+    messages as `wsrecord-inspect dump --rfb --json` decodes them."""
+    inspect = str(Path(decode_tool()).with_name("wsrecord-inspect"))
+    dump = subprocess.run([inspect, "dump", "--json", "--payload", "--session", "1", str(recording)],
+                          capture_output=True, text=True, timeout=60)
+    assert dump.returncode == 0, dump.stderr
+    log = bytearray()
+    for line in dump.stdout.splitlines():
+        record = json.loads(line)
+        if record["kind"] != "data":  # not the open and close records, nor close frames
+            continue
+        payload = base64.b64decode(record["payload_b64"])
+        log += (b"C" if record["from"] == "client" else b"S") + struct.pack("!I", len(payload)) + payload
+    rfb = subprocess.run([inspect, "dump", "--rfb", "--json", "--direction", "target", "--session", "1",
+                          str(recording)], capture_output=True, text=True, timeout=60)
+    assert rfb.returncode == 0, rfb.stderr
+    return bytes(log), [json.loads(line) for line in rfb.stdout.splitlines()]
+
+
+def encodings_used(messages: list[dict]) -> dict[str, int]:
+    """How many rectangles of each encoding (and Tight method: `Tight jpeg`, `Tight fill`, …) the
+    server sent, pseudo-encodings left out."""
+    used: dict[str, int] = {}
+    for message in messages:
+        for rect in message.get("rectangles", []):
+            if rect["encoding"] >= 0:
+                name = " ".join(filter(None, (rect["encoding_name"], rect.get("method"))))
+                used[name] = used.get(name, 0) + 1
+    return used
+
+
+JPEG, COPIED = 1, 2  # what last drew a pixel (0: anything else)
+
+
+def last_drawn_by(messages: list[dict]) -> bytearray:
+    """For each pixel, JPEG when a Tight JPEG rectangle drew it last, COPIED when a CopyRect did, else 0
+    (the server's rectangles in the order they came)."""
+    labels = bytearray(WIDTH * HEIGHT)
+    for message in messages:
+        for rect in message.get("rectangles", []):
+            if rect["encoding"] < 0:
+                continue
+            label = JPEG if rect.get("method") == "jpeg" else COPIED if rect["encoding"] == COPYRECT else 0
+            for y in range(rect["y"], rect["y"] + rect["height"]):
+                labels[y * WIDTH + rect["x"]:y * WIDTH + rect["x"] + rect["width"]] = bytes([label]) * rect["width"]
+    return labels
+
+
+def swift_decode(tmp_path: Path, log: bytes) -> bytes:
+    """The screen RFBDecodeTool draws from the log, as RGB bytes; it must report no problem."""
+    (tmp_path / "session.log").write_bytes(log)
+    run = subprocess.run([decode_tool(), str(tmp_path / "session.log"), str(tmp_path / "decoded.ppm")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    problems = [line for line in run.stdout.splitlines() if not line.startswith(("updates ", "decoded "))]
+    assert not problems, "the decoder reported problems:\n" + "\n".join(problems)
+    data = (tmp_path / "decoded.ppm").read_bytes()
+    header = f"P6\n{WIDTH} {HEIGHT}\n255\n".encode()
+    assert data.startswith(header) and len(data) == len(header) + WIDTH * HEIGHT * 3, data[:20]
+    return data[len(header):]
+
+
+@dataclass
+class ScreenComparison:
+    pixels: int = 0  # compared
+    copied_pixels: int = 0  # drawn last by a CopyRect
+    exact_mismatches: int = 0  # pixels outside JPEG rectangles whose colour differs at all
+    first: tuple | None = None  # (x, y, canvas RGB, decoded RGB) of the first of them
+    jpeg_pixels: int = 0
+    jpeg_differing: int = 0  # JPEG pixels whose colour differs at all
+    jpeg_error_sum: int = 0  # of absolute channel differences
+    jpeg_max: int = 0  # the largest channel difference
+
+    @property
+    def jpeg_mean(self) -> float:
+        return self.jpeg_error_sum / (3 * self.jpeg_pixels) if self.jpeg_pixels else 0.0
+
+    def __str__(self) -> str:
+        text = f"{self.pixels} pixels compared, {self.exact_mismatches} differ outside JPEG rectangles"
+        if self.copied_pixels:
+            text += f" ({self.copied_pixels} drawn last by CopyRect)"
+        if self.jpeg_pixels:
+            text += (f"; {self.jpeg_pixels} JPEG pixels, {self.jpeg_differing} differ, channel error "
+                     f"mean {self.jpeg_mean:.3f} max {self.jpeg_max}")
+        return text
+
+
+def compare_screens(shown: bytes, decoded: bytes, labels: bytearray) -> ScreenComparison:
+    """noVNC's canvas against the decoder's screen (both RGB rows): exact but where JPEG drew last."""
+    result = ScreenComparison(pixels=WIDTH * HEIGHT, copied_pixels=labels.count(COPIED))
+    stride = WIDTH * 3
+    for y in range(HEIGHT):
+        row = slice(y * stride, (y + 1) * stride)
+        if shown[row] == decoded[row] and JPEG not in labels[y * WIDTH:(y + 1) * WIDTH]:
+            continue
+        for x in range(WIDTH):
+            at = y * stride + x * 3
+            a, b = shown[at:at + 3], decoded[at:at + 3]
+            if labels[y * WIDTH + x] == JPEG:
+                result.jpeg_pixels += 1
+                errors = [abs(a[c] - b[c]) for c in range(3)]
+                result.jpeg_error_sum += sum(errors)
+                result.jpeg_max = max(result.jpeg_max, *errors)
+                result.jpeg_differing += a != b
+            elif a != b:
+                result.exact_mismatches += 1
+                result.first = result.first or (x, y, a.hex(), b.hex())
+    return result
+
+
+def canvas_of_quiet_screen(driver, scroll: bool) -> tuple[bytes, dict]:
+    """noVNC's canvas once the screen is quiet (after scrolling the xterm if `scroll`), read again if a
+    message arrived while it was read; and the page's state."""
+    state = wait_quiet(driver)
+    if scroll:
+        scroll_the_xterm(driver)
+        time.sleep(0.3)
+        state = wait_quiet(driver)
+    while True:
+        canvas = harness_browser.canvas_png(driver)
+        after = page_state(driver)
+        if after["received"] == state["received"]:
+            return canvas, state
+        state = wait_quiet(driver)
+
+
+@pytest.mark.parametrize("tree,case", PARAMS, ids=[f"{tree}-{case}" for tree, case in PARAMS])
+def test_decoded_screen_equals_novnc_canvas(tree, case, desk, novnc_site, browser, tmp_path, proxy_bin,
+                                            start_process):
+    encodings, exact = CASES[case]
+    port = pick_free_port()
+    record_base = tmp_path / "session"
+    proxy = start_process([proxy_bin, f"--record={record_base}", f"127.0.0.1:{port}", f"127.0.0.1:{desk.vnc_port}"],
+                          name="proxy")
+    try:
+        wait_for_port(port, proxy)
+        wanted = ",".join(str(e) for e in encodings + PSEUDO)
+        browser.get(f"{novnc_site}/page.html?tree={tree}&port={port}&encodings={wanted}")
+        canvas, state = canvas_of_quiet_screen(browser, scroll=COPYRECT in encodings)
+        disconnect(browser)
+        browser.get("about:blank")
+    finally:
+        stop_process(proxy)
+    (tmp_path / "canvas.png").write_bytes(canvas)
+    print(f"\n{tree} {case}: noVNC offered {state['offered']}, sent {state['sent']}; {state['received']} messages")
+    assert sorted(state["sent"]) == sorted(encodings + PSEUDO), f"{tree} does not offer all of {encodings}"
+
+    log, messages = recorded_session(record_base.with_name(record_base.name + ".rec"))
+    used = encodings_used(messages)
+    print(f"{tree} {case}: rectangles {dict(sorted(used.items()))}")
+    for encoding in encodings:
+        if encoding >= 0:
+            assert any(name.split()[0] == NAMES[encoding] for name in used), \
+                f"x11vnc sent no {NAMES[encoding]} rectangle: {used}"
+    assert exact or any(name.endswith(" jpeg") for name in used), f"x11vnc sent no JPEG rectangle: {used}"
+
+    image = read_image(canvas)
+    assert (image.width, image.height, image.channels) == (WIDTH, HEIGHT, 4), (image.width, image.height)
+    transparent = WIDTH * HEIGHT - image.pixels[3::4].count(255)
+    assert transparent == 0, f"{tree} {case}: noVNC left {transparent} canvas pixels not opaque"
+    shown = bytearray(WIDTH * HEIGHT * 3)
+    for channel in range(3):
+        shown[channel::3] = image.pixels[channel::4]
+    result = compare_screens(bytes(shown), swift_decode(tmp_path, log), last_drawn_by(messages))
+    print(f"{tree} {case}: {result}")
+    assert result.exact_mismatches == 0, f"{tree} {case}: {result}; the first: {result.first}"
+    if COPYRECT in encodings:
+        assert result.copied_pixels > 0, f"every CopyRect was drawn over: {used}"
+    if not exact:
+        assert result.jpeg_pixels > 0, f"every JPEG rectangle was drawn over: {used}"
+        assert result.jpeg_max <= JPEG_MAX_ERROR and result.jpeg_mean <= JPEG_MEAN_ERROR, f"{tree} {case}: {result}"
