@@ -1,20 +1,21 @@
 """The RFB framebuffer decoder (Sources/RFBDecoding) against noVNC's canvas (issue 16 §1).
 
 A real noVNC in headless Chromium (Debian's /usr/share/novnc and the 1.3.0 and 1.7.0 release trees
-of ../shared/peers) connects through `websockify --record` to x11vnc on one Xvfb desktop, shared by
-every case, showing fixed content: coloured text and 256-colour and true-colour cells in an xterm,
-and a Tk window with smooth gradients and noise (what makes x11vnc's Tight choose JPEG). A page of
-ours (novnc_encodings_page.html) imports the tree's own core/rfb.js and keeps, of the SetEncodings
-list that noVNC builds, only the encoding under test and the pseudo-encodings DesktopSize, LastRect
-and Cursor (and a JPEG quality level where JPEG is wanted): nothing in the trees is edited.
+of ../shared/peers) connects through `websockify --record` to a real VNC server: x11vnc on Xvfb, and
+TigerVNC's Xvnc (with noVNC 1.7). Each server has one desktop, shared by its cases, showing fixed
+content: coloured text and 256-colour and true-colour cells in an xterm, and a Tk window with smooth
+gradients and noise (what makes Tight choose JPEG). A page of ours (novnc_encodings_page.html)
+imports the tree's own core/rfb.js and keeps, of the SetEncodings list that noVNC builds, only the
+encoding under test and the pseudo-encodings DesktopSize, LastRect and Cursor (and a JPEG quality
+level where JPEG is wanted): nothing in the trees is edited.
 
 Once no WebSocket message has arrived for QUIET seconds, the test reads noVNC's canvas (toDataURL,
 exact pixels; noVNC draws the pointer on an element of its own, not on the canvas), disconnects,
 stops the proxy, turns the recorded session into RFBDecodeTool's log (`wsrecord-inspect dump --json
 --payload`) and compares the decoder's screen with the canvas: pixel-exact wherever a lossless
 rectangle drew last, within a small error where a JPEG rectangle did. Each case also checks, from
-the recording (`dump --rfb --json`), that x11vnc really sent the encoding under test (and JPEG, and
-CopyRect pixels that are still on the screen at the end), and that every canvas pixel is opaque.
+the recording (`dump --rfb --json`), that the server really sent the encoding under test (and JPEG,
+and CopyRect pixels still on the screen at the end), and that every canvas pixel is opaque.
 """
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ CASES = {
 # that does not begin the queue keeps x11vnc's zero padding byte as alpha and draws transparent
 # pixels whose colour the canvas does not keep: there is nothing to compare.
 ONLY_17 = {"zrle", "raw"}
-PARAMS = [(tree, case) for case in CASES for tree in TREES if case not in ONLY_17 or tree == "1.7.0"]
+PARAMS = [("x11vnc", tree, case) for case in CASES for tree in TREES if case not in ONLY_17 or tree == "1.7.0"]
+PARAMS += [("tigervnc", "1.7.0", case) for case in CASES]
 
 # A Tk window of 340x260 pixels: a smooth two-way gradient, a band of soft waves and a band of noise.
 PICTURE_TCL = r"""
@@ -114,13 +116,14 @@ touch painted
 
 # ----------------------------------------------------------------------------- shared peers
 
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory):
-    """One desktop for every case: x11vnc on Xvfb, the xterm painted, the Tk picture on top."""
-    if not shutil.which("wish"):
-        pytest.fail("wish (Debian package tk) missing: run scripts/install-deps", pytrace=False)
-    tmp = tmp_path_factory.mktemp("novnc-desk")
-    with VncDesk(workdir=tmp / "home", logdir=tmp / "logs") as vnc:
+def painted_desk(tmp_path_factory, server: str):
+    """A desktop shared by the cases of one VNC server: the xterm painted, the Tk picture on top."""
+    for program, package in (("wish", "tk"), ("Xvnc" if server == "tigervnc" else "x11vnc", None)):
+        if not shutil.which(program):
+            pytest.fail(f"{program} ({package or 'its Debian package'}) missing: run scripts/install-deps",
+                        pytrace=False)
+    tmp = tmp_path_factory.mktemp(f"{server}-desk")
+    with VncDesk(workdir=tmp / "home", logdir=tmp / "logs", server=server) as vnc:
         env = dict(os.environ, DISPLAY=vnc.display)
         (vnc.workdir / "paint.sh").write_text(PAINT_SH)
         subprocess.run(["xdotool", "type", "--delay", "2", "bash paint.sh"], env=env, check=True, timeout=30)
@@ -129,12 +132,22 @@ def desk(tmp_path_factory):
         with open(tmp / "logs" / "wish.log", "wb") as log:
             wish = subprocess.Popen(["wish", str(tmp / "picture.tcl")], env=env, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=log, start_new_session=True)
-        vnc.procs.insert(1, wish)  # stopped with the desk, before Xvfb
+        vnc.procs.insert(1, wish)  # stopped with the desk, before the X server
         assert wish.stdout.readline() == b"ready\n", (tmp / "logs" / "wish.log").read_text()
         painted = vnc.workdir / "painted"
         poll(painted.exists, bool, 30, f"{painted}: the xterm to run paint.sh")
         time.sleep(1.0)  # the xterm draws what the script printed
         yield vnc
+
+
+@pytest.fixture(scope="module")
+def x11vnc_desk(tmp_path_factory):
+    yield from painted_desk(tmp_path_factory, "x11vnc")
+
+
+@pytest.fixture(scope="module")
+def tigervnc_desk(tmp_path_factory):
+    yield from painted_desk(tmp_path_factory, "tigervnc")
 
 
 @pytest.fixture(scope="module")
@@ -327,9 +340,10 @@ def canvas_of_quiet_screen(driver, scroll: bool) -> tuple[bytes, dict]:
         state = wait_quiet(driver)
 
 
-@pytest.mark.parametrize("tree,case", PARAMS, ids=[f"{tree}-{case}" for tree, case in PARAMS])
-def test_decoded_screen_equals_novnc_canvas(tree, case, desk, novnc_site, browser, tmp_path, proxy_bin,
-                                            start_process):
+@pytest.mark.parametrize("server,tree,case", PARAMS, ids=["-".join(p) for p in PARAMS])
+def test_decoded_screen_equals_novnc_canvas(server, tree, case, novnc_site, browser, tmp_path, proxy_bin,
+                                            start_process, request):
+    desk = request.getfixturevalue(f"{server}_desk")
     encodings, exact = CASES[case]
     port = pick_free_port()
     record_base = tmp_path / "session"
@@ -345,30 +359,31 @@ def test_decoded_screen_equals_novnc_canvas(tree, case, desk, novnc_site, browse
     finally:
         stop_process(proxy)
     (tmp_path / "canvas.png").write_bytes(canvas)
-    print(f"\n{tree} {case}: noVNC offered {state['offered']}, sent {state['sent']}; {state['received']} messages")
+    name = f"{server} {tree} {case}"
+    print(f"\n{name}: noVNC offered {state['offered']}, sent {state['sent']}; {state['received']} messages")
     assert sorted(state["sent"]) == sorted(encodings + PSEUDO), f"{tree} does not offer all of {encodings}"
 
     log, messages = recorded_session(record_base.with_name(record_base.name + ".rec"))
     used = encodings_used(messages)
-    print(f"{tree} {case}: rectangles {dict(sorted(used.items()))}")
+    print(f"{name}: rectangles {dict(sorted(used.items()))}")
     for encoding in encodings:
         if encoding >= 0:
             assert any(name.split()[0] == NAMES[encoding] for name in used), \
-                f"x11vnc sent no {NAMES[encoding]} rectangle: {used}"
-    assert exact or any(name.endswith(" jpeg") for name in used), f"x11vnc sent no JPEG rectangle: {used}"
+                f"{server} sent no {NAMES[encoding]} rectangle: {used}"
+    assert exact or any(name.endswith(" jpeg") for name in used), f"{server} sent no JPEG rectangle: {used}"
 
     image = read_image(canvas)
     assert (image.width, image.height, image.channels) == (WIDTH, HEIGHT, 4), (image.width, image.height)
     transparent = WIDTH * HEIGHT - image.pixels[3::4].count(255)
-    assert transparent == 0, f"{tree} {case}: noVNC left {transparent} canvas pixels not opaque"
+    assert transparent == 0, f"{name}: noVNC left {transparent} canvas pixels not opaque"
     shown = bytearray(WIDTH * HEIGHT * 3)
     for channel in range(3):
         shown[channel::3] = image.pixels[channel::4]
     result = compare_screens(bytes(shown), swift_decode(tmp_path, log), last_drawn_by(messages))
-    print(f"{tree} {case}: {result}")
-    assert result.exact_mismatches == 0, f"{tree} {case}: {result}; the first: {result.first}"
+    print(f"{name}: {result}")
+    assert result.exact_mismatches == 0, f"{name}: {result}; the first: {result.first}"
     if COPYRECT in encodings:
         assert result.copied_pixels > 0, f"every CopyRect was drawn over: {used}"
     if not exact:
         assert result.jpeg_pixels > 0, f"every JPEG rectangle was drawn over: {used}"
-        assert result.jpeg_max <= JPEG_MAX_ERROR and result.jpeg_mean <= JPEG_MEAN_ERROR, f"{tree} {case}: {result}"
+        assert result.jpeg_max <= JPEG_MAX_ERROR and result.jpeg_mean <= JPEG_MEAN_ERROR, f"{name}: {result}"

@@ -7,6 +7,8 @@
 It runs `Xvfb :N -screen 0 800x600x24`, an `xterm` running bash in `workdir`
 (with the X input focus, so keys injected by the VNC server land in its shell),
 and `x11vnc -display :N -rfbport P -forever -shared -nopw -localhost`.
+With `server="tigervnc"`, TigerVNC's Xvnc (an X server that is itself the VNC server, security
+None, loopback only) takes the place of both Xvfb and x11vnc.
 On exit, or when starting fails, every one of them and all their descendants
 are terminated (SIGTERM, then SIGKILL after a grace period).
 """
@@ -144,7 +146,9 @@ def wait_for_rfb(port: int, timeout: float, host: str = "127.0.0.1", procs=()) -
 class VncDesk:
     """Context manager: Xvfb + xterm (bash in `workdir`) + x11vnc on a free port."""
 
-    def __init__(self, workdir: Path, logdir: Path, timeout: float = 15.0):
+    def __init__(self, workdir: Path, logdir: Path, timeout: float = 15.0, server: str = "x11vnc"):
+        assert server in ("x11vnc", "tigervnc"), server
+        self.server = server
         self.workdir = Path(workdir)
         self.logdir = Path(logdir)
         self.timeout = timeout
@@ -168,6 +172,7 @@ class VncDesk:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.logdir.mkdir(parents=True, exist_ok=True)
+        self.vnc_port = pick_free_port()
         self._start_xvfb()
         env = dict(os.environ, DISPLAY=self.display)
         # bash in workdir; PS1 kept short so screenshots are easy to read; its history
@@ -181,7 +186,9 @@ class VncDesk:
             cwd=self.workdir,
         )
         self._focus_xterm(env, xterm)
-        self.vnc_port = pick_free_port()
+        if self.server == "tigervnc":
+            wait_for_rfb(self.vnc_port, self.timeout, procs=[self.procs[0]])
+            return
         x11vnc = self._spawn(
             "x11vnc",
             ["x11vnc", "-display", self.display, "-rfbport", str(self.vnc_port),
@@ -214,12 +221,15 @@ class VncDesk:
         # ~7% of back-to-back desks (7/100 measured; 0/160 with it).
         read_fd, write_fd = os.pipe()
         try:
-            log = self.logdir / "xvfb.log"
-            self.log_paths["xvfb"] = log
+            name = "xvfb" if self.server == "x11vnc" else "xvnc"
+            log = self.logdir / f"{name}.log"
+            self.log_paths[name] = log
+            screen = (["Xvfb", "-screen", "0", f"{WIDTH}x{HEIGHT}x24"] if self.server == "x11vnc" else
+                      ["Xvnc", "-geometry", f"{WIDTH}x{HEIGHT}", "-depth", "24", "-rfbport", str(self.vnc_port),
+                       "-localhost", "-SecurityTypes", "None"])
             with open(log, "ab") as out:
                 proc = subprocess.Popen(
-                    ["Xvfb", "-displayfd", str(write_fd), "-screen", "0",
-                     f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp", "-noreset"],
+                    [*screen, "-displayfd", str(write_fd), "-nolisten", "tcp", "-noreset"],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                     pass_fds=(write_fd,), start_new_session=True,
                 )
