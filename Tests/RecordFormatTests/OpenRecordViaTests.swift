@@ -38,8 +38,8 @@ struct OpenRecordViaTests {
         #expect(decode(body) == direct)
     }
 
-    @Test("files say format 1.3")
+    @Test("files say format 1.4 (1.4 added the session identity, tag 10)")
     func minorVersion() {
-        #expect(FileHeader(createdWallMicros: 0, producerName: "p", producerVersion: "v").minor == 3)
+        #expect(FileHeader(createdWallMicros: 0, producerName: "p", producerVersion: "v").minor == 4)
     }
 }

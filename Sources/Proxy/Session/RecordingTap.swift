@@ -27,6 +27,8 @@ final class RecordingTap: SessionTap {
     private let recorder: BackgroundRecorder
     private let redaction: RecordingRedaction
     private let clock: any RecordClock
+    /// Names the recording instance in each session's identity (format 1.4, open tag 10).
+    private let instance: String
     private var session: UInt32 = 0
     private var startNanos: UInt64 = 0
     private var rfb = RFBClientStreamParser()
@@ -37,9 +39,13 @@ final class RecordingTap: SessionTap {
     /// Set once client bytes could not be attributed: every later client frame is redacted.
     private var lostSync = false
 
-    init(recorder: BackgroundRecorder, redaction: RecordingRedaction, clock: any RecordClock = SystemRecordClock()) {
+    init(
+        recorder: BackgroundRecorder, redaction: RecordingRedaction, instance: String = "",
+        clock: any RecordClock = SystemRecordClock()
+    ) {
         self.recorder = recorder
         self.redaction = redaction
+        self.instance = instance
         self.clock = clock
     }
 
@@ -49,6 +55,8 @@ final class RecordingTap: SessionTap {
         base64 = open.subprotocol == "base64"
         session = recorder.allocateSession()
         startNanos = clock.monotonicNanos()
+        var open = open
+        if open.identity == nil { open.identity = SessionIdentity.random(instance: instance) }
         recorder.submit(Record(session: session, timeMicros: 0, body: .open(open)))
     }
 
@@ -162,6 +170,8 @@ struct QueuedPayload: RecordPayload {
 public final class SessionRecording: Sendable {
     public let recorder: BackgroundRecorder
     public let redaction: RecordingRedaction
+    /// The instance name every session's identity carries (default: the host name).
+    public let instance: String
 
     /// The file `--record=FILE` writes: FILE, with `.rec` added unless it already ends in `.rec`.
     public static func recordPath(_ file: String) -> String {
@@ -170,20 +180,38 @@ public final class SessionRecording: Sendable {
 
     /// Opens (or appends to) the recording; `onEvent` hears about dropped records and write failures.
     /// A new file gets exactly the permission bits `mode` (`--record-mode`); an existing one keeps its own.
-    public init(
+    public convenience init(
         file: String, redaction: RecordingRedaction, mode: UInt32 = 0o600,
         onEvent: @escaping @Sendable (BackgroundRecorder.Event) -> Void
+    ) throws(RecordFormatError) {
+        try self.init(layout: .single(path: Self.recordPath(file)), redaction: redaction, mode: mode, onEvent: onEvent)
+    }
+
+    /// Opens the recording's first file as `layout` says (a per-session recording checks its
+    /// directory); `onFileClosed` hears of each file closed, complete, from the recording thread.
+    public init(
+        layout: RecordFileLayout, redaction: RecordingRedaction, mode: UInt32 = 0o600,
+        instance: String = ProcessInfo.processInfo.hostName,
+        onEvent: @escaping @Sendable (BackgroundRecorder.Event) -> Void,
+        onFileClosed: @escaping @Sendable (ClosedRecordFile) -> Void = { _ in }
     ) throws(RecordFormatError) {
         var configuration = BackgroundRecorder.Configuration()
         configuration.writer.fileMode = mode
         self.recorder = try BackgroundRecorder(
-            path: Self.recordPath(file), configuration: configuration, onEvent: onEvent)
+            layout: layout, configuration: configuration, onEvent: onEvent, onFileClosed: onFileClosed)
         self.redaction = redaction
+        self.instance = instance
+    }
+
+    /// The layout of `--record FILE` rotated as `rotation` says: files `FILE-YYYYmmddTHHMMSS.rec`
+    /// (FILE without its `.rec`).
+    public static func rotatingLayout(_ file: String, rotation: RecordRotation) -> RecordFileLayout {
+        .rotating(base: file.hasSuffix(".rec") ? String(file.dropLast(4)) : file, rotation: rotation)
     }
 
     /// A factory for ``ProxyConfiguration/sessionTapFactories``.
     public var tapFactory: SessionTapFactory {
-        { [recorder, redaction] _ in RecordingTap(recorder: recorder, redaction: redaction) }
+        { [recorder, redaction, instance] _ in RecordingTap(recorder: recorder, redaction: redaction, instance: instance) }
     }
 
     /// Drains the queue and closes the file (index, fsync) on a thread of its own.

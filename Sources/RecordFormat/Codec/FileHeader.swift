@@ -5,7 +5,7 @@ public struct FileHeader: Sendable, Equatable {
     /// The major version this library writes and reads; readers refuse other majors.
     public static let currentMajor: UInt16 = 1
     /// The minor version this library writes; readers accept any minor of their major.
-    public static let currentMinor: UInt16 = 3
+    public static let currentMinor: UInt16 = 4
     /// Smallest possible header: fixed part, two empty strings and the CRC.
     static let minimumLength = 32
 

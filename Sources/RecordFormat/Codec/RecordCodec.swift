@@ -19,7 +19,7 @@ enum RecordCodec {
     }
 
     enum OpenTag: UInt8 {
-        case startWall = 1, client = 2, listen = 3, target = 4, path = 5, subprotocol = 6, tls = 7, origin = 8, via = 9
+        case startWall = 1, client = 2, listen = 3, target = 4, path = 5, subprotocol = 6, tls = 7, origin = 8, via = 9, identity = 10
     }
 
     enum CloseTag: UInt8 {
@@ -120,6 +120,9 @@ enum RecordCodec {
         field(OpenTag.tls.rawValue, [open.tls ? 1 : 0], &out)
         if let origin = open.origin { field(OpenTag.origin.rawValue, utf8Prefix(origin, limit: Int(UInt16.max)), &out) }
         if let via = open.viaAddress { field(OpenTag.via.rawValue, utf8Prefix(via, limit: Int(UInt16.max)), &out) }
+        if let identity = open.identity {
+            field(OpenTag.identity.rawValue, identity.uuid + utf8Prefix(identity.instance, limit: Int(UInt16.max) - 16), &out)
+        }
         return out
     }
 
@@ -234,6 +237,10 @@ enum RecordCodec {
             case .tls: open.tls = value.first.map { $0 != 0 } ?? false
             case .origin: open.origin = string(value)
             case .via: open.viaAddress = string(value)
+            case .identity:
+                guard value.count >= 16 else { valid = false; return }
+                open.identity = SessionIdentity(
+                    uuid: Array(value.prefix(16)), instance: string(UnsafeRawBufferPointer(rebasing: value.dropFirst(16))))
             case nil: break
             }
         }

@@ -47,11 +47,14 @@ public final class BackgroundRecorder: @unchecked Sendable {
         case writingAgain
     }
 
+    /// The file being written (of a rotated recording: the first), or a per-session recording's directory.
     public let path: String
+    /// Which files the recording writes.
+    public let layout: RecordFileLayout
     /// What opening the file found (appended run, torn tail cut).
     public let appendReport: RecordFileWriter.AppendReport
 
-    private let writer: RecordFileWriter
+    private let writer: RecordFileSet
     private let configuration: Configuration
     private let onEvent: @Sendable (Event) -> Void
     // Heap-allocated so their addresses never move (pthread objects must not be copied).
@@ -87,16 +90,32 @@ public final class BackgroundRecorder: @unchecked Sendable {
     private var thread: pthread_t?
 
     /// Opens (or appends to) `path` and starts the writer thread.
-    public init(
+    public convenience init(
         path: String, configuration: Configuration = .init(), onEvent: @escaping @Sendable (Event) -> Void = { _ in }
     ) throws(RecordFormatError) {
-        self.path = path
+        try self.init(layout: .single(path: path), configuration: configuration, onEvent: onEvent)
+    }
+
+    /// Opens the first file of `layout` (a per-session recording: checks its directory) and starts
+    /// the writer thread. `onFileClosed` hears, on the writer thread, of every file closed (rotated,
+    /// a session's, or at ``close()``), once nothing writes into it any more.
+    public init(
+        layout: RecordFileLayout, configuration: Configuration = .init(),
+        onEvent: @escaping @Sendable (Event) -> Void = { _ in },
+        onFileClosed: @escaping @Sendable (ClosedRecordFile) -> Void = { _ in }
+    ) throws(RecordFormatError) {
+        self.layout = layout
         self.configuration = configuration
         self.wakeThreshold = configuration.effectiveWakeThreshold
         self.onEvent = onEvent
-        self.writer = try RecordFileWriter(path: path, configuration: configuration.writer)
+        self.writer = try RecordFileSet(layout: layout, configuration: configuration.writer, onClosed: onFileClosed)
+        if case .perSession(let directory) = layout {
+            self.path = directory
+        } else {
+            self.path = writer.currentPath ?? ""
+        }
         self.appendReport = writer.appendReport
-        self.nextSession = writer.allocateSession()
+        self.nextSession = writer.firstSession
         mutex.initialize(to: pthread_mutex_t())
         condition.initialize(to: pthread_cond_t())
         pthread_mutex_init(mutex, nil)
@@ -256,7 +275,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
             } catch {
                 failed(error)
             }
-            if let end = failedAtEnd, writer.endOffset > end {
+            if let end = failedAtEnd, writer.bytesWritten > end {
                 failedAtEnd = nil
                 onEvent(.writingAgain)
             }
@@ -305,7 +324,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
     private var failedAtEnd: UInt64?
 
     private func failed(_ error: RecordFormatError) {
-        if failedAtEnd == nil { failedAtEnd = writer.endOffset }
+        if failedAtEnd == nil { failedAtEnd = writer.bytesWritten }
         onEvent(.writeFailed(error))
     }
 

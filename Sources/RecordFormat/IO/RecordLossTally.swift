@@ -146,6 +146,19 @@ struct RecordLossTally: Sendable {
         return out
     }
 
+    /// The losses of each session on its own (for a file per session), with the causes and detail.
+    func bySession() -> [(UInt32, RecordLossTally)] {
+        sessions.values.sorted { $0.session < $1.session }.map { loss in
+            var part = RecordLossTally()
+            part.sessions[loss.session] = loss
+            part.causes = causes
+            part.detail = detail
+            part.records = loss.records
+            part.payloadBytes = loss.payloadBytes
+            return (loss.session, part)
+        }
+    }
+
     /// Upper bound of the bytes the gap blocks take in the file.
     var encodedLength: Int { isEmpty ? 0 : encodedLength(adding: 0) }
 

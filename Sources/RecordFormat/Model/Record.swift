@@ -122,11 +122,14 @@ public struct SessionOpen: Sendable, Equatable {
     /// ``clientAddress`` is the client the balancer named (PROXY protocol or a trusted forwarded
     /// header); nil when the client connected directly. Since format 1.3.
     public var viaAddress: String?
+    /// The session's stable identity (a UUID and the recording instance), the same in every file a
+    /// rotated recording spreads the session over; nil in files written before format 1.4.
+    public var identity: SessionIdentity?
 
     public init(
         startWallMicros: Int64, clientAddress: String = "", listenAddress: String = "",
         target: SessionTarget = .unknown, requestPath: String = "", subprotocol: String? = nil, tls: Bool = false,
-        origin: String? = nil, viaAddress: String? = nil
+        origin: String? = nil, viaAddress: String? = nil, identity: SessionIdentity? = nil
     ) {
         self.startWallMicros = startWallMicros
         self.clientAddress = clientAddress
@@ -137,6 +140,7 @@ public struct SessionOpen: Sendable, Equatable {
         self.tls = tls
         self.origin = origin
         self.viaAddress = viaAddress
+        self.identity = identity
     }
 }
 

@@ -57,6 +57,7 @@ public struct RecordDumpFormatter: Sendable {
             line += " listen=\(open.listenAddress) target=\(open.target.displayString)"
             line += " path=\(open.requestPath) protocol=\(open.subprotocol ?? "-") tls=\(open.tls ? "yes" : "no")"
             line += " start=" + (open.startWallMicros == 0 ? "unknown" : TextEncoding.isoDate(wallMicros: open.startWallMicros))
+            if let identity = open.identity { line += " id=\(identity.description)" }
         case .close(let close):
             line += " ·   " + pad("close", 12, left: false) + pad("", 8) + "  "
             line += "by=\(close.closedBy.name) code=\(close.code.map(String.init) ?? "-")"
@@ -94,6 +95,10 @@ public struct RecordDumpFormatter: Sendable {
             fields.append(("path", TextEncoding.jsonString(open.requestPath)))
             fields.append(("subprotocol", open.subprotocol.map(TextEncoding.jsonString) ?? "null"))
             fields.append(("tls", open.tls ? "true" : "false"))
+            if let identity = open.identity {
+                fields.append(("session_id", TextEncoding.jsonString(identity.uuidString)))
+                fields.append(("instance", TextEncoding.jsonString(identity.instance)))
+            }
         case .close(let close):
             fields.append(("kind", "\"close\""))
             fields.append(("length", "0"))
