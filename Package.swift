@@ -6,7 +6,7 @@ import PackageDescription
 //
 //   0  WebSocketWire  RFB  CZlib  CLibDeflate  CTurboJPEG  CPNG  CFileInfo  CRebind
 //   1  RecordFormat  RFBRules  RFBDecoding
-//   2  RecordTools  ServiceSupport
+//   2  RecordTools  ServiceSupport  RecordRender
 //   3  Proxy
 //   4  ProxyPlugins  StaticWeb
 //   5  Replay  CLISupport
@@ -83,6 +83,9 @@ let layer2: [Target] = [
     // host:port text, noticing that a followed file changed (FileStamp: token files, certificates).
     // RecordFormat only for its ISO 8601 times.
     .target(name: "ServiceSupport", dependencies: ["RecordFormat", "CFileInfo", .logging, .nioConcurrencyHelpers]),
+    // A session's screen at any moment as PNG images, a contact sheet or a video through ffmpeg
+    // (wsrecord-inspect render), with keyframes for fast seeking.
+    .target(name: "RecordRender", dependencies: ["RecordFormat", "RFB", "RFBDecoding", "CPNG", "CZlib"]),
 ]
 
 // MARK: Layer 3: the proxy core
@@ -163,7 +166,10 @@ let layer7: [Target] = [
     // @main only: the command line is ReplayCLI's.
     .executableTarget(name: "wsreplay", dependencies: ["ReplayCLI"]),
     // Its subcommands map flags onto RecordTools; tested by running it (golden files, e2e).
-    .executableTarget(name: "wsrecord-inspect", dependencies: ["RecordFormat", "RecordTools", "RFBRules", .argumentParser]),
+    .executableTarget(
+        name: "wsrecord-inspect",
+        dependencies: ["RecordFormat", "RecordTools", "RFBRules", "RecordRender", "RFBDecoding", .argumentParser]
+    ),
 ]
 
 // MARK: Tests: one target per module, and what they share
@@ -202,6 +208,10 @@ let tests: [Target] = [
         name: "RecordToolsTests",
         dependencies: ["RecordTools", "RecordFormat", "RecordTestSupport", "WebSocketWire", "RFB", "RFBRules"],
         exclude: ["Golden"]
+    ),
+    .testTarget(
+        name: "RecordRenderTests",
+        dependencies: ["RecordRender", "RFBDecoding", "RecordFormat", "RecordTestSupport", "TestSupport", "WebSocketWire", "CPNG"]
     ),
     .testTarget(name: "ServiceSupportTests", dependencies: ["ServiceSupport", "TestSupport", .logging, .nioConcurrencyHelpers]),
     .testTarget(

@@ -1,0 +1,186 @@
+import RFB
+import RFBDecoding
+import RecordFormat
+
+/// One session of a recording played through the RFB framebuffer decoder, to be looked at any
+/// moment: ``screen(at:)`` gives the screen after every record of the session up to that time
+/// (µs since the session start), in file order. Going forward continues the decoding; going back
+/// starts again from the session's open record.
+public final class SessionPlayback {
+    public let path: String
+    public let session: UInt32
+    /// The session's open record.
+    public let open: SessionOpen
+    /// Everything noted so far (decoder problems, losses, damage), in the order found.
+    public private(set) var notes: [RenderNote] = []
+    /// Records fed to the decoder since this playback was made (the cost of the moments asked).
+    public private(set) var recordsDecoded = 0
+    /// The time of the last record of the session, once the end was reached.
+    public private(set) var endMicros: UInt64?
+
+    private let records: SessionRecords
+    private var state: State
+    /// An entry read but not applied: it is later than the time asked.
+    private var pending: SessionRecords.Entry?
+    private var damagesNoted = 0
+    private var redactedNoted = false
+
+    /// What playing the session so far has built.
+    struct State {
+        var decoder = RFBFramebufferDecoder()
+        var bytes: FrameBytes
+        /// The latest time of the records applied.
+        var reachedMicros: UInt64 = 0
+        /// The target's frames were lost from here: nothing after is drawn.
+        var frozen = false
+        /// The decoder was told the stream ended (the close record, or the end of the file).
+        var finished = false
+        /// The end of the file was reached.
+        var atEnd = false
+    }
+
+    /// Opens `path` (either format) and finds `session`'s open record.
+    public init(path: String, session: UInt32) throws(RenderError) {
+        self.path = path
+        self.session = session
+        do {
+            records = try SessionRecords(path: path, session: session)
+            try records.rewind()
+            var found: SessionOpen?
+            while found == nil, let entry = try records.next() {
+                if case .record(let record, _) = entry, case .open(let open) = record.body { found = open }
+            }
+            guard let found else { throw RenderError("there is no session \(session) in this recording", path: path) }
+            open = found
+        } catch let error as RenderError {
+            throw error
+        } catch {
+            throw RenderError("\(error)")
+        }
+        state = State(bytes: FrameBytes(open))
+    }
+
+    /// The screen at `micros` since the session start (nil before the server's ServerInit).
+    public func screen(at micros: UInt64) throws(RenderError) -> RFBFramebuffer? {
+        if micros < state.reachedMicros { try restart() }
+        try advance(to: micros)
+        return state.decoder.framebuffer
+    }
+
+    /// The screen at `micros` without going back: for a series in time order.
+    public var currentScreen: RFBFramebuffer? { state.decoder.framebuffer }
+
+    private func restart() throws(RenderError) {
+        do {
+            try records.rewind()
+            pending = nil
+            state = State(bytes: FrameBytes(open))
+        } catch {
+            throw RenderError("\(error)")
+        }
+    }
+
+    /// Applies every entry up to `micros`; the first later one is kept for the next call.
+    private func advance(to micros: UInt64) throws(RenderError) {
+        while !state.atEnd {
+            let entry: SessionRecords.Entry
+            if let held = pending {
+                entry = held
+                pending = nil
+            } else {
+                do {
+                    guard let read = try records.next() else {
+                        finishDecoding(at: state.reachedMicros)
+                        endMicros = state.reachedMicros
+                        state.atEnd = true
+                        return
+                    }
+                    entry = read
+                } catch {
+                    throw RenderError("\(error)")
+                }
+                noteDamage()
+            }
+            let time = Self.time(of: entry)
+            if time > micros {
+                pending = entry
+                return
+            }
+            apply(entry)
+        }
+    }
+
+    static func time(of entry: SessionRecords.Entry) -> UInt64 {
+        switch entry {
+        case .record(let record, _): record.timeMicros
+        case .lost(let loss): loss.firstTimeMicros
+        }
+    }
+
+    private func apply(_ entry: SessionRecords.Entry) {
+        let time = Self.time(of: entry)
+        state.reachedMicros = max(state.reachedMicros, time)
+        switch entry {
+        case .lost(let loss):
+            let lost = loss.targetToClient
+            if lost.frames > 0, !state.frozen {
+                state.frozen = true
+                note(time, "the recording lost \(lost.frames) frames (\(lost.bytes) bytes) the target sent: "
+                    + "the screen is not drawn past this point")
+            } else if loss.clientToTarget.frames > 0 {
+                note(time, "the recording lost \(loss.clientToTarget.frames) frames the client sent "
+                    + "(a pixel format change in them would be missed)")
+            }
+        case .record(let record, _):
+            recordsDecoded += 1
+            switch record.body {
+            case .frame(let frame):
+                feed(frame, time: time)
+            case .close:
+                finishDecoding(at: time)
+            case .open, .marker:
+                break
+            }
+        }
+    }
+
+    private func feed(_ frame: Frame, time: UInt64) {
+        let bytes = state.bytes.bytes(of: frame)
+        guard !bytes.isEmpty else { return }
+        let direction: RFBDirection = frame.direction == .clientToTarget ? .clientToServer : .serverToClient
+        if frame.isRedacted {
+            // The filler is not what was sent: passing it to the parser would misread the stream.
+            if !redactedNoted {
+                redactedNoted = true
+                note(time, "\(frame.direction.senderName) frames were redacted when recording; they are skipped")
+            }
+            return
+        }
+        guard direction == .clientToServer || !state.frozen else { return }
+        for problem in state.decoder.feed(direction, bytes, time: Double(time) / 1e6) { note(time, problem) }
+    }
+
+    private func finishDecoding(at time: UInt64) {
+        guard !state.finished else { return }
+        state.finished = true
+        for problem in state.decoder.finish(time: Double(time) / 1e6) { note(time, problem) }
+    }
+
+    private func note(_ time: UInt64, _ problem: RFBDecodeProblem) {
+        var problem = problem
+        problem.time = nil  // the note carries the time
+        note(time, problem.description)
+    }
+
+    private func note(_ time: UInt64?, _ text: String) {
+        notes.append(RenderNote(timeMicros: time, text))
+    }
+
+    private func noteDamage() {
+        let damages = records.damages
+        while damagesNoted < damages.count {
+            note(nil, "damaged recording: \(damages[damagesNoted]); the readable records are used")
+            damagesNoted += 1
+        }
+    }
+}

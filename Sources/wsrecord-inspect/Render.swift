@@ -1,0 +1,141 @@
+import ArgumentParser
+import RFBDecoding
+import RecordFormat
+import RecordRender
+import RecordTools
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Render: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw a recorded VNC session's screen: a moment as PNG, a series, a contact sheet or a video.",
+        discussion: """
+            The session's RFB stream is decoded (docs/rfb-decoder.md); rectangles the decoder cannot draw \
+            are reported on stderr with their time and the frame is drawn anyway. Times are durations since \
+            the session start (12.5s, 250ms, 2m) or wall-clock ISO 8601 times (2026-12-06T09:30:12.5Z). \
+            Reads both formats (ours and the legacy Python recordings). Keyframes (snapshots of the decoder \
+            every few seconds of session time) make later moments quick to reach; they are kept in a cache \
+            file beside the recording (FILE.keyframes, or in --cache DIR).
+            """
+    )
+
+    @Argument(help: "The recording (either format).") var file: String
+
+    @Option(help: "The session to draw (default: the only one).") var session: UInt32?
+
+    @Option(
+        help: ArgumentHelp(
+            "Draw the screen at this time (repeatable).",
+            discussion: "A duration since the session start or a wall-clock ISO 8601 time."))
+    var at: [String] = []
+
+    @Option(help: "Draw a series: one frame every this long (e.g. 1s), named with its time, into the directory -o.")
+    var every: String?
+
+    @Option(help: "With --every: the series starts here (default 0).") var from: String?
+    @Option(help: "With --every: the series ends here (default: the session's last record).") var to: String?
+
+    @Option(
+        name: .shortAndLong,
+        help: "The PNG file (one --at), or the directory for a series or several --at (created if missing).")
+    var output: String?
+
+    func validate() throws {
+        let modes = [!at.isEmpty, every != nil].filter { $0 }.count
+        if modes != 1 { throw ValidationError("give --at TIME or --every STEP") }
+        if every != nil, at.isEmpty, output == nil { throw ValidationError("--every writes its frames into -o DIR") }
+        if !at.isEmpty, output == nil { throw ValidationError("--at writes its frame to -o FILE.png") }
+        if let every, (TimeSpec.micros(every) ?? 0) == 0 {
+            throw ValidationError("--every \(every): expected a duration above zero such as 1s or 500ms")
+        }
+        if (from != nil || to != nil) && every == nil { throw ValidationError("--from and --to go with --every") }
+    }
+
+    func run() throws {
+        let number = try sessionNumber()
+        let playback = try SessionPlayback(path: file, session: number)
+        var reported = 0
+        defer { report(playback.notes, from: &reported, session: number, final: true) }
+        if !at.isEmpty {
+            let moments = try at.map { try moment($0, playback.open) }
+            let directory = at.count > 1
+            if directory { try makeDirectory(output!) }
+            for (text, micros) in zip(at, moments) {
+                guard let screen = try playback.screen(at: micros) else {
+                    throw RenderError("no screen yet at \(text): the server had not sent its ServerInit", path: file)
+                }
+                let path = directory ? "\(output!)/\(Self.frameName(micros))" : output!
+                try PNGImage.write(screen, to: path)
+                report(playback.notes, from: &reported, session: number)
+            }
+            return
+        }
+        try makeDirectory(output!)
+        let series = SessionPlayback.Series(
+            everyMicros: TimeSpec.micros(every!)!, fromMicros: try from.map { try moment($0, playback.open) } ?? 0,
+            toMicros: try to.map { try moment($0, playback.open) })
+        var written = 0
+        try playback.forEach(series) { micros, screen in
+            guard let screen else { return }
+            try PNGImage.write(screen, to: "\(output!)/\(Self.frameName(micros))")
+            written += 1
+            report(playback.notes, from: &reported, session: number)
+        }
+        Output.standardError("wrote \(written) frames into \(output!)")
+    }
+
+    /// `frame-00h01m02.500s.png`: sorts by time.
+    static func frameName(_ micros: UInt64) -> String { "frame-\(RenderTimeText.fileStamp(micros)).png" }
+
+    /// The session asked, or the only one of the file.
+    private func sessionNumber() throws -> UInt32 {
+        if let session { return session }
+        // A legacy recording is one session; ours lists its sessions in its index.
+        let sessions: Set<UInt32> =
+            try RecordSource(path: file).format == .legacy
+            ? [1] : Set(try RecordFileReader(path: file).loadIndex().sessions.keys.filter { $0 != 0 })
+        guard sessions.count == 1, let only = sessions.first else {
+            let list = sessions.sorted().map(String.init).joined(separator: ", ")
+            throw ValidationError(
+                sessions.isEmpty ? "\(file) holds no session" : "\(file) holds sessions \(list): pick one with --session N")
+        }
+        return only
+    }
+
+    /// A time on the command line as µs since the session start.
+    private func moment(_ text: String, _ open: SessionOpen) throws -> UInt64 {
+        if let micros = TimeSpec.micros(text) { return micros }
+        guard let wall = WallClockTime.micros(text) else {
+            throw ValidationError("\(text): expected a duration such as 12.5s or an ISO 8601 time such as 2026-12-06T09:30:12Z")
+        }
+        guard wall >= open.startWallMicros else {
+            throw ValidationError(
+                "\(text) is before session \(open.startWallMicros) started (\(ISODate.string(wallMicros: open.startWallMicros)))")
+        }
+        return UInt64(wall - open.startWallMicros)
+    }
+
+    private func makeDirectory(_ path: String) throws {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw RenderError("cannot create the directory: \(String(cString: strerror(errno)))", path: path)
+        }
+    }
+
+    /// The notes shown in full; the rest are counted.
+    static let notesShown = 20
+
+    /// Prints the notes not yet printed as warnings (the first ``notesShown``; a count of the rest at
+    /// the end).
+    private func report(_ notes: [RenderNote], from printed: inout Int, session: UInt32, final: Bool = false) {
+        while printed < min(notes.count, Self.notesShown) {
+            Output.standardError("wsrecord-inspect: warning: \(file): session \(session) \(notes[printed])")
+            printed += 1
+        }
+        if final, notes.count > Self.notesShown {
+            Output.standardError(
+                "wsrecord-inspect: warning: \(file): session \(session): \(notes.count - Self.notesShown) more warnings")
+        }
+    }
+}
