@@ -13,6 +13,14 @@ public struct RFBFramebuffer: Sendable, Hashable {
         pixels = Array(repeating: 0, count: self.width * self.height)
     }
 
+    /// A framebuffer of these pixels; nil unless there are `width * height` of them.
+    init?(width: Int, height: Int, pixels: [UInt32]) {
+        guard width >= 0, height >= 0, pixels.count == width * height else { return nil }
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
     /// The pixel at (x, y), `0x00RRGGBB`.
     public subscript(x: Int, y: Int) -> UInt32 {
         precondition(x >= 0 && x < width && y >= 0 && y < height, "pixel (\(x),\(y)) outside \(width)x\(height)")

@@ -6,7 +6,7 @@ extension RFBFramebufferDecoder {
         _ reader: inout RFBDataReader, at offset: UInt64, width: Int, height: Int, _ converter: RFBPixelConverter,
         draw: Bool
     ) throws -> [UInt32] {
-        if let brokenAt = zrleBrokenAt {
+        if let brokenAt = zrleStream.brokenAt {
             throw DecodeFailure(
                 kind: .notDecoded, message: "the session's ZRLE zlib stream broke at server offset \(brokenAt)")
         }
@@ -16,7 +16,7 @@ extension RFBFramebufferDecoder {
         do {
             inflated = try zrleStream.inflate(UnsafeBufferPointer(rebasing: reader.bytes[start..<start + length]))
         } catch {
-            zrleBrokenAt = offset
+            zrleStream.brokenAt = offset
             throw DecodeFailure(message: error.message)
         }
         guard draw else { return [] }

@@ -10,22 +10,21 @@ import RFB
 /// the decoding there. No sockets.
 public final class RFBFramebufferDecoder {
     /// The screen so far; nil before ServerInit.
-    public private(set) var framebuffer: RFBFramebuffer?
+    public internal(set) var framebuffer: RFBFramebuffer?
     /// FramebufferUpdates applied.
-    public private(set) var updateCount = 0
+    public internal(set) var updateCount = 0
     /// Whether the server's stream is no longer followed.
-    public private(set) var isStopped = false
+    public internal(set) var isStopped = false
 
-    private var parser = RFBSessionParser()
-    private var converter: RFBPixelConverter?
+    var parser = RFBSessionParser()
+    var converter: RFBPixelConverter?
     /// Server bytes not yet dropped; `serverBytes[0]` is at `serverBase` in the server's stream.
-    private var serverBytes: [UInt8] = []
-    private var serverBase: UInt64 = 0
+    var serverBytes: [UInt8] = []
+    var serverBase: UInt64 = 0
     /// Offset up to which the server's bytes are used up.
-    private var serverConsumed: UInt64 = 0
-    let zrleStream = RFBInflater()
-    /// Where the ZRLE zlib stream broke (later ZRLE rectangles cannot be inflated).
-    var zrleBrokenAt: UInt64?
+    var serverConsumed: UInt64 = 0
+    /// The session's ZRLE zlib stream (``RFBInflater/brokenAt`` once it broke).
+    var zrleStream = RFBInflater()
 
     public init() {}
 

@@ -90,6 +90,13 @@ public struct RFBPixelConverter: Sendable {
         return true
     }
 
+    /// Replaces the whole colour map (a keyframe's); false unless it has the map's size.
+    mutating func restoreColourMap(_ map: [UInt32]) -> Bool {
+        guard map.count == colourMap.count else { return false }
+        colourMap = map
+        return true
+    }
+
     /// Keeps the colour map of `other` (a SetPixelFormat does not clear the map).
     mutating func keepColourMap(of other: RFBPixelConverter) {
         guard !format.trueColour, !other.colourMap.isEmpty else { return }

@@ -25,6 +25,15 @@ func px(_ colour: UInt32) -> [UInt8] { [UInt8(colour & 0xFF), UInt8(colour >> 8 
 /// A ZRLE CPIXEL of `colour` in x11vncFormat (the three low bytes, little-endian).
 func cpx(_ colour: UInt32) -> [UInt8] { Array(px(colour).prefix(3)) }
 
+/// The chunks of an RFB 3.8 handshake with security None, through ServerInit.
+func handshake(width: Int, height: Int, format: RFBPixelFormat = x11vncFormat) -> [(RFBDirection, [UInt8])] {
+    [
+        (.serverToClient, Array("RFB 003.008\n".utf8)), (.clientToServer, Array("RFB 003.008\n".utf8)),
+        (.serverToClient, [1, 1]), (.clientToServer, [1]), (.serverToClient, u32(0)), (.clientToServer, [1]),
+        (.serverToClient, u16(width) + u16(height) + format.bytes + u32(4) + Array("test".utf8)),
+    ]
+}
+
 /// A session through ServerInit (RFB 3.8, security None), fed to a decoder.
 struct DecoderSession {
     let decoder = RFBFramebufferDecoder()
@@ -33,13 +42,9 @@ struct DecoderSession {
     var serverOffset = 0
 
     init(width: Int, height: Int, format: RFBPixelFormat = x11vncFormat) {
-        server(Array("RFB 003.008\n".utf8))
-        client(Array("RFB 003.008\n".utf8))
-        server([1, 1])
-        client([1])
-        server(u32(0))
-        client([1])
-        server(u16(width) + u16(height) + format.bytes + u32(4) + Array("test".utf8))
+        for (direction, bytes) in handshake(width: width, height: height, format: format) {
+            if direction == .serverToClient { server(bytes) } else { client(bytes) }
+        }
     }
 
     mutating func server(_ bytes: [UInt8], time: Double? = nil) {
@@ -59,11 +64,14 @@ struct DecoderSession {
     }
 }
 
-/// One zlib stream compressing pieces that each end at a sync flush (what a ZRLE server sends).
+/// One zlib stream compressing pieces that each end at a sync flush (what a ZRLE server sends;
+/// `flush` another zlib flush mode).
 final class SyncFlushDeflater {
     private var stream = z_stream()
+    private let flush: Int32
 
-    init() {
+    init(flush: Int32 = Z_SYNC_FLUSH) {
+        self.flush = flush
         let status = deflateInit_(&stream, 6, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         precondition(status == Z_OK, "deflateInit failed")
     }
@@ -79,7 +87,7 @@ final class SyncFlushDeflater {
                 stream.avail_in = uInt(inBuffer.count)
                 stream.next_out = outBuffer.baseAddress
                 stream.avail_out = uInt(outBuffer.count)
-                let status = deflate(&stream, Z_SYNC_FLUSH)
+                let status = deflate(&stream, flush)
                 precondition(status == Z_OK && stream.avail_in == 0, "deflate failed")
                 return outBuffer.count - Int(stream.avail_out)
             }

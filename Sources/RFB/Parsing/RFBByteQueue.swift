@@ -9,6 +9,11 @@ struct RFBByteQueue: Sendable {
     /// Bytes still to drop as they arrive.
     private(set) var pendingSkip: UInt64 = 0
 
+    init() {}
+
+    /// An empty queue whose next byte is at `offset` in the stream (a parser resumed there).
+    init(offset: UInt64) { self.offset = offset }
+
     /// Bytes buffered and not yet read.
     var count: Int { storage.count - head }
 

@@ -1,0 +1,43 @@
+import RFB
+
+/// A keyframe: all an ``RFBFramebufferDecoder`` needs to go on from a point between messages
+/// without the bytes before it. Take one with ``RFBFramebufferDecoder/snapshot()``, make a
+/// decoder from it with ``RFBFramebufferDecoder/init(resumingFrom:)``, and feed that decoder the
+/// bytes each side sent after ``clientOffset`` and ``serverOffset``: it draws exactly what the
+/// decoder that took the snapshot draws from the same bytes.
+///
+/// ``serialized`` turns it into bytes for a keyframe cache file and ``init(serialized:)`` back
+/// (docs/rfb-decoder.md, "Keyframes").
+public struct RFBDecoderSnapshot: Sendable, Hashable {
+    /// The session parser's point: the session state and each side's byte count.
+    public let parser: RFBSessionParser.ResumePoint
+    /// The screen; nil before ServerInit.
+    public let framebuffer: RFBFramebuffer?
+    /// The pixel format pixels are read in, nil if none is usable, and its colour map (empty
+    /// for true colour).
+    public let pixelFormat: RFBPixelFormat?
+    public let colourMap: [UInt32]
+    /// FramebufferUpdates applied.
+    public let updateCount: Int
+    /// Whether the server's stream is no longer followed.
+    public let isStopped: Bool
+    /// The session's ZRLE zlib stream.
+    public let zrle: RFBZlibStreamState
+
+    /// Bytes of the client's and the server's streams before the point.
+    public var clientOffset: UInt64 { parser.clientOffset }
+    public var serverOffset: UInt64 { parser.serverOffset }
+
+    init(
+        parser: RFBSessionParser.ResumePoint, framebuffer: RFBFramebuffer?, pixelFormat: RFBPixelFormat?,
+        colourMap: [UInt32], updateCount: Int, isStopped: Bool, zrle: RFBZlibStreamState
+    ) {
+        self.parser = parser
+        self.framebuffer = framebuffer
+        self.pixelFormat = pixelFormat
+        self.colourMap = colourMap
+        self.updateCount = updateCount
+        self.isStopped = isStopped
+        self.zrle = zrle
+    }
+}
