@@ -47,6 +47,7 @@ extension Websockify {
         try checkWebOptions()
         _ = try balancerSettings()
         _ = try healthCheck()
+        try checkShutdownTimes()
     }
 
     /// Where sessions go, as the options say, before a plugin is made or a port picked.
@@ -125,6 +126,8 @@ extension Websockify {
         try applyWebOptions(to: &configuration)
         configuration.balancer = try balancerSettings()
         configuration.healthCheck = try healthCheck()
+        try checkShutdownTimes()
+        applyShutdownTimes(to: &configuration.timeouts)
         return configuration
     }
 

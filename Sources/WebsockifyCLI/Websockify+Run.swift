@@ -58,7 +58,7 @@ extension Websockify {
         let recording = try record.map { try openRecording($0, into: &configuration, logger: logger) }
         var services = WebsockifyServices(proxy: ProxyServer(configuration: configuration, logger: logger, handleSignals: false))
         services.afterProxy = [program, recording].compactMap { $0 }
-        services.alongside = [HangUpReloader(proxy: services.proxy)]
+        services.alongside = [HangUpReloader(proxy: services.proxy), ShutdownHurrier(proxy: services.proxy)]
         exit.attach(services.proxy)
         if let step = Self.tokenPluginShutdownStep(for: configuration) { services.afterProxy.append(step) }
         do {

@@ -188,6 +188,24 @@ public struct Websockify: AsyncParsableCommand {
             valueName: "SERVER"))
     var syslog: String?
 
+    // Shutdown on SIGTERM/SIGINT (see Websockify+Shutdown.swift, docs/proxy.md "Shutting down").
+    @Option(
+        name: .customLong("lame-duck"),
+        help: ArgumentHelp(
+            "with --health-path: on SIGTERM keep accepting sessions for SECONDS while the health path already "
+                + "answers 503, so that a balancer checking more often than that stops routing here before "
+                + "the listener closes (default 2; 0: close it at once)",
+            valueName: "SECONDS"))
+    var lameDuck: Double?
+
+    @Option(
+        name: .customLong("drain-timeout"),
+        help: ArgumentHelp(
+            "on shutdown let open sessions run for up to SECONDS after the listener closed before closing them "
+                + "with 1001 (default 0: at once); a second SIGTERM or SIGINT ends the lame duck and the drain",
+            valueName: "SECONDS"))
+    var drainTimeout: Double?
+
     @Flag(
         name: .customLong("legacy-syslog"),
         help: "send RFC 3164 syslog messages instead of RFC 5424, for receivers that misread RFC 5424")

@@ -79,6 +79,14 @@ def test_the_snippets_use_the_health_path_and_websocket_settings():
     assert re.search(r"^\s*option httpchk GET /healthz\s*$", haproxy, re.M)
     assert re.search(r"^\s*http-check expect status 200\s*$", haproxy, re.M)
     assert re.search(r"^\s*timeout tunnel \S+", haproxy, re.M)
+    # PROXY protocol v2 to websockify, the checks included, and a check interval that marks a
+    # draining server DOWN (fall x inter) well inside websockify's default 2 s lame duck.
+    default_server = re.search(r"^\s*default-server (.*)$", haproxy, re.M).group(1).split()
+    assert {"send-proxy-v2", "check-send-proxy", "check"} <= set(default_server), default_server
+    inter = default_server[default_server.index("inter") + 1]
+    fall = int(default_server[default_server.index("fall") + 1])
+    assert inter.endswith("ms") and int(inter[:-2]) * fall < 2000, (inter, fall)
+    assert re.search(r"^\s*option redispatch\b", haproxy, re.M)
     nginx = open(NGINX_CONF).read()
     assert re.search(r"^\s*location = /healthz \{", nginx, re.M)
     for line in ("proxy_http_version 1.1;", "proxy_set_header Upgrade $http_upgrade;",
@@ -119,7 +127,7 @@ def run_haproxy(start_process, tmp_path, servers, port):
     admin = tmp_path / "haproxy.sock"
     text = open(HAPROXY_CFG).read()
     text = text.replace("bind :6080", f"bind 127.0.0.1:{port}")
-    text = text.replace("inter 2s", "inter 200ms")
+    text = text.replace("inter 500ms", "inter 200ms")
     text = text.replace("global\n", f"global\n    stats socket {admin} mode 600 level admin\n", 1)
     text = re.sub(r"^    server ws\d .*\n", "", text, flags=re.M)
     text += "".join(f"    server {name} 127.0.0.1:{p}\n" for name, p in servers)
@@ -140,8 +148,9 @@ def echo_through(port, payload=b"through the balancer"):
 
 
 def test_haproxy_marks_servers_by_the_health_path(start_process, tmp_path, target):
-    healthy = Proxy([f"127.0.0.1:{target.port}"], extra=["--health-path=/healthz"])
-    without = Proxy([f"127.0.0.1:{target.port}"])  # no health path: /healthz is 404
+    # The contrib config sends a PROXY v2 header on sessions and checks alike (--proxy-protocol).
+    healthy = Proxy([f"127.0.0.1:{target.port}"], extra=["--proxy-protocol", "--health-path=/healthz"])
+    without = Proxy([f"127.0.0.1:{target.port}"], extra=["--proxy-protocol"])  # no health path: /healthz is 404
     try:
         port = free_port()
         _, admin = run_haproxy(start_process, tmp_path, [("ws1", healthy.port), ("ws2", without.port)], port)

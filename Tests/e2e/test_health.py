@@ -1,9 +1,10 @@
 """--health-path: curl against a running websockify. 200 (GET and HEAD) while it accepts, other paths
 as before, over https too, no credentials needed with an auth plugin, and 503 once it drains (SIGTERM).
 
-The 503 window: on SIGTERM websockify stops accepting at once (no lame-duck period yet), so a new
-connection after SIGTERM is refused; the 503 is seen by a connection opened before, while shutdown
-waits for a session that does not answer its close frame."""
+The 503 window here is without a lame duck (--lame-duck=0): on SIGTERM websockify stops accepting at
+once, so a new connection after SIGTERM is refused; the 503 is seen by a connection opened before,
+while shutdown waits for a session that does not answer its close frame. The lame duck itself (503
+while still accepting) is tested in test_cluster.py and ProxyServerShutdownTests."""
 
 import re
 import socket
@@ -146,7 +147,7 @@ def ask(sock, request):
 
 
 def test_503_while_draining(target):
-    p = Proxy([f"127.0.0.1:{target.port}"], extra=["--health-path=/healthz"])
+    p = Proxy([f"127.0.0.1:{target.port}"], extra=["--health-path=/healthz", "--lame-duck=0"])
     try:
         assert curl(f"http://127.0.0.1:{p.port}/healthz")[0] == 200
         # A session whose client never answers the close frame: shutdown waits for it (up to the

@@ -88,6 +88,13 @@ public struct ProxyConfiguration: Sendable {
         public var closeHandshake = TimeAmount.seconds(2)
         /// On shutdown, how long sessions get to finish their close handshake before being cut.
         public var shutdownGrace = TimeAmount.seconds(3)
+        /// On an outside stop (a signal, ``ProxyServer/stop(_:)``) with a ``healthCheck``: how long the
+        /// listener keeps taking sessions while the health path already answers 503, so that a balancer
+        /// notices before new sessions are refused (`--lame-duck`). Zero: the listener closes at once.
+        public var lameDuck = TimeAmount.zero
+        /// On shutdown, how long open sessions keep running after the listener closed before they are
+        /// sent 1001 (`--drain-timeout`). Zero: at once.
+        public var drain = TimeAmount.zero
         /// Stop accepting this long after start, and exit once no session is left (`--timeout`).
         public var serving: TimeAmount?
         /// Exit once no session has been active for this long (`--idle-timeout`).

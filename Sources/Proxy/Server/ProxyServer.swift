@@ -18,9 +18,13 @@ import ServiceLifecycle
 /// A `Service`: ``serve()`` (and ``run()``, which is it without the reason) returns once the server
 /// stopped: on graceful shutdown of the service group it runs in, on SIGTERM/SIGINT when it handles
 /// signals itself (``handleSignals``), after the first session with `runOnce`, when
-/// `timeout`/`idleTimeout` expire, or on ``stop(_:)``. It then stops accepting, closes the sessions
-/// still open with 1001, cuts those that have not closed after the grace period, waits for them to
-/// end, and runs the configuration's shutdown hook.
+/// `timeout`/`idleTimeout` expire, or on ``stop(_:)``. It then shuts down in the steps of
+/// ``ShutdownSequence``: the health path answers 503 at once; on a stop from outside (a signal, the
+/// group, ``stop(_:)``) with a health path the listener keeps taking sessions for the lame-duck period
+/// (`timeouts.lameDuck`); it then closes the listener, lets open sessions run up to `timeouts.drain`,
+/// closes those left with 1001, cuts those that have not closed after the grace period, waits for
+/// them to end, and runs the configuration's shutdown hook. ``hurry()`` (a second SIGTERM or SIGINT)
+/// shortens it.
 public final class ProxyServer: Service, Sendable {
     /// Why the server stopped.
     public enum StopReason: Sendable, Equatable {
@@ -31,6 +35,15 @@ public final class ProxyServer: Service, Sendable {
         case requested
         /// The service group it runs in is shutting down.
         case gracefulShutdown
+
+        /// Whether someone else stopped the server (a signal, the group, ``stop(_:)``) rather than its
+        /// own rules (`runOnce`, the timeouts): only then has a balancer to be given a lame duck.
+        var isFromOutside: Bool {
+            switch self {
+            case .signal, .requested, .gracefulShutdown: true
+            case .runOnce, .timeout, .idleTimeout: false
+            }
+        }
     }
 
     public let configuration: ProxyConfiguration
@@ -39,6 +52,15 @@ public final class ProxyServer: Service, Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let draining = NIOLockedValueBox(false)
+    /// Set by the first ``stop(_:)``: a stop signal after it hurries instead.
+    private let stopRequested = NIOLockedValueBox(false)
+    /// ``hurry()`` calls not yet seen by a shutdown wait, and the wait under way.
+    private let hurries = NIOLockedValueBox(Hurries())
+
+    private struct Hurries {
+        var pending = 0
+        var waiter: EventLoopPromise<ShutdownSequence.Event>?
+    }
     /// Install SIGTERM/SIGINT (stop) and SIGHUP (``reloadFiles()``) handlers in ``serve()``; off when a
     /// service group handles the signals.
     public let handleSignals: Bool
@@ -66,7 +88,24 @@ public final class ProxyServer: Service, Sendable {
 
     /// Asks the server to stop as on SIGTERM.
     public func stop(_ reason: StopReason = .requested) {
+        stopRequested.withLockedValue { $0 = true }
         stopPromise.succeed(reason)
+    }
+
+    /// Shortens the shutdown, as a second SIGTERM or SIGINT does: a lame-duck period or a drain under
+    /// way ends at once (the listener closes, the sessions are sent 1001 now); during the sessions'
+    /// close handshakes, the sessions are cut. Called before the shutdown began, it shortens the
+    /// shutdown when it comes.
+    public func hurry() {
+        let waiter = hurries.withLockedValue { state in
+            guard let waiter = state.waiter else {
+                state.pending += 1
+                return nil as EventLoopPromise<ShutdownSequence.Event>?
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.succeed(.hurried)
     }
 
     /// Serves until stopped (see the type's description); throws when it cannot listen.
@@ -174,38 +213,101 @@ public final class ProxyServer: Service, Sendable {
         let timers = scheduleTimers(context: context, serverChannel: serverChannel)
 
         let reason = try await stopPromise.futureResult.get()
-        for source in signalSources { source.cancel() }
         for timer in timers { timer.cancel() }
-        // From here the health path answers 503. A lame-duck period (still accepting while
-        // balancers notice) would wait after the log line, between draining and closing the listener.
-        context.enter(.draining)
-        logger.info("stopping (\(reason)): closing listener and \(context.sessionCount) session(s)")
-        context.stopAccepting()
-        try? await serverChannel.close()
-        context.closeAllSessions()
-        // Give sessions time to finish their close handshakes.
-        if await !sessionsEnded(context, within: configuration.timeouts.shutdownGrace) {
-            // Cut the rest, so that their taps are told before the shutdown hook runs.
-            logger.info("cutting \(context.sessionCount) session(s) that did not close in time")
-            context.forceCloseAllSessions()
-            await sessionsEnded(context, within: .seconds(1))
-        }
+        await shutDown(reason, context: context, serverChannel: serverChannel)
+        // Signals stay watched until here: a second one hurries the shutdown.
+        for source in signalSources { source.cancel() }
         if let hook = configuration.shutdownHook { await hook() }
         try? await group.shutdownGracefully()
         logger.info("stopped")
         return reason
     }
 
-    /// Waits until no session is open, or `limit` passed; returns whether none is open.
-    @discardableResult
-    private func sessionsEnded(_ context: ServerContext, within limit: TimeAmount) async -> Bool {
+    /// Performs the ``ShutdownSequence`` until it finishes.
+    private func shutDown(_ reason: StopReason, context: ServerContext, serverChannel: any Channel) async {
+        let timeouts = configuration.timeouts
+        var sequence = ShutdownSequence(
+            durations: .init(
+                lameDuck: timeouts.lameDuck, drain: timeouts.drain, closeGrace: timeouts.shutdownGrace,
+                cutGrace: .seconds(1)))
+        // The lame duck is for a balancer checking the health path, and only when the listener is
+        // still open (`--timeout` may have closed it).
+        let lameDuck = reason.isFromOutside && configuration.healthCheck != nil && !context.acceptingStopped
+        var actions = sequence.start(lameDuck: lameDuck)
+        var said = "stopping (\(reason))"
+        while true {
+            for action in actions {
+                switch action {
+                case .reportDraining:
+                    // From here the health path answers 503.
+                    context.enter(.draining)
+                case .closeListener:
+                    logger.info("\(said): closing listener and \(context.sessionCount) session(s)")
+                    context.stopAccepting()
+                    try? await serverChannel.close()
+                case .closeSessions:
+                    if sequence.durations.drain > .zero, context.sessionCount > 0 {
+                        logger.info("\(said): closing \(context.sessionCount) session(s) with 1001 (going away)")
+                    }
+                    context.closeAllSessions()
+                case .cutSessions:
+                    // Cut the rest, so that their taps are told before the shutdown hook runs.
+                    logger.info("cutting \(context.sessionCount) session(s) that did not close in time")
+                    context.forceCloseAllSessions()
+                case .wait(let limit, _) where sequence.step == .lameDuck:
+                    logger.info(
+                        "\(said): the health path answers 503; still accepting for \(Self.seconds(limit)) (lame duck)")
+                case .wait(let limit, _) where sequence.step == .draining:
+                    logger.info("draining \(context.sessionCount) session(s) for up to \(Self.seconds(limit))")
+                case .wait, .finish:
+                    break
+                }
+            }
+            guard case .wait(let limit, let endsWhenNoSessions) = actions.last else { return }
+            let event = await shutdownEvent(context, within: limit, endsWhenNoSessions: endsWhenNoSessions)
+            switch (event, sequence.step) {
+            case (.hurried, _): said = "hurried"
+            case (.elapsed, .lameDuck): said = "lame duck over"
+            case (.elapsed, .draining): said = "drain timeout over"
+            default: break
+            }
+            if event == .hurried { logger.info("stop signal again: hurrying the shutdown") }
+            actions = sequence.handle(event)
+        }
+    }
+
+    /// Waits up to `limit`, or until ``hurry()``, or (when `endsWhenNoSessions`) until no session is
+    /// open; says which came first.
+    private func shutdownEvent(_ context: ServerContext, within limit: TimeAmount, endsWhenNoSessions: Bool) async
+        -> ShutdownSequence.Event
+    {
         let loop = group.next()
-        let ended = loop.makePromise(of: Bool.self)
-        let deadline = loop.scheduleTask(in: limit) { ended.succeed(false) }
-        context.notifyWhenNoSessions(ended)
-        let result = (try? await ended.futureResult.get()) ?? false
+        let ended = loop.makePromise(of: ShutdownSequence.Event.self)
+        let hurried = hurries.withLockedValue { state in
+            guard state.pending == 0 else {
+                state.pending -= 1
+                return true
+            }
+            state.waiter = ended
+            return false
+        }
+        if hurried { ended.succeed(.hurried) }
+        let deadline = loop.scheduleTask(in: limit) { ended.succeed(.elapsed) }
+        let noSessions = loop.makePromise(of: Bool.self)
+        noSessions.futureResult.whenSuccess { none in if none { ended.succeed(.noSessionsLeft) } }
+        if endsWhenNoSessions { context.notifyWhenNoSessions(noSessions) }
+        let event = (try? await ended.futureResult.get()) ?? .elapsed
         deadline.cancel()
-        return result
+        // Every promise is completed (a later success is ignored).
+        noSessions.succeed(false)
+        hurries.withLockedValue { $0.waiter = nil }
+        return event
+    }
+
+    /// `2 s`, `0.5 s`.
+    static func seconds(_ amount: TimeAmount) -> String {
+        let value = Double(amount.nanoseconds) / 1e9
+        return value == value.rounded() ? "\(Int64(value)) s" : "\(value) s"
     }
 
     private func scheduleTimers(context: ServerContext, serverChannel: any Channel) -> [RepeatedTask] {
@@ -238,12 +340,21 @@ public final class ProxyServer: Service, Sendable {
         return tasks
     }
 
-    /// SIGTERM and SIGINT stop the server; SIGHUP reads its files again (``reloadFiles()``).
+    /// SIGTERM and SIGINT stop the server, and hurry its shutdown when it is already stopping; SIGHUP
+    /// reads its files again (``reloadFiles()``).
     private func installSignalHandlers() -> [any DispatchSourceSignal] {
         [SIGTERM, SIGINT, SIGHUP].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in number == SIGHUP ? reloadFiles() : stop(.signal(number)) }
+            source.setEventHandler { [self] in
+                if number == SIGHUP {
+                    reloadFiles()
+                } else if stopRequested.withLockedValue({ $0 }) {
+                    hurry()
+                } else {
+                    stop(.signal(number))
+                }
+            }
             source.resume()
             return source
         }
