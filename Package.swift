@@ -6,8 +6,8 @@ import PackageDescription
 //
 //   0  WebSocketWire  RFB  CZlib  CLibDeflate  CTurboJPEG  CPNG  CFileInfo  CRebind
 //   1  RecordFormat  RFBRules  RFBDecoding
-//   2  RecordTools  ServiceSupport  RecordRender
-//   3  Proxy  RecordViewer
+//   2  RecordTools  ServiceSupport  RecordRender  MetricsExport
+//   3  Proxy
 //   4  ProxyPlugins  StaticWeb
 //   5  Replay  CLISupport
 //   6  WebsockifyCLI  ReplayCLI
@@ -29,6 +29,9 @@ extension Target.Dependency {
     static let jwtKit = Target.Dependency.product(name: "JWTKit", package: "jwt-kit")
     static let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
     static let yams = Target.Dependency.product(name: "Yams", package: "Yams")
+    static let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
+    static let metricsTestKit = Target.Dependency.product(name: "MetricsTestKit", package: "swift-metrics")
+    static let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 }
 
 let strictC: [CSetting] = [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
@@ -83,6 +86,15 @@ let layer2: [Target] = [
     // host:port text, noticing that a followed file changed (FileStamp: token files, certificates).
     // RecordFormat only for its ISO 8601 times.
     .target(name: "ServiceSupport", dependencies: ["RecordFormat", "CFileInfo", .logging, .nioConcurrencyHelpers]),
+    // Metrics out: a Prometheus registry behind the swift-metrics API, the `/metrics` endpoint on a
+    // listener of its own, the process's descriptors against its limit.
+    .target(
+        name: "MetricsExport",
+        dependencies: [
+            .coreMetrics, .prometheus, .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioHTTP1, .logging,
+            .serviceLifecycle,
+        ]
+    ),
     // A session's screen at any moment as PNG images, a contact sheet or a video through ffmpeg
     // (wsrecord-inspect render), with keyframes for fast seeking.
     .target(name: "RecordRender", dependencies: ["RecordFormat", "RFB", "RFBDecoding", "CPNG", "CZlib"]),
@@ -97,23 +109,8 @@ let layer3: [Target] = [
         name: "Proxy",
         dependencies: [
             "WebSocketWire", "RecordFormat", "RFB", "ServiceSupport",
-            .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioHTTP1, .nioSSL, .logging, .serviceLifecycle,
+            .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioHTTP1, .nioSSL, .logging, .serviceLifecycle, .coreMetrics,
         ]
-    ),
-]
-
-// MARK: Layer 3: the recording viewer
-
-let layer3Viewer: [Target] = [
-    // wsrecord-inspect serve: a recording in the browser (sessions, timeline, messages, the screen
-    // drawn by noVNC from the recording through a fake socket); a loopback HTTP server, GET only.
-    .target(
-        name: "RecordViewer",
-        dependencies: [
-            "RecordTools", "RecordFormat", "RFB", "RFBDecoding", "CZlib", .nioCore, .nioConcurrencyHelpers, .nioPosix,
-            .nioHTTP1,
-        ],
-        resources: [.embedInCode("Page/viewer.html"), .embedInCode("Page/viewer.js"), .embedInCode("Page/viewer.css")]
     ),
 ]
 
@@ -144,12 +141,12 @@ let layer5: [Target] = [
         name: "Replay",
         dependencies: [
             "Proxy", "StaticWeb", "WebSocketWire", "RecordFormat", "RFB", "RFBRules",
-            .nioCore, .nioConcurrencyHelpers, .logging,
+            .nioCore, .nioConcurrencyHelpers, .logging, .coreMetrics,
         ]
     ),
     // What websockify's and wsreplay's command lines share: TLS option groups, the exit-2 main. No
     // plugins, so that wsreplay links none.
-    .target(name: "CLISupport", dependencies: ["Proxy", "ServiceSupport", .argumentParser]),
+    .target(name: "CLISupport", dependencies: ["Proxy", "ServiceSupport", "MetricsExport", .argumentParser, .logging]),
 ]
 
 // MARK: Layer 6: the servers' command lines
@@ -160,7 +157,7 @@ let layer6: [Target] = [
     .target(
         name: "WebsockifyCLI",
         dependencies: [
-            "CLISupport", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat",
+            "CLISupport", "Proxy", "ProxyPlugins", "StaticWeb", "ServiceSupport", "RecordFormat", "MetricsExport",
             .argumentParser, .logging, .nioCore, .nioConcurrencyHelpers, .serviceLifecycle, .unixSignals,
         ]
     ),
@@ -168,7 +165,8 @@ let layer6: [Target] = [
     .target(
         name: "ReplayCLI",
         dependencies: [
-            "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "CLISupport", .argumentParser, .logging,
+            "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "CLISupport", "MetricsExport", .argumentParser,
+            .logging,
         ]
     ),
 ]
@@ -183,9 +181,7 @@ let layer7: [Target] = [
     // Its subcommands map flags onto RecordTools; tested by running it (golden files, e2e).
     .executableTarget(
         name: "wsrecord-inspect",
-        dependencies: [
-            "RecordFormat", "RecordTools", "RFBRules", "RecordRender", "RFBDecoding", "RecordViewer", .argumentParser,
-        ]
+        dependencies: ["RecordFormat", "RecordTools", "RFBRules", "RecordRender", "RFBDecoding", .argumentParser]
     ),
 ]
 
@@ -230,16 +226,17 @@ let tests: [Target] = [
         name: "RecordRenderTests",
         dependencies: ["RecordRender", "RFBDecoding", "RecordFormat", "RecordTestSupport", "TestSupport", "WebSocketWire", "CPNG"]
     ),
-    .testTarget(
-        name: "RecordViewerTests",
-        dependencies: ["RecordViewer", "RecordFormat", "RecordTestSupport", "TestSupport", "RFB", "RFBDecoding", "WebSocketWire"]
-    ),
     .testTarget(name: "ServiceSupportTests", dependencies: ["ServiceSupport", "TestSupport", .logging, .nioConcurrencyHelpers]),
+    .testTarget(
+        name: "MetricsExportTests",
+        dependencies: ["MetricsExport", "ProxyTestSupport", .coreMetrics, .nioCore, .nioConcurrencyHelpers, .nioPosix, .logging]
+    ),
     .testTarget(
         name: "ProxyTests",
         dependencies: [
             "Proxy", "ServiceSupport", "WebSocketWire", "RecordFormat", "TestSupport", "ProxyTestSupport",
             .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioEmbedded, .logging, .nioHTTP1, .nioWebSocket, .nioSSL,
+            .metricsTestKit,
         ]
     ),
     .testTarget(
@@ -293,8 +290,12 @@ let package = Package(
         // Composition of websockify's parts (proxy, recorder, wrapped program) as services that shut
         // down in order on SIGTERM/SIGINT.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Metrics (`--metrics-listen`): the swift-metrics API where things are counted, a Prometheus
+        // registry and its text format where they are served.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
-    targets: layer0 + layer1 + layer2 + layer3 + layer3Viewer + layer4 + layer5 + layer6 + layer7 + testSupport + tests
+    targets: layer0 + layer1 + layer2 + layer3 + layer4 + layer5 + layer6 + layer7 + testSupport + tests
 )
 
 // Stricter settings for every Swift target, in one place.

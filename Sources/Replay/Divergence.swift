@@ -1,6 +1,6 @@
 /// A difference between what the recording says and what happened during the replay.
 public struct Divergence: Sendable, Equatable, Codable {
-    public enum Kind: String, Sendable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
         /// The client sent different bytes (or a different RFB message) than recorded.
         case mismatch
         /// The client sent more than the recording holds.

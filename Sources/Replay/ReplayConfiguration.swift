@@ -26,6 +26,8 @@ public struct ReplayConfiguration: Sendable {
     public var tls: TLSServerSettings?
     /// Also serve these files on the same port (`--web`), e.g. noVNC's.
     public var web: WebConfiguration?
+    /// Counts sessions (the proxy's series and wsreplay's own) for `--metrics-listen`; nil counts nothing.
+    public var metrics: ProxyMetrics?
 
     public init(
         file: String, listenHost: String = "127.0.0.1", listenPort: Int, session: UInt32? = nil,

@@ -21,15 +21,18 @@ final class ReplayProvider: SessionBackendProvider {
     private let state = NIOLockedValueBox(State())
     /// Called (on any thread) when the last session to play has ended and nothing loops.
     let onAllPlayed: @Sendable () -> Void
+    /// Counts the sessions' results (`--metrics-listen`).
+    let metrics: ReplayMetrics?
 
     init(
         sessions: [RecordedSession], options: ReplayEngine.Options, loop: Bool, transcripts: Bool = false,
-        onAllPlayed: @escaping @Sendable () -> Void
+        metrics: ReplayMetrics? = nil, onAllPlayed: @escaping @Sendable () -> Void
     ) {
         self.sessions = sessions
         self.options = options
         self.loop = loop
         self.transcripts = transcripts
+        self.metrics = metrics
         self.onAllPlayed = onAllPlayed
     }
 
@@ -62,6 +65,7 @@ final class ReplayProvider: SessionBackendProvider {
                     target: .hostPort("wsreplay"), requestPath: info.requestPath, subprotocol: "binary"))
         }
         return ReplayBackend(engine: engine, clock: clock) { [self] result in
+            metrics?.ended(result)
             let done = state.withLockedValue { state -> Bool in
                 state.results.append(result)
                 return !loop && state.results.count >= sessions.count

@@ -65,13 +65,15 @@ public final class ReplayServer: Sendable {
         }
         let provider = ReplayProvider(
             sessions: sessions, options: configuration.engine, loop: configuration.loop,
-            transcripts: configuration.recordClientPath != nil
+            transcripts: configuration.recordClientPath != nil,
+            metrics: configuration.metrics.map { ReplayMetrics(factory: $0.factory) }
         ) { [self] in
             stop()
         }
         var proxyConfiguration = ProxyConfiguration(
             listenHost: configuration.listenHost, listenPort: configuration.listenPort, upstream: .backend(provider))
         proxyConfiguration.runOnce = configuration.once
+        proxyConfiguration.metrics = configuration.metrics
         proxyConfiguration.timeouts.shutdownGrace = .seconds(2)
         if let tls = configuration.tls {
             do {

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLISupport
 import Foundation
 import Logging
+import MetricsExport
 import Proxy
 import RFBRules
 import Replay
@@ -108,6 +109,8 @@ public struct WSReplay: AsyncParsableCommand {
 
     @OptionGroup var tls: ReplayTLSOptions
 
+    @OptionGroup var metricsOptions: MetricsOptions
+
     @Option(help: ArgumentHelp("Also serve the files in DIR on the same port (e.g. noVNC's).", valueName: "DIR"))
     var web: String?
 
@@ -165,15 +168,25 @@ public struct WSReplay: AsyncParsableCommand {
 
     public func run() async throws {
         // First, so that a rules file or web root that can't be used is a usage error before anything runs.
-        let configuration = try makeConfiguration()
+        var configuration = try makeConfiguration()
         let level: Logger.Level = verbose ? .debug : .info
         LoggingSystem.bootstrap { label in
             var handler = FileLogHandler(label: label, sink: .standardError)
             handler.logLevel = level
             return handler
         }
-        let server = ReplayServer(configuration: configuration, logger: Logger(label: "wsreplay"))
+        let logger = Logger(label: "wsreplay")
+        let metrics: (metrics: ProxyMetrics, registry: MetricsRegistry, endpoint: MetricsEndpoint)?
+        do {
+            metrics = try await metricsOptions.start(logger: logger)
+        } catch {
+            FileLogHandler.Sink.standardError.writeRaw("wsreplay: \(error)\n")
+            throw ExitCode.failure
+        }
+        configuration.metrics = metrics?.metrics
+        let server = ReplayServer(configuration: configuration, logger: logger)
         var result = await server.run()
+        try? await metrics?.endpoint.close()
         if let path = configuration.reportPath {
             do {
                 try ReportFile.write(result.json(), to: path, modeOf: configuration.file)

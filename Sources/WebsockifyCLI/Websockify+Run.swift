@@ -55,10 +55,12 @@ extension Websockify {
             throw ExitCode.failure
         }
         if traffic { FileLogHandler.Sink.standardOutput.writeRaw(TrafficTap.legend) }
+        let metricsEndpoint = try await startMetrics(into: &configuration, logger: logger)
         let recording = try record.map { try openRecording($0, into: &configuration, logger: logger) }
         var services = WebsockifyServices(proxy: ProxyServer(configuration: configuration, logger: logger, handleSignals: false))
         services.afterProxy = [program, recording].compactMap { $0 }
         services.alongside = [HangUpReloader(proxy: services.proxy), ShutdownHurrier(proxy: services.proxy)]
+        if let metricsEndpoint { services.alongside.append(metricsEndpoint) }
         exit.attach(services.proxy)
         if let step = Self.tokenPluginShutdownStep(for: configuration) { services.afterProxy.append(step) }
         do {
@@ -113,6 +115,7 @@ extension Websockify {
             logger.warning("recording: cut a torn tail of \(report.truncatedBytes) bytes at byte \(at) of \(recording.recorder.path)")
         }
         configuration.sessionTapFactories.append(recording.tapFactory)
+        configuration.metrics?.recording.watch(recording.recorder)
         return ShutdownStep("recording") {
             await recording.close()
             let (notice, text) = failures.withLockedValue { state in

@@ -157,6 +157,8 @@ public struct Websockify: AsyncParsableCommand {
             valueName: "PATH"))
     var healthPath: String?
 
+    @OptionGroup var metricsOptions: MetricsOptions
+
     @Flag(help: "accepted for compatibility with websockify 0.13 (its Python SocketServer engine); ignored")
     var libserver = false
 

@@ -94,7 +94,8 @@ final class SessionHarness {
     init(
         mode: PayloadMode = .binary, taps: [SessionTapFactory] = [], heartbeat: TimeAmount? = nil,
         closeHandshakeTimeout: TimeAmount = .seconds(2), maxMessageSize: Int? = nil,
-        backend: (any SessionBackendProvider)? = nil, connect: Connect = .atOnce, initialBytes: ByteBuffer? = nil
+        backend: (any SessionBackendProvider)? = nil, connect: Connect = .atOnce, initialBytes: ByteBuffer? = nil,
+        metrics: ProxyMetrics? = nil
     ) throws {
         client = EmbeddedChannel(loop: loop)
         target = EmbeddedChannel(loop: loop)
@@ -106,6 +107,7 @@ final class SessionHarness {
         configuration.heartbeatInterval = heartbeat
         configuration.timeouts.closeHandshake = closeHandshakeTimeout
         if let maxMessageSize { configuration.limits.maxMessageSize = maxMessageSize }
+        configuration.metrics = metrics
         let lines = logLines
         server = ServerContext(
             configuration: configuration,

@@ -36,6 +36,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var timeout: Scheduled<Void>?
     /// What the balancer's PROXY protocol header said (`--proxy-protocol`), once it was read.
     private var proxyHeader: ProxyProtocolHeader?
+    /// When the head of the request being answered arrived (the handshake time's start).
+    private var requestArrived = NIODeadline.now()
 
     init(server: ServerContext) { self.server = server }
 
@@ -80,11 +82,12 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.busy, _):
             queued.append(part)
         case (.idle, .head(let head)):
+            requestArrived = .now()
             let request = makeRequest(context: context, head: head)
             // Refusals are answered at once (a body that never comes must not delay them); other
             // requests wait for their end so the parser can be removed cleanly.
             if let refusal = earlyRefusal(request) {
-                refuse(context: context, request: request, refusal)
+                refuse(context: context, request: request, refusal, reason: request.isWebSocketUpgrade ? .badHandshake : nil)
             } else {
                 state = .reading(request)
             }
@@ -114,6 +117,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             if error is HTTPParserError {
                 // Malformed HTTP: answer 400 before closing, as a web server would.
                 server.logger.debug("bad HTTP request from \(peer): \(error)")
+                server.configuration.metrics?.refused(.badHandshake)
                 state = .done
                 reject(context: context, RequestRefusal(status: .badRequest, message: "Malformed HTTP request."))
                 return
@@ -123,6 +127,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         // A reset, a TLS failure, or trouble while a response is being written: nothing to answer.
         server.logger.debug("connection from \(peer) failed: \(error)")
+        if case .idle = state, ProxyMetrics.isTLSHandshakeFailure(error) { server.configuration.metrics?.refused(.tls) }
         state = .done
         context.close(promise: nil)
     }
@@ -190,8 +195,13 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             .joined(separator: "; ")
     }
 
-    private func refuse(context: ChannelHandlerContext, request: ConnectionRequest, _ refusal: RequestRefusal) {
+    /// Answers `refusal` and closes; a refused WebSocket session is counted by `reason` (nil: not a session).
+    private func refuse(
+        context: ChannelHandlerContext, request: ConnectionRequest, _ refusal: RequestRefusal,
+        reason: ProxyMetrics.RefusalReason?
+    ) {
         state = .done
+        if let reason { server.configuration.metrics?.refused(reason) }
         server.logger.info(
             "\(request.clientAddress): \(request.head.method) \(request.head.uri) refused: \(refusal.status.code) \(refusal.logMessage)"
         )
@@ -203,7 +213,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         if server.configuration.authenticateWebRequests, let authenticator = server.configuration.authenticator,
             let refusal = authenticator.authenticate(request)
         {
-            refuse(context: context, request: request, refusal)
+            refuse(context: context, request: request, refusal, reason: nil)
             return
         }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -235,7 +245,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func upgrade(context: ChannelHandlerContext, request: ConnectionRequest) {
         if let authenticator = server.configuration.authenticator, let refusal = authenticator.authenticate(request) {
-            refuse(context: context, request: request, refusal)
+            refuse(context: context, request: request, refusal, reason: .auth)
             return
         }
         guard
@@ -254,23 +264,29 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             resolver = chosen
         }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let lookupStarted = NIODeadline.now()
         resolver.resolveTarget(for: request, on: context.eventLoop)
             .hop(to: context.eventLoop)
-            .whenComplete { result in
+            .whenComplete { [metrics = server.configuration.metrics, plugin = resolver.pluginName] result in
                 let (handler, context) = bound.value
+                let failure: (any Error)? = if case .failure(let error) = result { error } else { nil }
+                metrics?.tokenLookup(
+                    plugin: plugin, nanoseconds: (NIODeadline.now() - lookupStarted).nanoseconds, error: failure)
+                let reason = failure.map(ProxyMetrics.refusalReason(forLookupFailure:))
                 switch result {
                 case .success(let target):
                     handler.accept(
                         context: context, request: request, headers: headers, subprotocol: subprotocol, mode: mode,
                         target: target)
                 case .failure(let refusal as RequestRefusal):
-                    handler.refuse(context: context, request: request, refusal)
+                    handler.refuse(context: context, request: request, refusal, reason: reason)
                 case .failure(let error):
                     handler.refuse(
                         context: context, request: request,
                         RequestRefusal(
                             status: .badGateway, message: "Cannot look up the target for this request.",
-                            logMessage: "target lookup failed: \(error)"))
+                            logMessage: "target lookup failed: \(error)"),
+                        reason: reason)
                 }
             }
     }
@@ -337,6 +353,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
             promise: nil)
+        server.configuration.metrics?.handshakeCompleted(nanoseconds: (NIODeadline.now() - requestArrived).nanoseconds)
         let sessionInfo = WebSocketSessionHandler.Info(
             clientAddress: request.clientAddress, viaAddress: request.viaAddress,
             listenAddress: context.channel.localAddress.map(describe) ?? "?",

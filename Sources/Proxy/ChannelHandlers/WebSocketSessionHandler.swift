@@ -53,6 +53,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private var frames: ClientFrameStateMachine
     private var machine: SessionStateMachine
     private var totals = SessionTotals()
+    /// The session's part in the proxy's metrics; nil without metrics.
+    private var meter: SessionMeter?
     private var context: ChannelHandlerContext?
     private var target: (any Channel)?
     /// Drives the session instead of a target connection (``ProxyConfiguration/Upstream/backend(_:)``).
@@ -89,6 +91,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         self.context = context
         id = server.register(self, on: context.eventLoop)
         started = .now()
+        meter = server.configuration.metrics.map { SessionMeter(metrics: $0, now: started) }
         let sessionContext = SessionContext(sessionID: id, eventLoop: context.eventLoop)
         taps = server.configuration.sessionTapFactories.map { $0(sessionContext) }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -134,6 +137,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         target?.flush()
         context.flush()
+        meter?.flush(totals)
         perform(machine.clientReadComplete(), context)
     }
 
@@ -354,6 +358,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
 
     private func finish(_ ending: SessionStateMachine.Ending) {
         let close = totals.close(ending)
+        meter?.ended(totals, closedBy: ending.closer)
+        meter = nil
         for tap in taps { tap.closed(close) }
         taps = []
         backend?.ended(close)
@@ -383,7 +389,10 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
 
     var clientIsWritable: Bool { context?.channel.isWritable ?? false }
 
-    func backendFlush() { context?.flush() }
+    func backendFlush() {
+        context?.flush()
+        meter?.flush(totals)
+    }
 
     func backendClose(code: UInt16?, reason: String) {
         guard let context else { return }
@@ -408,6 +417,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private func targetFailed(_ error: any Error, context: ChannelHandlerContext) {
         if machine.isConnecting {
             logger.error("session \(id): cannot connect to target \(info.targetName): \(error)")
+            meter?.targetConnectFailed()
         }
         perform(machine.targetFailed(), context)
     }
@@ -421,6 +431,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     func targetReadComplete() {
         guard let context, target != nil else { return }
         context.flush()
+        meter?.flush(totals)
         perform(machine.targetReadComplete(), context)
     }
 

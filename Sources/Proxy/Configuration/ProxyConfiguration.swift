@@ -150,6 +150,9 @@ public struct ProxyConfiguration: Sendable {
     /// Called once the server listens, before any session: a daemon detaches there, a wrapped
     /// program is started there.
     public var listeningHook: (@Sendable () -> Void)?
+    /// Counts sessions, refusals, bytes and frames, and times handshakes and token lookups
+    /// (`--metrics-listen`); nil counts nothing.
+    public var metrics: ProxyMetrics?
 
     public init(listenHost: String? = nil, listenPort: Int, preferIPv6: Bool = false, upstream: Upstream) {
         self.listenHost = listenHost

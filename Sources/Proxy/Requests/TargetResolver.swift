@@ -11,4 +11,11 @@ public protocol TargetResolver: Sendable {
 
     /// How the listener's log line describes where sessions go ("tokens from FILE").
     var summary: String { get }
+
+    /// The plugin's name in metrics (label `plugin` of the token lookup series: "TokenFile").
+    var pluginName: String { get }
+}
+
+extension TargetResolver {
+    public var pluginName: String { "custom" }
 }

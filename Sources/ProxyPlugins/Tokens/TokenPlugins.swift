@@ -45,7 +45,7 @@ public enum TokenPlugins {
         default:
             store = RedisTokenStore(source: try RedisTokenStore.Source.parse(source))
         }
-        return TokenTargetResolver(store: store, hostToken: hostToken)
+        return TokenTargetResolver(store: store, hostToken: hostToken, pluginName: name)
     }
 
     /// `path` made absolute against `directory`, with `.` and `..` components resolved.

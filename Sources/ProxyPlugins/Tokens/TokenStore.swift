@@ -24,10 +24,13 @@ public struct TokenTargetResolver: TargetResolver {
     public var store: any TokenStore
     /// Take the token from the `Host` header (`--host-token`) instead of the query or cookie.
     public var hostToken: Bool
+    /// The `--token-plugin` name, for metrics ("TokenRedis").
+    public var pluginName: String
 
-    public init(store: any TokenStore, hostToken: Bool) {
+    public init(store: any TokenStore, hostToken: Bool, pluginName: String = "custom") {
         self.store = store
         self.hostToken = hostToken
+        self.pluginName = pluginName
     }
 
     public func resolveTarget(for request: ConnectionRequest, on eventLoop: any EventLoop)

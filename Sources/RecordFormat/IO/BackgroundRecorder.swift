@@ -45,12 +45,31 @@ public final class BackgroundRecorder: @unchecked Sendable {
         /// A block reached the file again after ``writeFailed`` (space came back); sent once per
         /// outage, from the writer thread.
         case writingAgain
+        /// The next file of a rotated recording could not be started (e.g. a full disk): recording
+        /// goes on in the current one, and the rotation is tried again after 10 s.
+        case rotationFailed(RecordFormatError)
     }
 
     /// The file being written (of a rotated recording: the first), or a per-session recording's directory.
     public let path: String
     /// Which files the recording writes.
     public let layout: RecordFileLayout
+
+    /// What a recorder has done so far, for metrics: cumulative since it started, across rotated
+    /// files, except the queue's depth, which is as of now.
+    public struct Statistics: Sendable, Equatable {
+        /// Records waiting for the writer, and the memory they hold (see ``Configuration/queueByteLimit``).
+        public var queuedRecords = 0
+        public var queuedBytes = 0
+        /// Bytes added to the recording's files (blocks, gaps, indexes), as of the writer's last batch.
+        public var bytesWritten: UInt64 = 0
+        /// Records refused: the queue was full, or they came after ``close()`` began.
+        public var recordsDropped: UInt64 = 0
+        /// Gap blocks written (each tells what a full queue or a failed write lost).
+        public var gapsWritten = 0
+
+        public init() {}
+    }
     /// What opening the file found (appended run, torn tail cut).
     public let appendReport: RecordFileWriter.AppendReport
 
@@ -84,6 +103,8 @@ public final class BackgroundRecorder: @unchecked Sendable {
     private var dropping = false
     private var nextSession: UInt32
     private var closing = false
+    /// The writer's totals as of its last batch, and the records refused (under `mutex`).
+    private var published = Statistics()
     /// True while the writer thread waits for records (under `mutex`).
     private var writerWaiting = false
     private let wakeThreshold: Int
@@ -148,6 +169,16 @@ public final class BackgroundRecorder: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// What the recorder has done so far (thread-safe; one lock, no waiting for the writer).
+    public var statistics: Statistics {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        var statistics = published
+        statistics.queuedRecords = queue.count
+        statistics.queuedBytes = queuedBytes
+        return statistics
+    }
+
     /// A new session number (thread-safe; numbers continue those already in the file).
     public func allocateSession() -> UInt32 {
         pthread_mutex_lock(mutex)
@@ -195,17 +226,20 @@ public final class BackgroundRecorder: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if sealed {
+            published.recordsDropped += 1
             sealedRecords += 1
             sealedBytes += loss.2?.1 ?? 0
             return false
         }
         if closing {
             // The writer computes wall-clock times; 0 stands in until then.
+            published.recordsDropped += 1
             late.add(session: loss.0, timeMicros: loss.1, wallMicros: 0, frame: loss.2, cause: .afterClose)
             return false
         }
         if !structural && (dropping || queuedBytes + size > configuration.queueByteLimit) {
             dropping = true
+            published.recordsDropped += 1
             dropped.add(session: loss.0, timeMicros: loss.1, wallMicros: 0, frame: loss.2, cause: .queueFull)
             return false
         }
@@ -255,6 +289,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
             }
             swap(&batch, &queue)
             queuedBytes = 0
+            publishWriterTotals()
             dropping = false
             let dropped = self.dropped
             self.dropped = RecordLossTally()
@@ -275,6 +310,7 @@ public final class BackgroundRecorder: @unchecked Sendable {
             } catch {
                 failed(error)
             }
+            if let failure = writer.takeRotationFailure() { onEvent(.rotationFailed(failure)) }
             if let end = failedAtEnd, writer.bytesWritten > end {
                 failedAtEnd = nil
                 onEvent(.writingAgain)
@@ -293,8 +329,15 @@ public final class BackgroundRecorder: @unchecked Sendable {
         }
         pthread_mutex_lock(mutex)
         let (records, bytes) = (sealedRecords, sealedBytes)
+        publishWriterTotals()
         pthread_mutex_unlock(mutex)
         if records > 0 { onEvent(.dropped(records: records, bytes: bytes)) }
+    }
+
+    /// Copies the writer's totals into ``statistics`` (writer thread, under `mutex`).
+    private func publishWriterTotals() {
+        published.bytesWritten = writer.bytesWritten
+        published.gapsWritten = writer.gapsWritten
     }
 
     /// `pthread_setname_np` (a GNU extension Swift's Glibc module does not export), looked up once,

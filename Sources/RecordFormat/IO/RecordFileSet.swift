@@ -35,6 +35,8 @@ final class RecordFileSet {
     private var open: [UInt32: (open: SessionOpen, last: UInt64)] = [:]
     /// A failed rotation is tried again no sooner than this (monotonic ns).
     private var retryRotationAt: UInt64 = 0
+    /// Why the last rotation failed, until ``takeRotationFailure()`` takes it.
+    private var rotationFailure: RecordFormatError?
     static let rotationRetryNanos: UInt64 = 10_000_000_000
 
     /// The file of each open session (per-session recording).
@@ -48,6 +50,8 @@ final class RecordFileSet {
 
     /// Bytes of the files closed so far (what they held beyond the size they were opened at).
     private var closedBytes: UInt64 = 0
+    /// Gap blocks written into files closed so far.
+    private var closedGaps = 0
     /// The size the current file had when it was opened.
     private var currentStart: UInt64 = 0
 
@@ -90,6 +94,11 @@ final class RecordFileSet {
         if let current { total += current.endOffset - min(current.endOffset, currentStart) }
         for writer in sessionFiles.values { total += writer.endOffset }
         return total
+    }
+
+    /// Gap blocks written into the recording's files by this process so far.
+    var gapsWritten: Int {
+        closedGaps + (current?.gapsWritten ?? 0) + sessionFiles.values.reduce(0) { $0 + $1.gapsWritten }
     }
 
     /// A directory that recordings can be created in, or an error that says why not.
@@ -256,7 +265,8 @@ final class RecordFileSet {
             retryRotationAt = monotonic &+ Self.rotationRetryNanos
             var refusal = error
             refusal.message = "cannot start the next file, recording goes on in \(old.path): " + error.message
-            throw refusal
+            rotationFailure = refusal
+            return
         }
         let marker = UInt64(max(0, now))
         var failure: RecordFormatError?
@@ -280,6 +290,13 @@ final class RecordFileSet {
         if let failure { throw failure }
     }
 
+    /// Why the last rotation failed (once; nil when it did not): reported apart from failed
+    /// writes, which a full disk makes many of.
+    func takeRotationFailure() -> RecordFormatError? {
+        defer { rotationFailure = nil }
+        return rotationFailure
+    }
+
     private static func name(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path
     }
@@ -293,6 +310,7 @@ final class RecordFileSet {
             error = failure
         }
         closedBytes += writer.endOffset - min(writer.endOffset, writer === current ? currentStart : 0)
+        closedGaps += writer.gapsWritten
         onClosed(ClosedRecordFile(path: writer.path, error: error))
     }
 
@@ -313,6 +331,7 @@ final class RecordFileSet {
                 failure = closing
             }
             closedBytes += current.endOffset - min(current.endOffset, currentStart)
+            closedGaps += current.gapsWritten
             self.current = nil
             onClosed(ClosedRecordFile(path: current.path, error: error))
         }

@@ -1,0 +1,43 @@
+import CoreMetrics
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// The process's file descriptors against its limit, as Prometheus' own process collectors name
+/// them (`process_open_fds`, `process_max_fds`): a proxy holds two per session, so running out of
+/// descriptors is how a busy proxy starts refusing connections.
+public enum ProcessResources {
+    /// Sets both gauges before every scrape of `registry`.
+    public static func install(on registry: MetricsRegistry) {
+        let open = Gauge(label: "process_open_fds", factory: registry.factory)
+        let limit = Gauge(label: "process_max_fds", factory: registry.factory)
+        registry.beforeScrape {
+            if let count = openDescriptorCount() { open.record(count) }
+            if let max = descriptorLimit() { limit.record(max) }
+        }
+    }
+
+    /// Entries of `/proc/self/fd` (Linux), less the one the listing itself holds open; nil where
+    /// there is no such directory.
+    public static func openDescriptorCount() -> Int? {
+        guard let directory = opendir("/proc/self/fd") else { return nil }
+        defer { closedir(directory) }
+        var count = 0
+        while let entry = readdir(directory) {
+            // Only "." and ".." start with a dot there; the rest are descriptor numbers.
+            let first = withUnsafeBytes(of: entry.pointee.d_name) { $0[0] }
+            if first != UInt8(ascii: ".") { count += 1 }
+        }
+        return max(0, count - 1)
+    }
+
+    /// The soft limit on open descriptors (`ulimit -n`); nil when unlimited (RLIM_INFINITY, all ones) or unknown.
+    public static func descriptorLimit() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        return Int(clamping: limit.rlim_cur)
+    }
+}
