@@ -7,7 +7,7 @@ import PackageDescription
 //   0  WebSocketWire  RFB  CZlib  CLibDeflate  CTurboJPEG  CPNG  CFileInfo  CRebind
 //   1  RecordFormat  RFBRules  RFBDecoding
 //   2  RecordTools  ServiceSupport  RecordRender  MetricsExport
-//   3  Proxy
+//   3  Proxy  RecordViewer
 //   4  ProxyPlugins  StaticWeb
 //   5  Replay  CLISupport
 //   6  WebsockifyCLI  ReplayCLI
@@ -114,6 +114,21 @@ let layer3: [Target] = [
     ),
 ]
 
+// MARK: Layer 3: the recording viewer
+
+let layer3Viewer: [Target] = [
+    // wsrecord-inspect serve: a recording in the browser (sessions, timeline, messages, the screen
+    // drawn by noVNC from the recording through a fake socket); a loopback HTTP server, GET only.
+    .target(
+        name: "RecordViewer",
+        dependencies: [
+            "RecordTools", "RecordFormat", "RFB", "RFBDecoding", "CZlib", .nioCore, .nioConcurrencyHelpers, .nioPosix,
+            .nioHTTP1,
+        ],
+        resources: [.embedInCode("Page/viewer.html"), .embedInCode("Page/viewer.js"), .embedInCode("Page/viewer.css")]
+    ),
+]
+
 // MARK: Layer 4: what plugs into the proxy
 
 let layer4: [Target] = [
@@ -181,7 +196,9 @@ let layer7: [Target] = [
     // Its subcommands map flags onto RecordTools; tested by running it (golden files, e2e).
     .executableTarget(
         name: "wsrecord-inspect",
-        dependencies: ["RecordFormat", "RecordTools", "RFBRules", "RecordRender", "RFBDecoding", .argumentParser]
+        dependencies: [
+            "RecordFormat", "RecordTools", "RFBRules", "RecordRender", "RFBDecoding", "RecordViewer", .argumentParser,
+        ]
     ),
 ]
 
@@ -225,6 +242,10 @@ let tests: [Target] = [
     .testTarget(
         name: "RecordRenderTests",
         dependencies: ["RecordRender", "RFBDecoding", "RecordFormat", "RecordTestSupport", "TestSupport", "WebSocketWire", "CPNG"]
+    ),
+    .testTarget(
+        name: "RecordViewerTests",
+        dependencies: ["RecordViewer", "RecordFormat", "RecordTestSupport", "TestSupport", "RFB", "RFBDecoding", "WebSocketWire"]
     ),
     .testTarget(name: "ServiceSupportTests", dependencies: ["ServiceSupport", "TestSupport", .logging, .nioConcurrencyHelpers]),
     .testTarget(
@@ -295,7 +316,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
-    targets: layer0 + layer1 + layer2 + layer3 + layer4 + layer5 + layer6 + layer7 + testSupport + tests
+    targets: layer0 + layer1 + layer2 + layer3 + layer3Viewer + layer4 + layer5 + layer6 + layer7 + testSupport + tests
 )
 
 // Stricter settings for every Swift target, in one place.

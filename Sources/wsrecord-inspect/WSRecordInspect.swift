@@ -19,7 +19,7 @@ struct WSRecordInspect: ParsableCommand {
         version: RecordFormatVersion.producerVersion,
         subcommands: [
             Verify.self, Dump.self, Stats.self, Diff.self, Convert.self, Extract.self, Slice.self, Cat.self,
-            Repair.self, Export.self, Render.self,
+            Repair.self, Export.self, Render.self, Serve.self,
         ]
     )
 
