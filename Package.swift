@@ -97,7 +97,7 @@ let layer2: [Target] = [
     ),
     // A session's screen at any moment as PNG images, a contact sheet or a video through ffmpeg
     // (wsrecord-inspect render), with keyframes for fast seeking.
-    .target(name: "RecordRender", dependencies: ["RecordFormat", "RFB", "RFBDecoding", "CPNG", "CZlib"]),
+    .target(name: "RecordRender", dependencies: ["RecordFormat", "RFB", "RFBDecoding", "WebSocketWire", "CPNG", "CZlib"]),
 ]
 
 // MARK: Layer 3: the proxy core

@@ -1,11 +1,14 @@
 import RFB
 import RFBDecoding
 import RecordFormat
+import WebSocketWire
 
 /// One session of a recording played through the RFB framebuffer decoder, to be looked at any
 /// moment: ``screen(at:)`` gives the screen after every record of the session up to that time
-/// (µs since the session start), in file order. Going forward continues the decoding; going back
-/// starts again from the session's open record.
+/// (µs since the session start), in file order. Going forward continues the decoding; going back,
+/// or far forward, goes on from the nearest keyframe before the moment (a decoder snapshot taken
+/// every ``KeyframeOptions/intervalMicros`` of session time while decoding, kept in memory and,
+/// with ``saveKeyframes()``, in a cache file beside the recording) or else from the open record.
 public final class SessionPlayback {
     public let path: String
     public let session: UInt32
@@ -17,13 +20,27 @@ public final class SessionPlayback {
     public private(set) var recordsDecoded = 0
     /// The time of the last record of the session, once the end was reached.
     public private(set) var endMicros: UInt64?
+    /// Where the last ``screen(at:)`` started decoding: the time of the keyframe it went on from,
+    /// 0 for the session start, nil when it went on from where the previous one stopped.
+    public internal(set) var lastStartMicros: UInt64?
+    /// Keyframes known (made or read from the cache), and how many came from the cache.
+    public var keyframeCount: Int { keyframes.count }
+    public internal(set) var keyframesFromCache = 0
 
-    private let records: SessionRecords
-    private var state: State
+    let options: KeyframeOptions
+    var keyframes: [Keyframe] = []
+    /// The recording as it was when opened, and the cache's path.
+    let identity: KeyframeCache.Identity?
+    let cachePath: String?
+
+    let records: SessionRecords
+    var state: State
     /// An entry read but not applied: it is later than the time asked.
-    private var pending: SessionRecords.Entry?
+    var pending: SessionRecords.Entry?
     private var damagesNoted = 0
     private var redactedNoted = false
+    private var noted: Set<String> = []
+    private var momentsAsked = 0
 
     /// What playing the session so far has built.
     struct State {
@@ -37,12 +54,21 @@ public final class SessionPlayback {
         var finished = false
         /// The end of the file was reached.
         var atEnd = false
+        /// Records of the session applied (the open record included).
+        var ordinal: UInt64 = 0
+        /// Per direction: a fragmented message is under way (no keyframe then: FrameBytes holds part
+        /// of a base64 message).
+        var midMessage = [false, false]
     }
 
-    /// Opens `path` (either format) and finds `session`'s open record.
-    public init(path: String, session: UInt32) throws(RenderError) {
+    /// Opens `path` (either format) and finds `session`'s open record; reads the keyframe cache
+    /// when `keyframes` names one (a stale or damaged cache is noted and not used).
+    public init(path: String, session: UInt32, keyframes options: KeyframeOptions = .memoryOnly) throws(RenderError) {
         self.path = path
         self.session = session
+        self.options = options
+        identity = KeyframeCache.Identity(path: path)
+        cachePath = KeyframeCache.path(for: path, in: options.cache)
         do {
             records = try SessionRecords(path: path, session: session)
             try records.rewind()
@@ -58,11 +84,25 @@ public final class SessionPlayback {
             throw RenderError("\(error)")
         }
         state = State(bytes: FrameBytes(open))
+        state.ordinal = 1
+        loadKeyframes()
     }
 
     /// The screen at `micros` since the session start (nil before the server's ServerInit).
     public func screen(at micros: UInt64) throws(RenderError) -> RFBFramebuffer? {
-        if micros < state.reachedMicros { try restart() }
+        // The first moment is decoded from the session start; later ones go on from the previous
+        // moment unless a keyframe (or going back) says otherwise.
+        lastStartMicros = momentsAsked == 0 ? 0 : nil
+        momentsAsked += 1
+        // The last keyframe at or before the moment; keyframes are in file and time order.
+        var best = keyframes.lastIndex { $0.reachedMicros <= micros }
+        if micros < state.reachedMicros || best.map({ keyframes[$0].ordinal > state.ordinal }) ?? false {
+            while let index = best, !resume(from: keyframes[index]) {
+                keyframes.remove(at: index)
+                best = keyframes.lastIndex { $0.reachedMicros <= micros }
+            }
+            if best == nil { try restart() }
+        }
         try advance(to: micros)
         return state.decoder.framebuffer
     }
@@ -75,6 +115,7 @@ public final class SessionPlayback {
             try records.rewind()
             pending = nil
             state = State(bytes: FrameBytes(open))
+            lastStartMicros = 0
         } catch {
             throw RenderError("\(error)")
         }
@@ -131,11 +172,13 @@ public final class SessionPlayback {
                 note(time, "the recording lost \(loss.clientToTarget.frames) frames the client sent "
                     + "(a pixel format change in them would be missed)")
             }
-        case .record(let record, _):
+        case .record(let record, let position):
             recordsDecoded += 1
+            state.ordinal += 1
             switch record.body {
             case .frame(let frame):
                 feed(frame, time: time)
+                keepKeyframe(after: position)
             case .close:
                 finishDecoding(at: time)
             case .open, .marker:
@@ -145,6 +188,7 @@ public final class SessionPlayback {
     }
 
     private func feed(_ frame: Frame, time: UInt64) {
+        if !frame.opcode.isControl { state.midMessage[Int(frame.direction.rawValue)] = !frame.isFinal }
         let bytes = state.bytes.bytes(of: frame)
         guard !bytes.isEmpty else { return }
         let direction: RFBDirection = frame.direction == .clientToTarget ? .clientToServer : .serverToClient
@@ -172,8 +216,11 @@ public final class SessionPlayback {
         note(time, problem.description)
     }
 
-    private func note(_ time: UInt64?, _ text: String) {
-        notes.append(RenderNote(timeMicros: time, text))
+    /// Notes a thing once (decoding again after going back finds the same problems).
+    func note(_ time: UInt64?, _ text: String) {
+        let note = RenderNote(timeMicros: time, text)
+        guard noted.insert(note.description).inserted else { return }
+        notes.append(note)
     }
 
     private func noteDamage() {

@@ -42,7 +42,23 @@ struct Render: ParsableCommand {
         help: "The PNG file (one --at), or the directory for a series or several --at (created if missing).")
     var output: String?
 
+    @Option(help: "Keep the keyframe cache in this directory instead of beside the recording (FILE.keyframes).")
+    var cache: String?
+
+    @Flag(help: "Neither read nor write a keyframe cache (keyframes are still kept in memory).")
+    var noCache = false
+
+    @Option(help: ArgumentHelp("Session time between two keyframes.", visibility: .hidden))
+    var keyframeInterval: String = "5s"
+
+    @Flag(help: "For each frame, say on stderr where decoding started (a keyframe, the session start) and how long it took.")
+    var timings = false
+
     func validate() throws {
+        if cache != nil && noCache { throw ValidationError("--cache and --no-cache exclude each other") }
+        if (TimeSpec.micros(keyframeInterval) ?? 0) == 0 {
+            throw ValidationError("--keyframe-interval \(keyframeInterval): expected a duration above zero")
+        }
         let modes = [!at.isEmpty, every != nil].filter { $0 }.count
         if modes != 1 { throw ValidationError("give --at TIME or --every STEP") }
         if every != nil, at.isEmpty, output == nil { throw ValidationError("--every writes its frames into -o DIR") }
@@ -55,15 +71,33 @@ struct Render: ParsableCommand {
 
     func run() throws {
         let number = try sessionNumber()
-        let playback = try SessionPlayback(path: file, session: number)
+        let keyframes = KeyframeOptions(
+            intervalMicros: TimeSpec.micros(keyframeInterval)!,
+            cache: noCache ? .none : cache.map(KeyframeOptions.Cache.directory) ?? .sidecar)
+        let playback = try SessionPlayback(path: file, session: number, keyframes: keyframes)
         var reported = 0
-        defer { report(playback.notes, from: &reported, session: number, final: true) }
+        defer {
+            playback.saveKeyframes()
+            report(playback.notes, from: &reported, session: number, final: true)
+        }
         if !at.isEmpty {
             let moments = try at.map { try moment($0, playback.open) }
             let directory = at.count > 1
             if directory { try makeDirectory(output!) }
             for (text, micros) in zip(at, moments) {
-                guard let screen = try playback.screen(at: micros) else {
+                let started = Self.now()
+                let decodedBefore = playback.recordsDecoded
+                let screen = try playback.screen(at: micros)
+                if timings {
+                    let from = playback.lastStartMicros.map {
+                        $0 == 0 ? "the session start" : "the keyframe at \(RenderTimeText.seconds($0)) s"
+                    } ?? "where the previous frame stopped"
+                    Output.standardError(
+                        "frame at \(RenderTimeText.seconds(micros)) s: from \(from), \(playback.recordsDecoded - decodedBefore) "
+                            + "records decoded in \(Self.milliseconds(since: started)) ms (\(playback.keyframeCount) keyframes, "
+                            + "\(playback.keyframesFromCache) from the cache)")
+                }
+                guard let screen else {
                     throw RenderError("no screen yet at \(text): the server had not sent its ServerInit", path: file)
                 }
                 let path = directory ? "\(output!)/\(Self.frameName(micros))" : output!
@@ -84,6 +118,17 @@ struct Render: ParsableCommand {
             report(playback.notes, from: &reported, session: number)
         }
         Output.standardError("wrote \(written) frames into \(output!)")
+    }
+
+    static func now() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    static func milliseconds(since start: UInt64) -> String {
+        let micros = (now() - start) / 1000
+        return "\(micros / 1000).\(micros / 100 % 10)"
     }
 
     /// `frame-00h01m02.500s.png`: sorts by time.
