@@ -1,11 +1,14 @@
 // Decodes a logged RFB session into a PPM image (test tool, not a product).
 //
-//   RFBDecodeTool SESSION.log OUT.ppm
+//   RFBDecodeTool [--check-snapshots] SESSION.log OUT.ppm
 //
 // SESSION.log holds the bytes both sides sent, in the order they were seen: records of one byte
 // `C` (client to server) or `S` (server to client), a big-endian U32 length, and that many bytes.
 // Prints every decoding problem on its own line, then `updates N` and `decoded BYTES in SECONDS`;
-// exits 1 when the log is damaged or there was no ServerInit.
+// exits 1 when the log is damaged or there was no ServerInit. With --check-snapshots it also takes
+// a keyframe snapshot at (up to 50, evenly spread) message boundaries, passes it through its
+// serialized form, resumes a decoder from it with the rest of the log, and exits 1 unless that
+// draws the same screen; it prints `snapshots RESUMED of BOUNDARIES boundaries`.
 import Foundation
 import RFB
 import RFBDecoding
@@ -15,8 +18,10 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-let arguments = CommandLine.arguments
-guard arguments.count == 3 else { fail("usage: RFBDecodeTool SESSION.log OUT.ppm") }
+var arguments = CommandLine.arguments
+let checkSnapshots = arguments.count == 4 && arguments[1] == "--check-snapshots"
+if checkSnapshots { arguments.remove(at: 1) }
+guard arguments.count == 3 else { fail("usage: RFBDecodeTool [--check-snapshots] SESSION.log OUT.ppm") }
 guard let log = FileManager.default.contents(atPath: arguments[1]) else { fail("cannot read \(arguments[1])") }
 let bytes = [UInt8](log)
 
@@ -38,14 +43,50 @@ while index < bytes.count {
 
 let decoder = RFBFramebufferDecoder()
 var problems: [RFBDecodeProblem] = []
+/// Chunks after which the decoder was between messages.
+var boundaries: [Int] = []
 let started = ContinuousClock.now
-for (direction, chunk) in chunks { problems += decoder.feed(direction, chunk) }
+for (index, (direction, chunk)) in chunks.enumerated() {
+    problems += decoder.feed(direction, chunk)
+    if checkSnapshots, decoder.isAtMessageBoundary { boundaries.append(index) }
+}
 problems += decoder.finish()
 let elapsed = ContinuousClock.now - started
 for problem in problems { print(problem) }
 guard let framebuffer = decoder.framebuffer else { fail("no ServerInit in \(arguments[1])") }
 print("updates \(decoder.updateCount)")
 print("decoded \(bytes.count) bytes in \(elapsed)")
+
+if checkSnapshots {
+    let picked = Set(stride(from: 0, to: boundaries.count, by: max(1, boundaries.count / 50)).map { boundaries[$0] })
+    let replay = RFBFramebufferDecoder()
+    var resumed = 0
+    for (index, (direction, chunk)) in chunks.enumerated() {
+        _ = replay.feed(direction, chunk)
+        guard picked.contains(index) else { continue }
+        guard let snapshot = replay.snapshot() else { fail("no snapshot at the boundary after chunk \(index)") }
+        do {
+            let read = try RFBDecoderSnapshot(serialized: snapshot.serialized)
+            guard read == snapshot else { fail("the snapshot after chunk \(index) changed through its bytes") }
+            let next = try RFBFramebufferDecoder(resumingFrom: read)
+            var later: [RFBDecodeProblem] = []
+            for (direction, chunk) in chunks[(index + 1)...] { later += next.feed(direction, chunk) }
+            later += next.finish()
+            guard next.framebuffer == framebuffer, next.updateCount == decoder.updateCount else {
+                fail("resumed after chunk \(index), the decoder draws another screen")
+            }
+            // A static screen is drawn again whole, so also every problem must be one the
+            // decoding from the start had (a zlib stream resumed wrongly would add some).
+            if let new = later.first(where: { !problems.contains($0) }) {
+                fail("resumed after chunk \(index), the decoder reports \(new)")
+            }
+        } catch {
+            fail("the snapshot after chunk \(index): \(error)")
+        }
+        resumed += 1
+    }
+    print("snapshots \(resumed) of \(boundaries.count) boundaries")
+}
 guard FileManager.default.createFile(atPath: arguments[2], contents: Data(framebuffer.ppm)) else {
     fail("cannot write \(arguments[2])")
 }

@@ -136,15 +136,21 @@ def raw_screen(width: int, height: int, pixel_format: bytes, stream: bytes) -> l
     return screen
 
 
-def swift_decode(tmp_path: Path, name: str, session: LoggedSession) -> list[int]:
-    """The screen RFBDecodeTool draws from the session's log; it must report no problem."""
+def swift_decode(tmp_path: Path, name: str, session: LoggedSession, snapshots: bool = False) -> list[int]:
+    """The screen RFBDecodeTool draws from the session's log; it must report no problem. With
+    `snapshots`, the tool also resumes from keyframe snapshots at the log's message boundaries
+    (through their bytes) and fails unless each resumed decoder draws the same screen."""
     log = tmp_path / f"{name}.log"
     image = tmp_path / f"{name}.ppm"
     log.write_bytes(session.log)
-    run = subprocess.run([decode_tool(), str(log), str(image)], capture_output=True, text=True, timeout=120)
+    options = ["--check-snapshots"] if snapshots else []
+    run = subprocess.run([decode_tool(), *options, str(log), str(image)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    problems = [line for line in lines if not line.startswith(("updates ", "decoded "))]
+    problems = [line for line in lines if not line.startswith(("updates ", "decoded ", "snapshots "))]
+    if snapshots:
+        resumed = [line.split() for line in lines if line.startswith("snapshots ")]
+        assert resumed and int(resumed[0][1]) >= 3, f"{name}: too few boundaries to resume at: {lines}"
     assert not problems, f"{name}: the decoder reported problems:\n" + "\n".join(problems)
     updates = [int(line.split()[1]) for line in lines if line.startswith("updates ")]
     assert updates and updates[0] >= 2, f"{name}: {lines}: the screen was asked for twice"
@@ -210,9 +216,9 @@ def test_decoded_x11vnc_screens_equal_the_raw_screen(tmp_path, vncdesk):
         "the screen changed while the sessions were captured"
 
     for name, session in sessions.items():
-        found = differences(width, truth, swift_decode(tmp_path, name, session))
+        found = differences(width, truth, swift_decode(tmp_path, name, session, snapshots=True))
         assert not found, f"{name}: {len(found)} pixels differ from the Raw screen, e.g. {found[:5]}"
     for name, session in converted.items():
         tolerance = quantisation(formats[name][1][4])
-        found = differences(width, truth, swift_decode(tmp_path, name, session), tolerance)
+        found = differences(width, truth, swift_decode(tmp_path, name, session, snapshots=True), tolerance)
         assert not found, f"{name}: {len(found)} pixels differ beyond {tolerance}, e.g. {found[:5]}"
