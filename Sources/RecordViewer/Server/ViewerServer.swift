@@ -1,0 +1,51 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The viewer's HTTP server (HTTP/1.1, GET only), on loopback unless told otherwise.
+public final class ViewerServer: Sendable {
+    public let api: ViewerAPI
+    private let group: MultiThreadedEventLoopGroup
+    private let threadPool: NIOThreadPool
+    private let channel: any Channel
+
+    /// The address it listens on (the port chosen when 0 was asked).
+    public var localAddress: SocketAddress? { channel.localAddress }
+
+    /// The port it listens on.
+    public var port: Int? { channel.localAddress?.port }
+
+    /// Binds `host:port` (port 0: any free port) and starts answering.
+    public init(api: ViewerAPI, host: String, port: Int) throws {
+        self.api = api
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let threadPool = NIOThreadPool(numberOfThreads: 2)
+        threadPool.start()
+        do {
+            channel = try ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(ViewerHTTPHandler(api: api, threadPool: threadPool))
+                    }
+                }
+                .bind(host: host, port: port).wait()
+        } catch {
+            try? threadPool.syncShutdownGracefully()
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        self.group = group
+        self.threadPool = threadPool
+    }
+
+    /// Blocks until the server is closed.
+    public func wait() throws { try channel.closeFuture.wait() }
+
+    public func close() throws {
+        try? channel.close().wait()
+        try threadPool.syncShutdownGracefully()
+        try group.syncShutdownGracefully()
+    }
+}
