@@ -405,6 +405,11 @@ def test_decoded_screen_equals_novnc_canvas(server, tree, case, novnc_site, brow
     assert formats == [8 if case == "raw-8bit" else 32], f"noVNC's SetPixelFormat: {formats} bits per pixel"
     used = encodings_used(messages)
     print(f"{name}: rectangles {dict(sorted(used.items()))}")
+    recorded: dict[str, int] = {}
+    for rect in (r for m in messages for r in m.get("rectangles", []) if r["encoding"] >= 0):
+        recorded[str(rect["encoding"])] = recorded.get(str(rect["encoding"]), 0) + 1
+    assert state["drawn"] == recorded, \
+        f"by encoding, noVNC drew {state['drawn']} rectangles before its canvas was read; recorded: {recorded}"
     for encoding in encodings:
         if encoding >= 0:
             assert any(name.split()[0] == NAMES[encoding] for name in used), \
