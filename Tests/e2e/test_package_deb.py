@@ -113,6 +113,7 @@ def test_control_fields(deb):
     depends = [d.strip() for d in f["Depends"].split(",")]
     assert any(d.startswith("libc6 (>= ") for d in depends), depends
     assert "adduser | systemd" in depends, depends
+    assert f["Suggests"] == "novnc"  # a web client to serve with --web=/usr/share/novnc
     # the Swift runtime is in the package, not a dependency
     assert not [d for d in depends if "swift" in d.lower() or "foundation" in d.lower()], depends
     assert int(f["Installed-Size"]) > 1000
@@ -214,9 +215,10 @@ def test_installed_tools_run_and_load_only_packaged_or_depended_libraries(root, 
             library = Path(m.group(2)).resolve()
             if str(library).startswith(str(root.resolve()) + "/"):
                 continue
-            owner = subprocess.run(["dpkg", "-S", str(library)], capture_output=True, text=True)
+            owner = subprocess.run(["dpkg", "-S", library], capture_output=True, text=True)
             if owner.returncode != 0:  # merged /usr: dpkg knows /lib/... for /usr/lib/...
-                owner = subprocess.run(["dpkg", "-S", str(library).removeprefix("/usr")], capture_output=True, text=True)
+                owner = subprocess.run(["dpkg", "-S", str(library).removeprefix("/usr")], capture_output=True,
+                                       text=True)
             assert owner.returncode == 0, f"{elf.name} loads {library}, which no Debian package ships"
             packages = {p.split(":")[0] for p in owner.stdout.split(": ")[0].split(", ")}
             assert packages & depended, f"{elf.name} loads {library} from {packages}, not in Depends"
