@@ -42,6 +42,22 @@ struct Render: ParsableCommand {
         help: "The PNG file (one --at), or the directory for a series or several --at (created if missing).")
     var output: String?
 
+    @Option(help: "Draw a contact sheet: a grid of thumbnails, each labelled with its time (moments from --every, else 12 spread over the session).")
+    var contactSheet: String?
+
+    @Option(help: "With --contact-sheet: thumbnails per row.") var columns = 4
+    @Option(help: "With --contact-sheet: the width of a thumbnail in pixels.") var thumbnailWidth = 240
+
+    @Option(
+        help: ArgumentHelp(
+            "Make a video (.mp4 or .webm) of the session through ffmpeg.",
+            discussion: "Frames have the size of the session's first screen; a screen that changes size later is scaled to fit, centred on black."))
+    var video: String?
+
+    @Option(help: "With --video: frames per second.") var fps = 10
+    @Option(help: "With --video: session seconds per video second (2 plays twice as fast).") var speed = "1"
+    @Flag(help: "With --video: burn the session time into the frames.") var timestamp = false
+
     @Option(help: "Keep the keyframe cache in this directory instead of beside the recording (FILE.keyframes).")
     var cache: String?
 
@@ -59,9 +75,22 @@ struct Render: ParsableCommand {
         if (TimeSpec.micros(keyframeInterval) ?? 0) == 0 {
             throw ValidationError("--keyframe-interval \(keyframeInterval): expected a duration above zero")
         }
-        let modes = [!at.isEmpty, every != nil].filter { $0 }.count
-        if modes != 1 { throw ValidationError("give --at TIME or --every STEP") }
-        if every != nil, at.isEmpty, output == nil { throw ValidationError("--every writes its frames into -o DIR") }
+        let modes = [!at.isEmpty, every != nil && contactSheet == nil, contactSheet != nil, video != nil].filter { $0 }.count
+        if modes != 1 {
+            throw ValidationError("give one of --at TIME, --every STEP, --contact-sheet OUT.png or --video OUT.mp4")
+        }
+        if (contactSheet != nil || video != nil), output != nil {
+            throw ValidationError("--contact-sheet and --video name their own output; -o is for --at and --every")
+        }
+        if every != nil, contactSheet == nil, output == nil { throw ValidationError("--every writes its frames into -o DIR") }
+        if columns < 1 || thumbnailWidth < 8 || thumbnailWidth > 4096 {
+            throw ValidationError("--columns must be at least 1 and --thumbnail-width 8 to 4096")
+        }
+        if fps < 1 || fps > 240 { throw ValidationError("--fps must be 1 to 240") }
+        if VideoSettings.speed(speed) == nil { throw ValidationError("--speed \(speed): expected a number from 0.001 to 10000") }
+        if let video, !(video.hasSuffix(".mp4") || video.hasSuffix(".webm")) {
+            throw ValidationError("--video \(video): the name must end in .mp4 or .webm")
+        }
         if !at.isEmpty, output == nil { throw ValidationError("--at writes its frame to -o FILE.png") }
         if let every, (TimeSpec.micros(every) ?? 0) == 0 {
             throw ValidationError("--every \(every): expected a duration above zero such as 1s or 500ms")
@@ -104,6 +133,35 @@ struct Render: ParsableCommand {
                 try PNGImage.write(screen, to: path)
                 report(playback.notes, from: &reported, session: number)
             }
+            return
+        }
+        if let video {
+            let settings = VideoSettings(fps: fps, speed: VideoSettings.speed(speed)!, timestamp: timestamp)
+            let bar = isatty(2) == 1 ? FrameProgress(label: "video") : nil
+            let frames = try VideoRenderer.render(playback, to: video, settings: settings) { done, total in
+                bar?.update(done, of: total)
+            }
+            bar?.finish()
+            Output.standardError("wrote \(video): \(frames) frames at \(fps) per second")
+            return
+        }
+        if let contactSheet {
+            var sheet = ContactSheet(columns: columns, thumbnailWidth: thumbnailWidth)
+            let series: SessionPlayback.Series
+            if let every {
+                series = .init(everyMicros: TimeSpec.micros(every)!, fromMicros: try from.map { try moment($0, playback.open) } ?? 0,
+                               toMicros: try to.map { try moment($0, playback.open) })
+            } else {
+                // 12 moments: the session's last record and 11 before it, evenly apart.
+                series = .init(everyMicros: max(1, try playback.lastTime() / 11))
+            }
+            try playback.forEach(series) { micros, screen in
+                if let screen { sheet.add(screen, at: micros) }
+                report(playback.notes, from: &reported, session: number)
+            }
+            guard sheet.count > 0 else { throw RenderError("the session has no screen to draw (no ServerInit)", path: file) }
+            try PNGImage.write(sheet.image(), to: contactSheet)
+            Output.standardError("wrote \(contactSheet): \(sheet.count) thumbnails, \(sheet.size.width)x\(sheet.size.height)")
             return
         }
         try makeDirectory(output!)
