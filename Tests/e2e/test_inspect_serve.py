@@ -332,3 +332,21 @@ def test_damaged_file_shows_what_is_readable_and_where_it_stops(recording, tmp_p
     open_page(driver, server)
     banner = driver.find_element("id", "damage")
     assert banner.is_displayed() and "truncated" in banner.text and "stops there" in banner.text, banner.text
+
+
+def test_novnc_17_decodes_the_zrle_session_from_its_recorded_bytes(recording, tmp_path, serve, chromium_driver):
+    """--novnc with a noVNC 1.7 tree: its RFB has a ZRLE decoder, so the page gets the recorded
+    bytes of the ZRLE session from the start (noVNC 1.3 gets keyframes, see above); played to 4 s
+    the canvas equals render --at 4s."""
+    from novnc_live import NOVNC_17, complete_novnc_copy
+    tree = complete_novnc_copy(NOVNC_17, tmp_path / "novnc-1.7")
+    server = serve(recording, "--novnc", str(tree))
+    driver = chromium_driver
+    open_page(driver, server, session=2)
+    state = settle(driver)
+    assert state["mode"] == "original", state
+    driver.execute_script("window.viewer.speed(8); return window.viewer.play(4.0)")
+    wait_until(lambda: not driver.execute_script("return window.viewer.state().playing"), timeout=20, what="play to 4 s")
+    state = settle(driver)
+    assert state["mode"] == "original" and abs(state["position"] - 4.0) < 0.01, state
+    assert differing(canvas_rgb(driver), rendered(tmp_path, recording, 2, 4.0)) == 0
