@@ -131,16 +131,19 @@ extension Websockify {
         return configuration
     }
 
-    /// `--record-redact` and `--record-mode`: each needs `--record`, and takes its own values.
+    /// `--record-redact` and `--record-mode`: each needs `--record` (or `--record-per-session`), and
+    /// takes its own values; then the files' options (``checkRecordingFileOptions()``).
     func checkRecordingOptions() throws {
-        if recordRedact != nil && record == nil {
+        if recordRedact != nil && !recording {
             throw ProxyError.invalidOption("--record-redact", why: "needs --record")
         }
         _ = try redaction()
-        if recordMode != nil && record == nil {
+        if recordMode != nil && !recording {
             throw ProxyError.invalidOption("--record-mode", why: "needs --record")
         }
         _ = try recordFileMode()
+        _ = try recordingLayout()
+        _ = try onCloseJobs()
     }
 
     /// `--timeout`, `--idle-timeout`, `--heartbeat`: seconds, 0 or more.

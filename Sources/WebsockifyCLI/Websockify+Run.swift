@@ -56,7 +56,7 @@ extension Websockify {
         }
         if traffic { FileLogHandler.Sink.standardOutput.writeRaw(TrafficTap.legend) }
         let metricsEndpoint = try await startMetrics(into: &configuration, logger: logger)
-        let recording = try record.map { try openRecording($0, into: &configuration, logger: logger) }
+        let recording = try recordingLayout().map { try openRecording($0, into: &configuration, logger: logger) }
         var services = WebsockifyServices(proxy: ProxyServer(configuration: configuration, logger: logger, handleSignals: false))
         services.afterProxy = [program, recording].compactMap { $0 }
         services.alongside = [HangUpReloader(proxy: services.proxy), ShutdownHurrier(proxy: services.proxy)]
@@ -75,15 +75,19 @@ extension Websockify {
         if let code = exit.code { throw ExitCode(code) }
     }
 
-    /// Opens `--record`'s file and adds its tap; returns the step that drains and closes it.
-    func openRecording(_ file: String, into configuration: inout ProxyConfiguration, logger: Logger) throws
+    /// Opens `--record`'s file (or the first of its rotated files, or checks `--record-dir`) and adds
+    /// its tap; returns the step that drains and closes it and waits for `--record-on-close`'s commands.
+    func openRecording(_ layout: RecordFileLayout, into configuration: inout ProxyConfiguration, logger: Logger) throws
         -> ShutdownStep
     {
+        let onClose = try closedFileHandler(logger: logger)
         // While the disk stays full every dropped block fails: log the first, then a summary a minute.
         let failures = NIOLockedValueBox((reporter: RecordingFailureReporter(), lastError: ""))
         let recording: SessionRecording
         do {
-            recording = try SessionRecording(file: file, redaction: try redaction(), mode: try recordFileMode()) { event in
+            recording = try SessionRecording(
+                layout: layout, redaction: try redaction(), mode: try recordFileMode(), onFileClosed: onClose.closed
+            ) { event in
                 switch event {
                 case .dropped(records: let records, bytes: let bytes):
                     logger.warning("recording fell behind: dropped \(records) records (\(bytes) bytes); the gap is marked in the file")
@@ -94,6 +98,8 @@ extension Websockify {
                         return state.reporter.failed(at: NIODeadline.now().uptimeNanoseconds)
                     }
                     if let notice { logger.error("\(RecordingFailureReporter.message(for: notice, error: text))") }
+                case .rotationFailed(let error):
+                    logger.error("recording: \(error); tried again in 10 s")
                 case .writingAgain:
                     let notice = failures.withLockedValue { state in
                         state.reporter.writing(at: NIODeadline.now().uptimeNanoseconds)
@@ -106,7 +112,9 @@ extension Websockify {
             throw ExitCode.failure
         }
         let report = recording.recorder.appendReport
-        if report.appended {
+        if case .perSession = layout {
+            logger.info("recording each session into a file of its own in \(recording.recorder.path)")
+        } else if report.appended {
             logger.info("recording to \(recording.recorder.path), appending after session \(report.lastExistingSession)")
         } else {
             logger.info("recording to \(recording.recorder.path)")
@@ -118,6 +126,7 @@ extension Websockify {
         configuration.metrics?.recording.watch(recording.recorder)
         return ShutdownStep("recording") {
             await recording.close()
+            await onClose.commands?.finish()
             let (notice, text) = failures.withLockedValue { state in
                 (state.reporter.finish(at: NIODeadline.now().uptimeNanoseconds), state.lastError)
             }

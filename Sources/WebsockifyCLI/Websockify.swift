@@ -75,6 +75,37 @@ public struct Websockify: AsyncParsableCommand {
             valueName: "MODE"))
     var recordMode: String?
 
+    @Option(
+        name: .customLong("record-rotate"),
+        help: ArgumentHelp(
+            "with --record FILE: write FILE-YYYYmmddTHHMMSS.rec files (UTC), each closed with its index and the next "
+                + "started once it reaches SIZE (e.g. 512KiB, 2MB, 1GiB) or at each whole DURATION (e.g. 30s, 15m, 1h)",
+            valueName: "SIZE|DURATION"))
+    var recordRotate: String?
+
+    @Option(
+        name: .customLong("record-dir"),
+        help: ArgumentHelp("the directory --record-per-session writes into", valueName: "DIR"))
+    var recordDir: String?
+
+    @Flag(
+        name: .customLong("record-per-session"),
+        help: "record each session into a new file of its own in --record-dir, named START-TOKEN-ID.rec")
+    var recordPerSession = false
+
+    @Option(
+        name: .customLong("record-on-close"),
+        help: ArgumentHelp(
+            "run CMD with /bin/sh for every recording file closed (rotated, a session's, at exit), complete and "
+                + "verified; the file's path is $1, e.g. 'rclone move \"$1\" remote:recordings/'",
+            valueName: "CMD"))
+    var recordOnClose: String?
+
+    @Option(
+        name: .customLong("record-on-close-jobs"),
+        help: ArgumentHelp("run at most N --record-on-close commands at once (default 2)", valueName: "N"))
+    var recordOnCloseJobs: Int?
+
     // MARK: TLS
 
     @OptionGroup var tls: ProxyTLSOptions

@@ -63,17 +63,24 @@ struct Slice: ParsableCommand {
 
 struct Cat: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Join recordings into a new one; sessions are renumbered 1, 2, … and keep their origin.")
+        abstract: "Join recordings into a new one; sessions are renumbered 1, 2, … and keep their origin.",
+        discussion: """
+            A session that spans files (a rotated recording: the same session id in each) becomes one \
+            session. The files follow each other as given, or with --by-time are merged into one timeline \
+            by wall-clock time (the recordings of several proxies).
+            """)
 
     @Argument(help: "Recordings to join, in order (either format).") var files: [String]
     @Option(name: .shortAndLong, help: "The new recording; must not exist.") var output: String
+    @Flag(help: "Merge the recordings into one timeline by wall-clock time instead of one after the other.")
+    var byTime = false
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one recording to join") }
     }
 
     func run() throws {
-        let summary = try producing(output) { try RecordEditing.concatenate(inputs: files, output: output) }
+        let summary = try producing(output) { try RecordEditing.concatenate(inputs: files, output: output, byTime: byTime) }
         Output.standardError("joined \(summary.sessions) sessions (\(summary.records) records) into \(output)")
         try warn(summary.damages, files.joined(separator: ", "))
     }

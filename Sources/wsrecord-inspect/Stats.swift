@@ -13,8 +13,15 @@ struct Stats: ParsableCommand {
             """
     )
 
-    @Argument(help: "The recording file.")
-    var file: String
+    @Argument(help: "The recording file; several are summarised as one, a session that spans them counted once.")
+    var files: [String]
+
+    /// The files, for messages.
+    var file: String { files.joined(separator: ", ") }
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give a recording") }
+    }
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -26,12 +33,12 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         let (progress, done) = Progress.callback(label: "stats", enabled: !json)
-        let stats = try RecordStats.compute(path: file, progress: progress)
+        let stats = try RecordStats.compute(paths: files, progress: progress)
         done()
         if let plotPath {
             let svg = BandwidthPlot().svg(
                 stats, title: "Bandwidth of \(file.split(separator: "/").last.map(String.init) ?? file)")
-            try NewFile(path: plotPath, mode: try NewFile.mode(madeFrom: [file])).write(svg)
+            try NewFile(path: plotPath, mode: try NewFile.mode(madeFrom: files)).write(svg)
         }
         var out = Output()
         if json {

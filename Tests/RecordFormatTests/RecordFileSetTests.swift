@@ -144,8 +144,12 @@ struct RecordFileSetTests {
         try FileManager.default.moveItem(at: sub, to: moved)
         try files.append(Record(session: 1, timeMicros: 0, body: .open(Self.open())))
         for index in 1...20 { try files.append(Self.frame(1, UInt64(index), 4096)) }
-        #expect(throws: RecordFormatError.self) { try files.sealIfDue() }
-        try files.sealIfDue()  // not again before the retry interval: no second error
+        try files.sealIfDue()
+        let failure = try #require(files.takeRotationFailure())
+        #expect(failure.message.hasPrefix("cannot start the next file, recording goes on in \(sub.path)/r-"))
+        #expect(files.takeRotationFailure() == nil)
+        try files.sealIfDue()  // not again before the retry interval: no second failure
+        #expect(files.takeRotationFailure() == nil)
         try files.append(Self.frame(1, 21, 100))
         try FileManager.default.moveItem(at: moved, to: sub)
         clock.advance(micros: 10_000_000)

@@ -65,7 +65,7 @@ struct RecordRotationTests {
     @Test("per-session names: start, path-safe token, UUID")
     func perSessionNames() throws {
         let identity = try #require(SessionIdentity(uuid: Array(0..<16), instance: "host-a"))
-        var open = SessionOpen(startWallMicros: 1_796_548_565_250_000, requestPath: "/?token=x", identity: identity)
+        var open = SessionOpen(startWallMicros: 1_796_548_565_250_000, requestPath: "/", identity: identity)
         #expect(
             RecordFileName.perSession(directory: "/srv/rec", open: open, session: 3, attempt: 1)
                 == "/srv/rec/20261206T091605-00010203-0405-0607-0809-0a0b0c0d0e0f.rec")
@@ -73,6 +73,14 @@ struct RecordRotationTests {
         #expect(
             RecordFileName.perSession(directory: "/srv/rec/", open: open, session: 3, attempt: 2)
                 == "/srv/rec/20261206T091605-%2E.%2Fetc%2Fpass%20wd-00010203-0405-0607-0809-0a0b0c0d0e0f_2.rec")
+        open.target = .hostPort("h:1")
+        open.requestPath = "/websockify?a=1&token=d%2Fe+f&b=2"
+        #expect(RecordFileName.token(of: open) == "d/e f")
+        #expect(
+            RecordFileName.perSession(directory: "/srv/rec", open: open, session: 3, attempt: 1)
+                == "/srv/rec/20261206T091605-d%2Fe%20f-00010203-0405-0607-0809-0a0b0c0d0e0f.rec")
+        open.requestPath = "/websockify"
+        #expect(RecordFileName.token(of: open) == nil)
         open.identity = nil
         #expect(
             RecordFileName.perSession(directory: "d", open: open, session: 3, attempt: 1)

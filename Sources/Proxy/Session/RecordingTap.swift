@@ -192,8 +192,8 @@ public final class SessionRecording: Sendable {
     public init(
         layout: RecordFileLayout, redaction: RecordingRedaction, mode: UInt32 = 0o600,
         instance: String = ProcessInfo.processInfo.hostName,
-        onEvent: @escaping @Sendable (BackgroundRecorder.Event) -> Void,
-        onFileClosed: @escaping @Sendable (ClosedRecordFile) -> Void = { _ in }
+        onFileClosed: @escaping @Sendable (ClosedRecordFile) -> Void = { _ in },
+        onEvent: @escaping @Sendable (BackgroundRecorder.Event) -> Void
     ) throws(RecordFormatError) {
         var configuration = BackgroundRecorder.Configuration()
         configuration.writer.fileMode = mode

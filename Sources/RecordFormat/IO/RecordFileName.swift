@@ -26,15 +26,42 @@ public enum RecordFileName {
     }
 
     /// A per-session file in `directory`: `20261206T091600-TOKEN-ID.rec`, the session's start, its
-    /// token (path-safe; left out when it has none) and its identity's UUID (its session number when
+    /// token (``token(of:)``, path-safe; left out when it has none) and its identity's UUID (its session number when
     /// it has none, with `_2`, … added if that name is taken).
     public static func perSession(directory: String, open: SessionOpen, session: UInt32, attempt: Int) -> String {
         var name = timestamp(wallMicros: open.startWallMicros)
-        if case .token(let token) = open.target, !token.isEmpty { name += "-" + pathSafe(token) }
+        if let token = token(of: open), !token.isEmpty { name += "-" + pathSafe(token) }
         name += "-" + (open.identity?.uuidString ?? "session\(session)")
         if attempt > 1 { name += "_\(attempt)" }
         let separator = directory.hasSuffix("/") ? "" : "/"
         return directory + separator + name + ".rec"
+    }
+
+    /// The session's token: its target when that is a token, else the `token` query parameter of
+    /// its request path (websockify's token plugins' default), percent-decoded.
+    public static func token(of open: SessionOpen) -> String? {
+        if case .token(let token) = open.target { return token }
+        guard let query = open.requestPath.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") where pair.hasPrefix("token=") {
+            return percentDecoded(pair.dropFirst(6))
+        }
+        return nil
+    }
+
+    private static func percentDecoded(_ text: Substring) -> String {
+        var out: [UInt8] = []
+        var bytes = Array(text.utf8)[...]
+        while let byte = bytes.popFirst() {
+            if byte == UInt8(ascii: "%"), bytes.count >= 2,
+                let value = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16)
+            {
+                out.append(value)
+                bytes = bytes.dropFirst(2)
+            } else {
+                out.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Longest path-safe token kept in a name (bytes); a longer one is cut (names stay unique by the UUID).

@@ -284,6 +284,9 @@ final class RecordFileSet {
             for (session, state) in open.sorted(by: { $0.key < $1.key }) {
                 try next.append(Record(session: session, timeMicros: state.last, body: .open(state.open)))
             }
+            // Written at once: the new file's space for its tail (the open sessions' close records,
+            // what a full disk will cost) is reserved with its first block, while there is room.
+            try next.seal()
         } catch {
             failure = failure ?? error
         }

@@ -86,35 +86,27 @@ public enum RecordEditing {
         return Summary(sessions: written.count, records: count, damages: source.damages)
     }
 
-    /// Joins recordings into `output`, numbering sessions 1, 2, … in input order.
-    public static func concatenate(inputs: [String], output: String) throws(RecordFormatError) -> Summary {
+    /// Joins recordings into `output` (see ``RecordMerge``): sessions numbered 1, 2, … as they first
+    /// appear, a session that spans files joined into one by its identity; the files one after the
+    /// other, or `byTime` merged into one timeline by wall-clock time. Gap blocks are copied (their
+    /// records are still lost in the copy).
+    public static func concatenate(inputs: [String], output: String, byTime: Bool = false) throws(RecordFormatError)
+        -> Summary
+    {
+        let merge = try RecordMerge(inputs: inputs, byTime: byTime)
         let out = try writer(output, madeFrom: inputs)
-        var next: UInt32 = 1
         var count = 0
-        var damages: [Damage] = []
-        for input in inputs {
-            let source = try RecordSource(path: input)
-            var numbers: [UInt32: UInt32] = [:]
-            while var record = try source.nextRecord() {
-                if record.session != 0 {
-                    let old = record.session
-                    if numbers[old] == nil {
-                        numbers[old] = next
-                        next += 1
-                    }
-                    record.session = numbers[old]!
-                    if case .open(var open) = record.body {
-                        open.origin = origin(open, path: input, session: old)
-                        record.body = .open(open)
-                    }
-                }
+        while let entry = try merge.nextEntry() {
+            switch entry {
+            case .record(let record):
                 try out.append(record)
                 count += 1
+            case .gap(let gap):
+                try out.appendGap(gap)
             }
-            damages += source.damages
         }
         try out.close()
-        return Summary(sessions: Int(next - 1), records: count, damages: damages)
+        return Summary(sessions: merge.sessions, records: count, damages: merge.damages.map(\.damage))
     }
 }
 
