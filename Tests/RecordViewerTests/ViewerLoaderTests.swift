@@ -42,5 +42,7 @@ import Testing
         #expect(recording.sessionNumbers == [1])
         #expect(recording.withSession(1) { $0.serverInit?.name } == "test")
         #expect(recording.summaryJSON().rendered.contains("\"format\":\"websockify-legacy\""))
+        // A legacy file has no start time: none is shown (rather than 1970).
+        #expect(!recording.summaryJSON().rendered.contains("\"start\""))
     }
 }

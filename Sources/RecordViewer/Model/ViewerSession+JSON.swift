@@ -8,8 +8,11 @@ extension ViewerSession {
         var object = RFBJSONObject()
         object.add("session", number)
         if let open {
-            object.add("start", ISODate.string(wallMicros: open.startWallMicros))
-            object.add("start_wall_us", open.startWallMicros)
+            // A legacy recording has no start time (0).
+            if open.startWallMicros != 0 {
+                object.add("start", ISODate.string(wallMicros: open.startWallMicros))
+                object.add("start_wall_us", open.startWallMicros)
+            }
             object.add("client", open.clientAddress)
             object.add("listen", open.listenAddress)
             object.add("target", open.target.displayString)
