@@ -6,6 +6,11 @@ import Glibc
 import Musl
 #endif
 
+/// The files a signal handler removes when the process is interrupted while a video is made (C
+/// strings: all a handler may touch).
+nonisolated(unsafe) private var interruptedVideo: UnsafeMutablePointer<CChar>?
+nonisolated(unsafe) private var interruptedLog: UnsafeMutablePointer<CChar>?
+
 /// Frames piped to ffmpeg as raw RGB video, encoded to MP4 (H.264) or WebM (VP8) by the output's
 /// extension. The video is written to a temporary file beside the output and renamed over it only
 /// when ffmpeg succeeded; on any failure the temporary file is removed and the error carries the
@@ -59,6 +64,16 @@ public final class VideoEncoder {
         (input, pid) = try Self.spawn(arguments, log: log)
         // A write to a pipe whose reader died must be an EPIPE error here, not a SIGPIPE death.
         signal(SIGPIPE, SIG_IGN)
+        // Interrupted (Ctrl-C, kill): the half-made video is removed before the process ends.
+        interruptedVideo = strdup(temporary)
+        interruptedLog = strdup(log)
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            signal(signalNumber) { number in
+                if let path = interruptedVideo { unlink(path) }
+                if let path = interruptedLog { unlink(path) }
+                _exit(128 + number)
+            }
+        }
     }
 
     deinit { if !done { abandon() } }
@@ -95,6 +110,7 @@ public final class VideoEncoder {
             throw RenderError("ffmpeg failed (\(Self.describe(status)))\(text)", path: output)
         }
         unlink(log)
+        forgetInterruption()
         try AtomicFile.commit(temporary, to: output)
     }
 
@@ -119,6 +135,16 @@ public final class VideoEncoder {
     private func discard() {
         unlink(temporary)
         unlink(log)
+        forgetInterruption()
+    }
+
+    /// The video is in place or gone: signals kill the process as usual again.
+    private func forgetInterruption() {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] { signal(signalNumber, SIG_DFL) }
+        free(interruptedVideo)
+        free(interruptedLog)
+        interruptedVideo = nil
+        interruptedLog = nil
     }
 
     /// The last lines ffmpeg printed, for the error.

@@ -1,0 +1,426 @@
+"""wsrecord-inspect render on a real recorded VNC session.
+
+A bare X display (Xvfb, no window) is served by a real x11vnc; a scripted RFB client speaks to it
+through `websockify --record` (binary WebSocket frames), asking for incremental updates all the
+time, while the test paints the root window with `xsetroot -solid` red, green and blue one after
+the other, then opens a small xterm showing a line of text. The test notes the wall-clock time of
+each change; the recording's open record gives the session start. Then:
+
+- `render --at` the middle of each colour's stretch (as a duration and as an ISO 8601 time) shows
+  that colour, not the one before or after it;
+- `--every` writes one frame per step, named with its time, each showing the colour of its moment;
+- `--contact-sheet` makes a grid whose size follows from the thumbnails and whose cells show the
+  colours in order;
+- `--video` gives a file ffprobe reads with the session's length and the screen's size, and a
+  frame ffmpeg extracts at t equals `render --at t` within the codec's tolerance; a missing ffmpeg
+  is a clear error, non-zero status, and no output file;
+- the keyframe cache: a second run is served from it with identical output; a cache of a
+  recording that changed since (appended to, replaced) is not used; a garbage cache is ignored
+  with a warning.
+
+With WEBSOCKIFY_UPDATE_IMAGES=1 the test writes the frame the README shows
+(docs/images/render-example.png); otherwise it checks that that image exists and is a valid PNG.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pngdiff import read_image
+from proxyutil import Proxy, RawClient
+from vncdesk import REPO, VncDesk, pick_free_port, wait_for_rfb
+
+COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255)}
+README_IMAGE = REPO / "docs" / "images" / "render-example.png"
+
+
+def inspect_bin() -> str:
+    proxy = os.environ.get("WEBSOCKIFY_BIN") or str(REPO / ".build/debug/websockify")
+    path = os.path.join(os.path.dirname(proxy), "wsrecord-inspect")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"wsrecord-inspect not found at {path}: build it (swift build) or set WEBSOCKIFY_BIN")
+    return path
+
+
+def render(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run([inspect_bin(), "render", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+class BareDesk(VncDesk):
+    """Xvfb and x11vnc only: the root window is the whole screen, painted with xsetroot."""
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        self._start_xvfb()
+        self.env = dict(os.environ, DISPLAY=self.display)
+        self.paint("black")
+        self.vnc_port = pick_free_port()
+        x11vnc = self._spawn("x11vnc", ["x11vnc", "-display", self.display, "-rfbport", str(self.vnc_port),
+                                        "-forever", "-shared", "-nopw", "-localhost",
+                                        # xsetroot's repaint makes no X DAMAGE event: poll the screen.
+                                        "-noxdamage"], env=self.env)
+        wait_for_rfb(self.vnc_port, self.timeout, procs=[x11vnc])
+
+    def paint(self, colour: str) -> None:
+        subprocess.run(["xsetroot", "-solid", colour], env=self.env, check=True, timeout=10)
+
+
+class RfbOverWebSocket:
+    """An RFB 3.8 client (security None) through websockify: a thread reads the server's frames and
+    keeps asking for incremental updates, so x11vnc sends every change of the screen."""
+
+    def __init__(self, port: int):
+        self.ws = RawClient(port, protocols=["binary"], timeout=15)
+        self.received = bytearray()
+        self.lock = threading.Condition()
+        self.stopping = False
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        assert self._take(12).startswith(b"RFB 003.00")
+        self._send(b"RFB 003.008\n")
+        types = self._take(self._take(1)[0])
+        assert 1 in types, types
+        self._send(b"\x01")
+        assert self._take(4) == b"\0\0\0\0"
+        self._send(b"\x01")
+        header = self._take(24)
+        self.width, self.height = struct.unpack("!HH", header[:4])
+        self._take(struct.unpack("!I", header[20:24])[0])
+        # ZRLE, Hextile, CopyRect, Raw, DesktopSize: what the decoder draws.
+        encodings = [16, 5, 1, 0, -223]
+        self._send(struct.pack("!BxH", 2, len(encodings)) + b"".join(struct.pack("!i", e) for e in encodings))
+        self._send(struct.pack("!BBHHHH", 3, 0, 0, 0, self.width, self.height))
+        self.asker = threading.Thread(target=self._ask, daemon=True)
+        self.asker.start()
+
+    def _send(self, data: bytes) -> None:
+        self.ws.send_frame(2, data)
+
+    def _read(self) -> None:
+        try:
+            while True:
+                _, opcode, payload = self.ws.read_frame()
+                if opcode == 8:
+                    return
+                with self.lock:
+                    self.received += payload
+                    self.lock.notify_all()
+        except (OSError, EOFError, AssertionError):
+            return
+
+    def _take(self, n: int) -> bytes:
+        with self.lock:
+            assert self.lock.wait_for(lambda: len(self.received) >= n, timeout=15), "no answer from x11vnc"
+            out = bytes(self.received[:n])
+            del self.received[:n]
+            return out
+
+    def _ask(self) -> None:
+        while not self.stopping:
+            try:
+                self._send(struct.pack("!BBHHHH", 3, 1, 0, 0, self.width, self.height))
+            except OSError:
+                return
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.stopping = True
+        self.asker.join(timeout=5)
+        self.ws.send_frame(8, struct.pack("!H", 1000))
+        self.reader.join(timeout=5)
+        self.ws.close()
+
+
+def iso(wall: float) -> str:
+    return datetime.datetime.fromtimestamp(wall, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """The recorded session: its path, the session-relative time of each change, its length."""
+    base = tmp_path_factory.mktemp("render")
+    desk = BareDesk(workdir=base / "home", logdir=base / "logs")
+    with desk:
+        proxy = Proxy([f"127.0.0.1:{desk.vnc_port}"], extra=[f"--record={base / 'session.rec'}"])
+        try:
+            client = RfbOverWebSocket(proxy.port)
+            changes = []
+            time.sleep(1.0)
+            for colour in COLOURS:
+                desk.paint(colour)
+                changes.append((colour, time.time()))
+                time.sleep(1.0)
+            xterm = desk._spawn("xterm-text", [
+                "xterm", "-geometry", "44x6+60+60", "-fa", "Monospace", "-fs", "12", "-bg", "white", "-fg", "black",
+                "-e", "sh", "-c", "printf 'rendered by wsrecord-inspect render\\n'; sleep 60"], env=desk.env)
+            changes.append(("xterm", time.time()))
+            time.sleep(1.5)
+            client.close()
+            xterm.terminate()
+            time.sleep(0.3)
+        finally:
+            proxy.stop()
+    path = base / "session.rec"
+    dump = subprocess.run([inspect_bin(), "dump", "--json", str(path)], capture_output=True, text=True, check=True)
+    records = [json.loads(line) for line in dump.stdout.splitlines()]
+    opened = next(r for r in records if r["kind"] == "open")
+    start = opened["start_wall_us"] / 1e6
+    length = max(r["time_us"] for r in records) / 1e6
+    return {"path": path, "dir": base, "start": start, "length": length,
+            "changes": [(name, wall - start) for name, wall in changes]}
+
+
+def centre(image) -> tuple[int, int, int]:
+    """The colour at the lower right, away from the xterm."""
+    return tuple(image.rgb((image.height * 3 // 4) * image.width + image.width * 3 // 4))
+
+
+def colour_at(recording, seconds: float) -> str:
+    """What the screen shows `seconds` into the session, by the changes the test made."""
+    shown = "black"
+    for name, at in recording["changes"]:
+        if name in COLOURS and at <= seconds:
+            shown = name
+    return shown
+
+
+def test_at_shows_each_moment_and_not_its_neighbours(recording, tmp_path):
+    colours = [(name, at) for name, at in recording["changes"] if name in COLOURS]
+    for name, at in colours:
+        out = tmp_path / f"{name}.png"
+        run = render(recording["path"], "--at", f"{at + 0.5:.3f}s", "-o", out)
+        assert run.returncode == 0, run.stderr
+        image = read_image(out.read_bytes())
+        assert (image.width, image.height) == (800, 600)
+        assert centre(image) == COLOURS[name], f"{name} at {at + 0.5:.3f}s: {centre(image)}"
+    # The same moment as a wall-clock time.
+    name, at = colours[1]
+    out = tmp_path / "wall.png"
+    run = render(recording["path"], "--at", iso(recording["start"] + at + 0.5), "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert centre(read_image(out.read_bytes())) == COLOURS[name]
+    # Just before the first change: still black.
+    out = tmp_path / "before.png"
+    assert render(recording["path"], "--at", f"{colours[0][1] - 0.3:.3f}s", "-o", out).returncode == 0
+    assert centre(read_image(out.read_bytes())) == (0, 0, 0)
+
+
+def test_every_writes_a_named_frame_per_step(recording, tmp_path):
+    out = tmp_path / "series"
+    run = render(recording["path"], "--every", "500ms", "-o", out)
+    assert run.returncode == 0, run.stderr
+    names = sorted(os.listdir(out))
+    # Every 0.5 s up to the last record; the moment 0 has no screen yet (before ServerInit).
+    expected = [f"frame-00h00m{k // 2:02d}.{500 * (k % 2):03d}s.png"
+                for k in range(1, int(recording["length"] / 0.5) + 1)]
+    assert names == expected
+    checked = 0
+    for name in names:
+        seconds = float(name[len("frame-00h00m"):-len("s.png")])
+        if any(abs(seconds - at) < 0.25 for _, at in recording["changes"]):
+            continue  # too close to a change to say which side x11vnc had sent
+        image = read_image((out / name).read_bytes())
+        assert centre(image) == COLOURS.get(colour_at(recording, seconds), (0, 0, 0)), name
+        checked += 1
+    assert checked >= 6
+
+
+def test_the_readme_image(recording, tmp_path):
+    after = dict(recording["changes"])["xterm"] + 1.2
+    if os.environ.get("WEBSOCKIFY_UPDATE_IMAGES") == "1":
+        README_IMAGE.parent.mkdir(exist_ok=True)
+        run = render(recording["path"], "--at", f"{after:.3f}s", "-o", README_IMAGE)
+        assert run.returncode == 0, run.stderr
+    assert README_IMAGE.is_file(), f"{README_IMAGE} is missing: run with WEBSOCKIFY_UPDATE_IMAGES=1"
+    image = read_image(README_IMAGE.read_bytes())
+    assert image.width > 0 and image.height > 0
+    assert "docs/images/render-example.png" in (REPO / "README.md").read_text()
+
+
+def test_contact_sheet_is_a_labelled_grid_of_the_moments(recording, tmp_path):
+    out = tmp_path / "sheet.png"
+    run = render(recording["path"], "--contact-sheet", out, "--every", "1s", "--columns", "3",
+                 "--thumbnail-width", "160")
+    assert run.returncode == 0, run.stderr
+    image = read_image(out.read_bytes())
+    moments = [s for s in range(1, int(recording["length"]) + 1)]  # 0 s has no screen yet
+    rows = (len(moments) + 2) // 3
+    # 8 px around and between cells; 800x600 thumbnails 160x120 with a 20 px label strip under each.
+    assert (image.width, image.height) == (3 * 168 + 8, rows * (120 + 20 + 8) + 8)
+    for i, seconds in enumerate(moments):
+        if any(abs(seconds - at) < 0.25 for _, at in recording["changes"]):
+            continue
+        x = 8 + (i % 3) * 168 + 150
+        y = 8 + (i // 3) * 148 + 110
+        expected = COLOURS.get(colour_at(recording, seconds), (0, 0, 0))
+        assert tuple(image.rgb(y * image.width + x)) == expected, f"cell {i} ({seconds} s)"
+    # The label strip under the first cell has light pixels (its time) on the dark background.
+    strip = [tuple(image.rgb((8 + 124 + row) * image.width + x)) for row in range(14) for x in range(8, 168)]
+    assert any(min(p) > 200 for p in strip) and any(max(p) < 64 for p in strip)
+
+
+def ffprobe(path: Path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=width,height,codec_name:format=duration", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)
+    return {**data["streams"][0], "duration": float(data["format"]["duration"])}
+
+
+def frame_from_video(video: Path, seconds: float, out: Path):
+    subprocess.run(["ffmpeg", "-v", "error", "-ss", f"{seconds:.3f}", "-i", str(video), "-frames:v", "1", "-y",
+                    str(out)], check=True, timeout=60)
+    return read_image(out.read_bytes())
+
+
+@pytest.mark.parametrize("suffix,codec", [("mp4", "h264"), ("webm", "vp8")])
+def test_video_has_the_sessions_length_and_size_and_its_frames(recording, tmp_path, suffix, codec):
+    video = tmp_path / f"session.{suffix}"
+    run = render(recording["path"], "--video", video, "--fps", "10", "--timestamp")
+    assert run.returncode == 0, run.stderr
+    info = ffprobe(video)
+    assert (info["codec_name"], info["width"], info["height"]) == (codec, 800, 600)
+    assert abs(info["duration"] - recording["length"]) < 0.25, (info, recording["length"])
+    assert sorted(os.listdir(tmp_path)) == [video.name], "no temporary file is left"
+    # A frame ffmpeg extracts at t shows what render --at t shows (away from the burned-in time).
+    at = dict(recording["changes"])["xterm"] + 1.0
+    from_video = frame_from_video(video, at, tmp_path / "from-video.png")
+    still = tmp_path / "still.png"
+    assert render(recording["path"], "--at", f"{at:.3f}s", "-o", still).returncode == 0
+    from_render = read_image(still.read_bytes())
+    differing = 0
+    for y in range(0, 540, 3):
+        for x in range(0, 800, 3):
+            a, b = from_video.rgb(y * 800 + x), from_render.rgb(y * 800 + x)
+            if max(abs(a[c] - b[c]) for c in range(3)) > 48:
+                differing += 1
+    assert differing < 0.02 * (540 // 3) * (800 // 3), f"{differing} sampled pixels differ"
+    os.unlink(from_video_path := tmp_path / "from-video.png")
+    assert not from_video_path.exists()
+
+
+def test_video_at_double_speed_is_half_as_long(recording, tmp_path):
+    video = tmp_path / "fast.mp4"
+    run = render(recording["path"], "--video", video, "--speed", "2", "--fps", "5")
+    assert run.returncode == 0, run.stderr
+    assert abs(ffprobe(video)["duration"] - recording["length"] / 2) < 0.3
+
+
+def test_video_without_ffmpeg_is_a_clear_error_and_leaves_no_file(recording, tmp_path):
+    video = tmp_path / "none.mp4"
+    env = dict(os.environ, PATH=str(tmp_path / "no-such-dir"))
+    run = render(recording["path"], "--video", video, env=env)
+    assert run.returncode != 0
+    assert "ffmpeg was not found" in run.stderr
+    assert os.listdir(tmp_path) == []
+    # An ffmpeg that fails: its message is shown, no file is left.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "ffmpeg").write_text("#!/bin/sh\necho 'encoder exploded' >&2\ncat > /dev/null\nexit 3\n")
+    (fake / "ffmpeg").chmod(0o755)
+    run = render(recording["path"], "--video", video, env=dict(os.environ, PATH=f"{fake}:/usr/bin:/bin"))
+    assert run.returncode != 0
+    assert "ffmpeg failed (exit status 3): encoder exploded" in run.stderr
+    assert os.listdir(tmp_path) == ["bin"]
+
+
+def test_an_interrupted_video_leaves_no_file(recording, tmp_path):
+    out = tmp_path / "video"
+    out.mkdir()
+    proc = subprocess.Popen([inspect_bin(), "render", str(recording["path"]), "--video", str(out / "slow.mp4"),
+                             "--speed", "0.05", "--no-cache"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not any(name.endswith(".mp4") for name in os.listdir(out)):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "ffmpeg's output never appeared"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 128 + signal.SIGINT
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert os.listdir(out) == [], "the half-made video and ffmpeg's log are removed"
+
+
+def timings(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("frame at ")]
+
+
+def test_keyframe_cache_second_run_starts_late_and_draws_the_same(recording, tmp_path):
+    path = tmp_path / "copy.rec"
+    shutil.copy(recording["path"], path)
+    late = f"{recording['length'] - 0.1:.3f}s"
+    first = render(path, "--at", late, "-o", tmp_path / "first.png", "--keyframe-interval", "1s", "--timings")
+    assert first.returncode == 0, first.stderr
+    assert "from the session start" in timings(first.stderr)[0]
+    assert (tmp_path / "copy.rec.keyframes").is_file()
+    second = render(path, "--at", late, "-o", tmp_path / "second.png", "--keyframe-interval", "1s", "--timings")
+    assert second.returncode == 0, second.stderr
+    line = timings(second.stderr)[0]
+    assert "from the keyframe at" in line and "from the cache" in line and " 0 from the cache" not in line, line
+    assert (tmp_path / "first.png").read_bytes() == (tmp_path / "second.png").read_bytes()
+    # --no-cache: from the start again, the same frame.
+    third = render(path, "--at", late, "-o", tmp_path / "third.png", "--no-cache", "--timings")
+    assert "from the session start" in timings(third.stderr)[0]
+    assert (tmp_path / "third.png").read_bytes() == (tmp_path / "first.png").read_bytes()
+
+
+def test_stale_and_garbage_caches_are_not_used(recording, tmp_path):
+    path = tmp_path / "growing.rec"
+    data = recording["path"].read_bytes()
+    # The recording as it was while being written: its first blocks (cut at the first block
+    # boundary after 60 % of the file; the reader drops a torn tail anyway).
+    path.write_bytes(data[: len(data) * 6 // 10])
+    late = f"{recording['length'] - 0.1:.3f}s"
+    render(path, "--at", late, "-o", tmp_path / "partial.png", "--keyframe-interval", "1s")
+    assert (tmp_path / "growing.rec.keyframes").is_file()
+    # The writer went on: the file is whole now. The cache is of the file as it was.
+    path.write_bytes(data)
+    run = render(path, "--at", late, "-o", tmp_path / "whole.png", "--keyframe-interval", "1s", "--timings")
+    assert run.returncode == 0, run.stderr
+    assert "changed since" in run.stderr and "from the session start" in timings(run.stderr)[0], run.stderr
+    truth = tmp_path / "truth.png"
+    render(recording["path"], "--at", late, "-o", truth, "--no-cache")
+    assert (tmp_path / "whole.png").read_bytes() == truth.read_bytes()
+    # Garbage in the cache file: a warning, the right frame, a good cache again.
+    (tmp_path / "growing.rec.keyframes").write_bytes(os.urandom(5000))
+    run = render(path, "--at", late, "-o", tmp_path / "after-garbage.png", "--keyframe-interval", "1s")
+    assert run.returncode == 0, run.stderr
+    assert "keyframe cache" in run.stderr and "is damaged" in run.stderr, run.stderr
+    assert (tmp_path / "after-garbage.png").read_bytes() == truth.read_bytes()
+    again = render(path, "--at", late, "-o", tmp_path / "again.png", "--keyframe-interval", "1s", "--timings")
+    assert "from the keyframe at" in timings(again.stderr)[0] and "warning" not in again.stderr, again.stderr
+
+
+def test_legacy_python_recording_renders(tmp_path):
+    """The Python websockify 0.10 recording of the fixtures: one noVNC session (Tight encoding)."""
+    legacy = REPO / "Fixtures" / "websockify-0.10-session.legacy"
+    assert legacy.is_file(), f"the legacy fixture {legacy} is missing"
+    copy = tmp_path / "session.legacy"
+    shutil.copy(legacy, copy)
+    out = tmp_path / "legacy.png"
+    run = render(copy, "--at", "2s", "-o", out)
+    assert run.returncode == 0, run.stderr
+    image = read_image(out.read_bytes())
+    assert (image.width, image.height) == (800, 600)
+    for line in run.stderr.splitlines():
+        # Rectangles the decoder does not draw yet are named with their session and time.
+        assert line.startswith(f"wsrecord-inspect: warning: {copy}: session 1"), line
+    series = render(copy, "--every", "1s", "-o", tmp_path / "series")
+    assert series.returncode == 0, series.stderr
+    assert sorted(os.listdir(tmp_path / "series")) == ["frame-00h00m01.000s.png", "frame-00h00m02.000s.png"]
