@@ -42,7 +42,7 @@ struct Render: ParsableCommand {
         help: "The PNG file (one --at), or the directory for a series or several --at (created if missing).")
     var output: String?
 
-    @Option(help: "Draw a contact sheet: a grid of thumbnails, each labelled with its time (moments from --every, else 12 spread over the session).")
+    @Option(help: "Draw a contact sheet: a grid of thumbnails, each labelled with its time (moments from --every and the session's end, else 12 spread over the session).")
     var contactSheet: String?
 
     @Option(help: "With --contact-sheet: thumbnails per row.") var columns = 4
@@ -155,9 +155,16 @@ struct Render: ParsableCommand {
                 // 12 moments: the session's last record and 11 before it, evenly apart.
                 series = .init(everyMicros: max(1, try playback.lastTime() / 11))
             }
+            var last: UInt64?
             try playback.forEach(series) { micros, screen in
                 if let screen { sheet.add(screen, at: micros) }
+                last = micros
                 report(playback.notes, from: &reported, session: number)
+            }
+            // The sheet ends with the session's end (unless --to stopped it earlier).
+            let end = try playback.lastTime()
+            if to == nil, last.map({ $0 < end }) ?? true, let screen = try playback.screen(at: end) {
+                sheet.add(screen, at: end)
             }
             guard sheet.count > 0 else { throw RenderError("the session has no screen to draw (no ServerInit)", path: file) }
             try PNGImage.write(sheet.image(), to: contactSheet)

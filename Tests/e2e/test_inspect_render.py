@@ -255,7 +255,8 @@ def test_contact_sheet_is_a_labelled_grid_of_the_moments(recording, tmp_path):
                  "--thumbnail-width", "160")
     assert run.returncode == 0, run.stderr
     image = read_image(out.read_bytes())
-    moments = [s for s in range(1, int(recording["length"]) + 1)]  # 0 s has no screen yet
+    # 0 s has no screen yet; the sheet ends with the session's last record.
+    moments = [float(s) for s in range(1, int(recording["length"]) + 1)] + [recording["length"]]
     rows = (len(moments) + 2) // 3
     # 8 px around and between cells; 800x600 thumbnails 160x120 with a 20 px label strip under each.
     assert (image.width, image.height) == (3 * 168 + 8, rows * (120 + 20 + 8) + 8)
