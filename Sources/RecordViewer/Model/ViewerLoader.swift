@@ -28,12 +28,8 @@ public final class ViewerLoader: Sendable {
     public func start() {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
-        thread.submit { _ in
-            self.run()
-            // The pool's one thread ends with this work item; shutting down from inside it is not
-            // allowed, so the shutdown is only requested.
-            thread.shutdownGracefully { _ in }
-        }
+        // The thread idles once the file is read; `serve` keeps it until the process ends.
+        thread.submit { _ in self.run() }
     }
 
     /// Asks a following ``run()`` to end after its current look.
