@@ -73,7 +73,7 @@ let layer1: [Target] = [
     .target(name: "RFBRules", dependencies: ["RFB", .yams]),
     // An RFB session's screen drawn from its recorded streams (pixel formats, Raw, CopyRect, RRE,
     // Hextile, ZRLE over one zlib stream); no sockets.
-    .target(name: "RFBDecoding", dependencies: ["RFB", "CZlib"]),
+    .target(name: "RFBDecoding", dependencies: ["RFB", "CZlib", "CTurboJPEG", "CPNG"]),
 ]
 
 // MARK: Layer 2: tools over recordings, running as a service
@@ -232,7 +232,7 @@ let tests: [Target] = [
     .testTarget(name: "RFBTests", dependencies: ["RFB", "RecordFormat"]),
     .testTarget(name: "RecordFormatTests", dependencies: ["RecordFormat", "RecordTestSupport", "TestSupport", "WebSocketWire"]),
     .testTarget(name: "RFBRulesTests", dependencies: ["RFBRules", "RFB"]),
-    .testTarget(name: "RFBDecodingTests", dependencies: ["RFBDecoding", "RFB", "CZlib"]),
+    .testTarget(name: "RFBDecodingTests", dependencies: ["RFBDecoding", "RFB", "CZlib", "CTurboJPEG", "CPNG"]),
     // The tools and wsrecord-inspect's output (golden files in Golden/).
     .testTarget(
         name: "RecordToolsTests",

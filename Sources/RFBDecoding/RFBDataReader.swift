@@ -35,6 +35,25 @@ struct RFBDataReader {
         return UInt32(bytes[i]) << 24 | UInt32(bytes[i + 1]) << 16 | UInt32(bytes[i + 2]) << 8 | UInt32(bytes[i + 3])
     }
 
+    /// A Tight compact length: 1 to 3 bytes of 7, 7 and 8 bits, least significant first.
+    mutating func compactLength() throws(Overrun) -> Int {
+        let first = try u8()
+        var value = Int(first & 0x7F)
+        guard first & 0x80 != 0 else { return value }
+        let second = try u8()
+        value |= Int(second & 0x7F) << 7
+        guard second & 0x80 != 0 else { return value }
+        return value | Int(try u8()) << 14
+    }
+
+    /// A Tight TPIXEL as a colour: red, green and blue bytes, or a PIXEL.
+    @inline(__always)
+    mutating func tPixel(_ converter: RFBPixelConverter) throws(Overrun) -> UInt32 {
+        guard converter.bytesPerTPixel == 3 else { return try colour(converter) }
+        let i = try take(3)
+        return UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+    }
+
     /// A PIXEL (or, with `compact`, a ZRLE CPIXEL) as a colour.
     @inline(__always)
     mutating func colour(_ converter: RFBPixelConverter, compact: Bool = false) throws(Overrun) -> UInt32 {

@@ -7,7 +7,7 @@ import RFB
 extension RFBDecoderSnapshot {
     static let magic = Array("RFBSNAP\n".utf8)
     /// Raised whenever the fields change: an older cache file is then refused (and rebuilt).
-    public static let formatVersion: UInt16 = 1
+    public static let formatVersion: UInt16 = 2
     /// Magic, version and length.
     private static let headerSize = 18
 
@@ -29,6 +29,7 @@ extension RFBDecoderSnapshot {
             out.data(Self.compressed(screen.pixels))
         }
         Self.write(zrle, to: &out)
+        for stream in tight { Self.write(stream, to: &out) }
         out.patch(u64: UInt64(out.bytes.count + 4), at: Self.magic.count + 2)
         let crc = out.bytes.withUnsafeBufferPointer { crc32(0, $0.baseAddress, uInt($0.count)) }
         out.u32(UInt32(crc))
@@ -81,10 +82,12 @@ extension RFBDecoderSnapshot {
             try Self.readFramebuffer(&input)
         }
         let zrle = try Self.readStream(&input, "ZRLE stream")
+        var tight: [RFBZlibStreamState] = []
+        for index in 0..<4 { tight.append(try Self.readStream(&input, "Tight stream \(index)")) }
         guard input.index == end else { throw input.failure("\(end - input.index) bytes after the last field") }
         self.init(
             parser: parser, framebuffer: framebuffer, pixelFormat: format, colourMap: colourMap,
-            updateCount: Int(updateCount), isStopped: isStopped, zrle: zrle)
+            updateCount: Int(updateCount), isStopped: isStopped, zrle: zrle, tight: tight)
     }
 
     // MARK: Parts

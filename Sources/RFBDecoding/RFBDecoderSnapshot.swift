@@ -23,6 +23,8 @@ public struct RFBDecoderSnapshot: Sendable, Hashable {
     public let isStopped: Bool
     /// The session's ZRLE zlib stream.
     public let zrle: RFBZlibStreamState
+    /// Tight's four zlib streams, 0 to 3.
+    public let tight: [RFBZlibStreamState]
 
     /// Bytes of the client's and the server's streams before the point.
     public var clientOffset: UInt64 { parser.clientOffset }
@@ -30,7 +32,8 @@ public struct RFBDecoderSnapshot: Sendable, Hashable {
 
     init(
         parser: RFBSessionParser.ResumePoint, framebuffer: RFBFramebuffer?, pixelFormat: RFBPixelFormat?,
-        colourMap: [UInt32], updateCount: Int, isStopped: Bool, zrle: RFBZlibStreamState
+        colourMap: [UInt32], updateCount: Int, isStopped: Bool, zrle: RFBZlibStreamState,
+        tight: [RFBZlibStreamState]
     ) {
         self.parser = parser
         self.framebuffer = framebuffer
@@ -39,5 +42,6 @@ public struct RFBDecoderSnapshot: Sendable, Hashable {
         self.updateCount = updateCount
         self.isStopped = isStopped
         self.zrle = zrle
+        self.tight = tight
     }
 }

@@ -11,10 +11,13 @@ extension RFBFramebufferDecoder {
     /// (a server that does not flush at the end of each rectangle).
     public func snapshot() -> RFBDecoderSnapshot? {
         guard let point = parser.resumePoint, let zrle = zrleStream.state else { return nil }
+        let tight = tightStreams.compactMap(\.state)
+        guard tight.count == tightStreams.count else { return nil }
         guard point.serverStopped || serverBase + UInt64(serverBytes.count) == point.serverOffset else { return nil }
         return RFBDecoderSnapshot(
             parser: point, framebuffer: framebuffer, pixelFormat: converter?.format,
-            colourMap: converter?.colourMap ?? [], updateCount: updateCount, isStopped: isStopped, zrle: zrle)
+            colourMap: converter?.colourMap ?? [], updateCount: updateCount, isStopped: isStopped, zrle: zrle,
+            tight: tight)
     }
 
     /// A decoder that goes on from `snapshot`: feed it the bytes each side sent after the
@@ -39,10 +42,14 @@ extension RFBFramebufferDecoder {
             }
             converter = restored
         }
+        guard snapshot.tight.count == tightStreams.count else {
+            throw RFBSnapshotFormatError(offset: nil, message: "\(snapshot.tight.count) Tight streams (4 expected)")
+        }
         do {
             zrleStream = try RFBInflater(state: snapshot.zrle)
+            tightStreams = try snapshot.tight.map { state throws(RFBInflater.Failure) in try RFBInflater(state: state) }
         } catch {
-            throw RFBSnapshotFormatError(offset: nil, message: "the ZRLE stream: \(error.message)")
+            throw RFBSnapshotFormatError(offset: nil, message: "a zlib stream: \(error.message)")
         }
     }
 }

@@ -25,6 +25,9 @@ public final class RFBFramebufferDecoder {
     var serverConsumed: UInt64 = 0
     /// The session's ZRLE zlib stream (``RFBInflater/brokenAt`` once it broke).
     var zrleStream = RFBInflater()
+    /// Tight's four zlib streams (TightPNG shares them).
+    var tightStreams = (0..<4).map { _ in RFBInflater() }
+    let jpeg = RFBJPEGDecoder()
 
     public init() {}
 
@@ -162,9 +165,10 @@ public final class RFBFramebufferDecoder {
             }
             screen.copy(fromX: Int(sourceX), fromY: Int(sourceY), toX: x, toY: y, width: w, height: h)
             return nil
-        case .raw, .rre, .coRRE, .hextile, .zrle:
+        case .raw, .rre, .coRRE, .hextile, .zrle, .tight, .tightPNG:
             guard let converter else { return problem(.malformed, "pixel data without a usable pixel format") }
-            if rectangle.encoding != .zrle, !inside { return problem(.malformed, outside) }
+            // Rectangles of zlib streams are inflated even outside, to keep their stream in step.
+            if !Self.streamed.contains(rectangle.encoding), !inside { return problem(.malformed, outside) }
             let start = Int(rectangle.offset + 12 - serverBase)
             let end = start + Int(rectangle.dataLength)
             let decoded: Result<[UInt32], DecodeFailure> = serverBytes.withUnsafeBufferPointer { all in
@@ -191,6 +195,9 @@ public final class RFBFramebufferDecoder {
         }
     }
 
+    /// Encodings whose data continues a zlib stream of the session.
+    static let streamed: Set<RFBEncoding> = [.zrle, .tight, .tightPNG]
+
     /// Why a rectangle's pixels could not be decoded.
     struct DecodeFailure: Error {
         var kind: RFBDecodeProblem.Kind = .malformed
@@ -212,6 +219,7 @@ public final class RFBFramebufferDecoder {
             case .rre: return try Self.rre(&reader, width: w, height: h, converter, compact: false)
             case .coRRE: return try Self.rre(&reader, width: w, height: h, converter, compact: true)
             case .hextile: return try Self.hextile(&reader, width: w, height: h, converter)
+            case .tight, .tightPNG: return try tight(&reader, rectangle, converter, draw: draw)
             default: return try zrle(&reader, at: rectangle.offset, width: w, height: h, converter, draw: draw)
             }
         } catch let overrun as RFBDataReader.Overrun {

@@ -9,6 +9,9 @@ public struct RFBPixelConverter: Sendable {
     /// Bytes of a PIXEL and of a ZRLE CPIXEL.
     public let bytesPerPixel: Int
     public let bytesPerCPixel: Int
+    /// Bytes of a Tight TPIXEL: 3 (red, green, blue) for 32-bit true colour of depth 24 with
+    /// 8-bit channels, else a PIXEL.
+    public let bytesPerTPixel: Int
     /// A 3-byte CPIXEL leaves out the pixel's most significant byte (colours in the low three
     /// bytes) or its least significant one.
     private let cPixelDropsHighByte: Bool
@@ -24,6 +27,7 @@ public struct RFBPixelConverter: Sendable {
         self.format = format
         bytesPerPixel = pixel
         bytesPerCPixel = cPixel
+        bytesPerTPixel = format.bytesPerTPixel ?? pixel
         let mask =
             UInt64(format.redMax) << UInt64(format.redShift) | UInt64(format.greenMax) << UInt64(format.greenShift)
             | UInt64(format.blueMax) << UInt64(format.blueShift)

@@ -55,6 +55,16 @@ let elapsed = ContinuousClock.now - started
 for problem in problems { print(problem) }
 guard let framebuffer = decoder.framebuffer else { fail("no ServerInit in \(arguments[1])") }
 print("updates \(decoder.updateCount)")
+// Rectangles by encoding, as the server sent them (what the session really used).
+var counter = RFBSessionParser()
+var counts: [String: Int] = [:]
+for (direction, chunk) in chunks {
+    for case .message(let parsed) in counter.feed(direction, chunk) {
+        guard case .framebufferUpdate(let update) = parsed.message else { continue }
+        for rectangle in update.rectangles { counts[rectangle.encoding.description, default: 0] += 1 }
+    }
+}
+print("rectangles " + counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
 print("decoded \(bytes.count) bytes in \(elapsed)")
 
 if checkSnapshots {

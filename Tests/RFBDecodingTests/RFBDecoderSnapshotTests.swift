@@ -182,7 +182,8 @@ import Testing
             Issue.record("the ZRLE stream is \(snapshot.zrle), not between blocks")
             return
         }
-        let stateAt = bytes.count - 4 - window.count - 4 - 1
+        // (then the four Tight streams, fresh: one byte each).
+        let stateAt = bytes.count - 4 - 4 - window.count - 4 - 1
         let state = #expect(throws: RFBSnapshotFormatError.self) {
             try RFBDecoderSnapshot(serialized: Self.patched(bytes, stateAt, 3))
         }

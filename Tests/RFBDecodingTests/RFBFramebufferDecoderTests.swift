@@ -95,18 +95,21 @@ import Testing
         #expect(session.decoder.updateCount == 2)
     }
 
-    @Test func aTightRectangleIsReportedAndTheRestOfTheUpdateDrawn() throws {
+    @Test func anH264RectangleIsReportedAndTheRestOfTheUpdateDrawn() throws {
         var session = DecoderSession(width: 2, height: 1)
-        // Tight fill (control 0x80) with a 3-byte TPIXEL, then a Raw pixel.
-        let tightOffset = UInt64(session.serverOffset + 4)
-        session.server(update(2) + rect(0, 0, 1, 1, .tight) + [0x80, 1, 2, 3] + rect(1, 0, 1, 1, .raw) + px(9), time: 1.0)
+        // H.264: a U32 length, U32 flags, that many bytes; then a Raw pixel.
+        let h264Offset = UInt64(session.serverOffset + 4)
+        session.server(
+            update(2) + rect(0, 0, 1, 1, .h264) + u32(3) + u32(0) + [1, 2, 3] + rect(1, 0, 1, 1, .raw) + px(9),
+            time: 1.0)
         #expect(session.rows == [[0, 9]])
         #expect(session.problems.count == 1)
         let problem = try #require(session.problems.first)
         #expect(problem.kind == .notDecoded)
-        #expect(problem.offset == tightOffset)
-        #expect(problem.rectangle?.encoding == .tight)
+        #expect(problem.offset == h264Offset)
+        #expect(problem.rectangle?.encoding == .h264)
         #expect(problem.time == 1.0)
+        #expect(problem.description.hasPrefix("not decoded: H.264 rectangle 1x1 at (0,0): "))
     }
 
     @Test func anEncodingOfUnknownLengthStopsTheDecodingThere() {
