@@ -192,6 +192,34 @@ struct RecordFileSetTests {
         #expect(try Self.records(closed.all[1].path).map(\.session) == [2, 2])
     }
 
+    @Test("per-session files reserve disk space 256 KiB at a time, not 8 MiB (hundreds are open at once)")
+    func perSessionReservation() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func allocated(_ path: String) -> Int {
+            var info = stat()
+            _ = stat(path, &info)
+            return Int(info.st_blocks) * 512
+        }
+        let single = dir.appendingPathComponent("single.rec").path
+        let files = try RecordFileSet(
+            layout: .perSession(directory: dir.path), configuration: Self.configuration, clock: ManualClock())
+        let lone = try RecordFileSet(
+            layout: .single(path: single), configuration: Self.configuration, clock: ManualClock())
+        for set in [files, lone] {
+            try set.append(Record(session: 1, timeMicros: 0, body: .open(Self.open())))
+            try set.append(Self.frame(1, 1, 20_000))
+            try set.sealIfDue()
+        }
+        let perSession = try #require(try Self.rotatedFiles(dir).first { $0 != single })
+        // Where the file system reserves (ext4 and tmpfs do; the test's directory is on one), a single
+        // file holds its 8 MiB step until it is closed.
+        try #require(allocated(single) >= 8 << 20, "this file system does not reserve: \(allocated(single)) bytes")
+        #expect(allocated(perSession) <= 512 << 10, "\(allocated(perSession)) bytes")
+        try files.close()
+        try lone.close()
+    }
+
     @Test("a per-session directory that is missing or not a directory is refused at the start")
     func unusableDirectory() throws {
         let dir = try makeTemporaryDirectory()

@@ -38,6 +38,8 @@ final class RecordFileSet {
     /// Why the last rotation failed, until ``takeRotationFailure()`` takes it.
     private var rotationFailure: RecordFormatError?
     static let rotationRetryNanos: UInt64 = 10_000_000_000
+    /// A per-session file reserves disk space 256 KiB at a time (not 8 MiB: hundreds are open at once).
+    static let perSessionReservationStep: UInt64 = 256 << 10
 
     /// The file of each open session (per-session recording).
     private var sessionFiles: [UInt32: RecordFileWriter] = [:]
@@ -60,6 +62,10 @@ final class RecordFileSet {
         onClosed: @escaping @Sendable (ClosedRecordFile) -> Void = { _ in }
     ) throws(RecordFormatError) {
         self.layout = layout
+        var configuration = configuration
+        if case .perSession = layout, configuration.reservationStep == nil {
+            configuration.reservationStep = Self.perSessionReservationStep
+        }
         self.configuration = configuration
         self.clock = clock
         self.onClosed = onClosed

@@ -492,8 +492,9 @@ public final class RecordFileWriter {
         guard end > reservedEnd, canReserve, let reserve = system.reserve else { return nil }
         let start = max(reservedEnd, endOffset)
         func attempt(_ upTo: UInt64) -> Int32 { reserveSpace(from: start, upTo: upTo, with: reserve) }
-        let steps = (end - start + Self.reservationStep - 1) / Self.reservationStep
-        let stepEnd = min(start + steps * Self.reservationStep, max(end, system.fileSizeLimit))
+        let step = configuration.reservationStep ?? Self.reservationStep
+        let steps = (end - start + step - 1) / step
+        let stepEnd = min(start + steps * step, max(end, system.fileSizeLimit))
         var code = attempt(stepEnd)
         if code == ENOSPC || code == EDQUOT || code == EFBIG {
             // Less than a whole step is left: what is needed may still fit.

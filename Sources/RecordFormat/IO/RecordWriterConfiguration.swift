@@ -19,6 +19,10 @@ public struct RecordWriterConfiguration: Sendable {
     /// default: a recording holds what was typed into the session, passwords included unless
     /// redacted, so only its owner may read it. A file that exists already keeps its mode.
     public var fileMode: UInt32
+    /// Disk space is reserved ahead of the file's end in steps of this many bytes (nil: 8 MiB).
+    /// Smaller for the many small files of a per-session recording, whose reservations would
+    /// otherwise add up to 8 MiB per open session.
+    public var reservationStep: UInt64? = nil
     /// Written into the file header of new files.
     public var producerName: String
     public var producerVersion: String
