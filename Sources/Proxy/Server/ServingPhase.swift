@@ -1,9 +1,9 @@
 /// Where a server is between listening and stopping: what the health path reports and whether a
 /// new connection is taken. Phases only move forward, in the order declared.
 ///
-/// Today shutdown goes from ``accepting`` through ``draining`` to ``closed`` at once; a lame-duck
-/// period (keep accepting for a while after SIGTERM while the health path already says 503, so that
-/// a balancer notices before the listener goes away) is a wait between the two later phases.
+/// Between ``draining`` and ``closed`` is the lame duck (``ShutdownSequence``, `--lame-duck`): new
+/// connections are still taken while the health path already says 503, so that a balancer notices
+/// before the listener goes away. Without one, shutdown goes through ``draining`` to ``closed`` at once.
 enum ServingPhase: Int, Comparable, Sendable, CustomStringConvertible {
     /// Serving: new connections are taken, the health path answers 200.
     case accepting
