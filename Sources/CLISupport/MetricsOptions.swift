@@ -39,6 +39,7 @@ public struct MetricsOptions: ParsableArguments {
     public func start(logger: Logger) async throws -> (metrics: ProxyMetrics, registry: MetricsRegistry, endpoint: MetricsEndpoint)? {
         guard let (host, port) = try address() else { return nil }
         let registry = MetricsRegistry(durationBuckets: ProxyMetrics.durationBuckets)
+        registry.describe(ProxyMetrics.help)
         let metrics = ProxyMetrics(factory: registry.factory)
         ProcessResources.install(on: registry)
         registry.beforeScrape { metrics.recording.update() }

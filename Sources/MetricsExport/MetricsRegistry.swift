@@ -14,15 +14,26 @@ public final class MetricsRegistry: Sendable {
     /// Makes swift-metrics series in ``prometheus`` (pass it to the parts that count).
     public let factory: any MetricsFactory
     private let hooks = NIOLockedValueBox<[@Sendable () -> Void]>([])
+    private let help: HelpTexts
 
     /// - Parameter durationBuckets: histogram buckets per timer label (seconds scale for session
     ///   lengths, milliseconds for handshakes); other timers get swift-prometheus's defaults.
     public init(durationBuckets: [String: [Duration]] = [:]) {
         let prometheus = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: prometheus)
-        factory.durationHistogramBuckets = durationBuckets
+        let defaults = PrometheusMetricsFactory(registry: prometheus)
+        let help = HelpTexts()
         self.prometheus = prometheus
-        self.factory = factory
+        self.help = help
+        self.factory = DescribedPrometheusFactory(
+            registry: prometheus, help: help, durationBuckets: durationBuckets,
+            defaultDurationBuckets: defaults.defaultDurationHistogramBuckets,
+            defaultValueBuckets: defaults.defaultValueHistogramBuckets)
+    }
+
+    /// The `# HELP` texts of series by name; give them before the series are made (a series made
+    /// before its text keeps none).
+    public func describe(_ texts: [String: String]) {
+        help.describe(texts)
     }
 
     /// Runs `hook` before every scrape (it sets gauges from what it reads). Hooks run in the order

@@ -12,6 +12,10 @@ import CoreMetrics
 public enum ProcessResources {
     /// Sets both gauges before every scrape of `registry`.
     public static func install(on registry: MetricsRegistry) {
+        registry.describe([
+            "process_open_fds": "Open file descriptors of the process.",
+            "process_max_fds": "The process's limit on open file descriptors (ulimit -n; 0 when unlimited).",
+        ])
         let open = Gauge(label: "process_open_fds", factory: registry.factory)
         let limit = Gauge(label: "process_max_fds", factory: registry.factory)
         registry.beforeScrape {

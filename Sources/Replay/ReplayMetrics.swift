@@ -12,6 +12,12 @@ public final class ReplayMetrics: Sendable {
         public static let divergences = "wsreplay_divergences_total"
     }
 
+    /// Each series' `# HELP` text, by name.
+    public static let help: [String: String] = [
+        Label.sessions: "Replayed sessions, by whether the client did what the recording says.",
+        Label.divergences: "Divergences from the recording found in replayed sessions, by kind.",
+    ]
+
     public init(factory: any MetricsFactory) {
         matched = Counter(label: Label.sessions, dimensions: [("result", "matched")], factory: factory)
         diverged = Counter(label: Label.sessions, dimensions: [("result", "diverged")], factory: factory)

@@ -184,6 +184,7 @@ public struct WSReplay: AsyncParsableCommand {
             throw ExitCode.failure
         }
         configuration.metrics = metrics?.metrics
+        metrics?.registry.describe(ReplayMetrics.help)
         let server = ReplayServer(configuration: configuration, logger: logger)
         var result = await server.run()
         try? await metrics?.endpoint.close()

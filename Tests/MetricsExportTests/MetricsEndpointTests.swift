@@ -73,6 +73,28 @@ import Testing
         try await endpoint.close()
     }
 
+    @Test func describedSeriesGetTheirHelpLineAndTimersTheirBuckets() throws {
+        let registry = MetricsRegistry(durationBuckets: ["test_wait_seconds": [.milliseconds(1), .seconds(2)]])
+        registry.describe(["test_jobs_total": "Jobs done.", "test_wait_seconds": "How long \\ we waited."])
+        Counter(label: "test_jobs_total", dimensions: [("kind", "a")], factory: registry.factory).increment()
+        Counter(label: "test_jobs_total", dimensions: [("kind", "b")], factory: registry.factory).increment(by: 2)
+        Timer(label: "test_wait_seconds", factory: registry.factory).recordMilliseconds(500)
+        let late = Counter(label: "test_late_total", factory: registry.factory)
+        // Described after it was made: it keeps no text, and making it again does not clash.
+        registry.describe(["test_late_total": "Too late."])
+        Counter(label: "test_late_total", factory: registry.factory).increment()
+        late.increment()
+        let text = String(decoding: registry.exposition(), as: UTF8.self)
+        #expect(text.contains("# HELP test_jobs_total Jobs done.\n# TYPE test_jobs_total counter\n"))
+        #expect(text.contains("test_jobs_total{kind=\"a\"} 1\n"))
+        #expect(text.contains("test_jobs_total{kind=\"b\"} 2\n"))
+        #expect(text.contains("# HELP test_wait_seconds How long \\\\ we waited.\n# TYPE test_wait_seconds histogram\n"))
+        #expect(text.contains("test_wait_seconds_bucket{le=\"0.001\"} 0\n"))
+        #expect(text.contains("test_wait_seconds_bucket{le=\"2.0\"} 1\n"))
+        #expect(!text.contains("# HELP test_late_total"))
+        #expect(text.contains("test_late_total 2\n"))
+    }
+
     @Test func descriptorsAndTheirLimitAreSetAtEachScrape() throws {
         let registry = MetricsRegistry()
         ProcessResources.install(on: registry)

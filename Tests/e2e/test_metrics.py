@@ -55,6 +55,14 @@ class Prometheus:
         return {tuple(sorted((k, v) for k, v in r["metric"].items() if k != "__name__")): float(r["value"][1])
                 for r in body["data"]["result"]}
 
+    def metadata(self, metric: str) -> list[dict]:
+        """What Prometheus learnt of `metric` from the scrapes' # TYPE and # HELP lines."""
+        url = f"http://127.0.0.1:{self.port}/api/v1/metadata?" + urllib.parse.urlencode({"metric": metric})
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            body = json.load(answer)
+        assert body["status"] == "success", body
+        return body["data"].get(metric, [])
+
     def value(self, expression: str) -> float | None:
         found = self.query(expression)
         assert len(found) <= 1, f"{expression} matched several series: {found}"
@@ -155,6 +163,9 @@ def test_prometheus_scrapes_what_the_sessions_did(tmp_path):
             return prometheus.value(f"{name}{{{selector}}}")
 
         assert series("websockify_sessions_open") == 0
+        assert prometheus.metadata("websockify_sessions_refused_total") == [
+            {"type": "counter", "help": "WebSocket requests refused before a session began, by reason.", "unit": ""}]
+        assert prometheus.metadata("websockify_handshake_duration_seconds")[0]["type"] == "histogram"
         assert series("websockify_sessions_total", closed_by="client") == 3
         assert series("websockify_sessions_total", closed_by="proxy") == 1
         assert series("websockify_sessions_total", closed_by="target") == 0

@@ -70,6 +70,20 @@ public final class ProxyMetrics: Sendable {
         public static let tokenLookupDuration = "websockify_token_lookup_duration_seconds"
     }
 
+    /// Each series' `# HELP` text, by name (the recording's included).
+    public static let help: [String: String] = [
+        Label.sessionsOpen: "WebSocket sessions open now.",
+        Label.sessionsEnded: "WebSocket sessions ended, by who ended them.",
+        Label.refusals: "WebSocket requests refused before a session began, by reason.",
+        Label.bytes: "Payload bytes of the frames that crossed the proxy, by direction.",
+        Label.frames: "Frames that crossed the proxy, by direction (the proxy's own to the client included).",
+        Label.sessionDuration: "How long WebSocket sessions lasted.",
+        Label.handshakeDuration: "From a WebSocket request's head to the 101 answer (auth and token lookup included).",
+        Label.targetConnectFailures: "Sessions whose target connection failed.",
+        Label.tokenLookups: "Token lookups by plugin and result.",
+        Label.tokenLookupDuration: "How long token lookups took, by plugin.",
+    ].merging(RecordingMetrics.help) { first, _ in first }
+
     public init(factory: any MetricsFactory) {
         self.factory = factory
         recording = RecordingMetrics(factory: factory)

@@ -21,6 +21,15 @@ public final class RecordingMetrics: Sendable {
         public static let gaps = "websockify_recording_gaps_total"
     }
 
+    /// Each series' `# HELP` text, by name.
+    public static let help: [String: String] = [
+        Label.queuedRecords: "Records waiting for the recorder's thread.",
+        Label.queuedBytes: "Memory held by the records waiting for the recorder's thread.",
+        Label.bytesWritten: "Bytes the recorder added to its files.",
+        Label.recordsDropped: "Records the recorder could not keep (queue full, or after it began closing).",
+        Label.gaps: "Gap blocks written, each telling what was lost.",
+    ]
+
     public init(factory: any MetricsFactory) {
         queuedRecords = Gauge(label: Label.queuedRecords, factory: factory)
         queuedBytes = Gauge(label: Label.queuedBytes, factory: factory)
