@@ -40,15 +40,10 @@ public final class RecordingMetrics: Sendable {
         queuedBytes.record(0)
     }
 
-    /// Counts what `recorder` does from now on, until ``forget(_:)``.
+    /// Counts what `recorder` does from now on (one recorder serves a whole recording, rotated
+    /// files and a file per session included).
     public func watch(_ recorder: BackgroundRecorder) {
         watched.withLockedValue { $0.append((recorder, recorder.statistics)) }
-    }
-
-    /// Counts what `recorder` did since the last scrape, then stops watching it (it was closed).
-    public func forget(_ recorder: BackgroundRecorder) {
-        update()
-        watched.withLockedValue { $0.removeAll { $0.recorder === recorder } }
     }
 
     /// Sets the gauges and adds to the counters what the recorders did since the last call.
