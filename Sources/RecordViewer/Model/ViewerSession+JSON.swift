@@ -46,6 +46,9 @@ extension ViewerSession {
             screen.add("height", serverInit.height)
             screen.add("encodings", numbers: encodingsUsed.sorted())
             screen.add("keyframes", keyframes.count)
+            // Memory the seeking data takes: keyframes and repaints, deflated.
+            screen.add("seek_bytes", keyframes.reduce(0) { $0 + $1.pixels.storedCount }
+                + serverChunks.reduce(0) { $0 + ($1.repaint?.pixels.storedCount ?? 0) })
             object.add("rfb", screen)
         }
         object.add("messages", messages.count)

@@ -58,20 +58,25 @@ enum ViewerStreamWriter {
 
     /// The RGBX bytes (X = 255) of a region of `screen` (which must contain it).
     static func pixels(of screen: RFBFramebuffer, x: Int, y: Int, width: Int, height: Int) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(width * height * 4)
-        screen.pixels.withUnsafeBufferPointer { all in
-            for row in y..<y + height {
-                let start = row * screen.width + x
-                for pixel in all[start..<start + width] {
-                    out.append(UInt8(truncatingIfNeeded: pixel >> 16))
-                    out.append(UInt8(truncatingIfNeeded: pixel >> 8))
-                    out.append(UInt8(truncatingIfNeeded: pixel))
-                    out.append(0xFF)
+        // One 32-bit store per pixel (0x00RRGGBB in, R G B 255 out in memory order): a full screen
+        // is converted for every keyframe and for many repaints.
+        [UInt8](unsafeUninitializedCapacity: width * height * 4) { out, count in
+            out.withMemoryRebound(to: UInt32.self) { words in
+                screen.pixels.withUnsafeBufferPointer { all in
+                    guard let source = all.baseAddress, let target = words.baseAddress else { return }
+                    var at = 0
+                    for row in y..<y + height {
+                        let start = row * screen.width + x
+                        for i in 0..<width {
+                            let pixel = source[start + i]
+                            target[at] = UInt32(littleEndian: (pixel >> 16) & 0xFF | (pixel & 0xFF00) | (pixel & 0xFF) << 16 | 0xFF00_0000)
+                            at += 1
+                        }
+                    }
                 }
             }
+            count = width * height * 4
         }
-        return out
     }
 
     private static func rectangleHeader(x: Int, y: Int, width: Int, height: Int, encoding: RFBEncoding) -> [UInt8] {
