@@ -34,7 +34,7 @@ import pytest
 
 from pluginutil import RedisServer
 from proxyutil import RawClient, wait_until
-from test_contrib_configs import HAPROXY_CFG, haproxy_check, tool
+from test_contrib_configs import HAPROXY_CFG, haproxy_check, haproxy_server_rows, tool
 from test_novnc import CONNECT_TIMEOUT, NOVNC_DIR, inspect_bin, poll
 from vncdesk import VncDesk, pick_free_port, stop_tree
 
@@ -285,20 +285,7 @@ class Cluster:
 
     def stats(self) -> dict[str, dict]:
         """HAProxy's `show stat` rows of the backend's servers, by name."""
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(str(self.admin))
-            s.sendall(b"show stat\n")
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-        lines = data.decode().splitlines()
-        header = lines[0].lstrip("# ").split(",")
-        rows = {}
-        for line in lines[1:]:
-            row = dict(zip(header, line.split(",")))
-            if row.get("pxname") == "websockify" and row.get("svname", "").startswith("ws"):
-                rows[row["svname"]] = row
-        return rows
+        return haproxy_server_rows(self.admin)
 
     def counter(self, server, field) -> int:
         return int(self.stats()[server][field] or 0)

@@ -103,8 +103,9 @@ def target():
     t.close()
 
 
-def haproxy_server_state(admin_socket):
-    """{server name: (operational state, last check text)} from HAProxy's admin socket."""
+def haproxy_server_rows(admin_socket):
+    """{server name: its `show stat` row (a dict by column name)} of the websockify backend, from
+    HAProxy's admin socket."""
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(str(admin_socket))
         s.sendall(b"show stat\n")
@@ -113,11 +114,19 @@ def haproxy_server_state(admin_socket):
             data += chunk
     lines = data.decode().splitlines()
     header = lines[0].lstrip("# ").split(",")
-    states = {}
+    rows = {}
     for line in lines[1:]:
         row = dict(zip(header, line.split(",")))
         if row.get("pxname") == "websockify" and row.get("svname") not in ("BACKEND", None):
-            states[row["svname"]] = (row["status"], row["check_status"], row["check_code"])
+            rows[row["svname"]] = row
+    return rows
+
+
+def haproxy_server_state(admin_socket):
+    """{server name: (operational state, last check text)} from HAProxy's admin socket."""
+    states = {}
+    for name, row in haproxy_server_rows(admin_socket).items():
+        states[name] = (row["status"], row["check_status"], row["check_code"])
     return states
 
 
