@@ -163,6 +163,12 @@ def test_prometheus_scrapes_what_the_sessions_did(tmp_path):
             return prometheus.value(f"{name}{{{selector}}}")
 
         assert series("websockify_sessions_open") == 0
+        # The queries docs/deploy.md suggests are valid PromQL over these series.
+        assert prometheus.query(f'sum by (instance) (websockify_sessions_open{{instance="{instance_a}"}})')
+        prometheus.query("sum by (reason) (rate(websockify_sessions_refused_total[5m]))")
+        prometheus.query('rate(websockify_token_lookups_total{result="store_down"}[1m]) > 0')
+        prometheus.query("histogram_quantile(0.99, sum by (le) (rate(websockify_handshake_duration_seconds_bucket[5m])))")
+        assert prometheus.query(f'process_max_fds{{instance="{instance_a}"}} - process_open_fds')
         assert prometheus.metadata("websockify_sessions_refused_total") == [
             {"type": "counter", "help": "WebSocket requests refused before a session began, by reason.", "unit": ""}]
         assert prometheus.metadata("websockify_handshake_duration_seconds")[0]["type"] == "histogram"
