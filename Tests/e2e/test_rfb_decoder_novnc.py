@@ -1,21 +1,25 @@
 """The RFB framebuffer decoder (Sources/RFBDecoding) against noVNC's canvas (issue 16 §1).
 
-A real noVNC in headless Chromium (Debian's /usr/share/novnc and the 1.3.0 and 1.7.0 release trees
+A real noVNC in headless Chromium (Debian's /usr/share/novnc, and the 1.3.0 and 1.7.0 release trees
 of ../shared/peers) connects through `websockify --record` to a real VNC server: x11vnc on Xvfb, and
 TigerVNC's Xvnc (with noVNC 1.7). Each server has one desktop, shared by its cases, showing fixed
 content: coloured text and 256-colour and true-colour cells in an xterm, and a Tk window with smooth
 gradients and noise (what makes Tight choose JPEG). A page of ours (novnc_encodings_page.html)
 imports the tree's own core/rfb.js and keeps, of the SetEncodings list that noVNC builds, only the
 encoding under test and the pseudo-encodings DesktopSize, LastRect and Cursor (and a JPEG quality
-level where JPEG is wanted): nothing in the trees is edited.
+level, or ExtendedDesktopSize, where a case wants them): nothing in the trees is edited.
 
-Once no WebSocket message has arrived for QUIET seconds, the test reads noVNC's canvas (toDataURL,
-exact pixels; noVNC draws the pointer on an element of its own, not on the canvas), disconnects,
-stops the proxy, turns the recorded session into RFBDecodeTool's log (`wsrecord-inspect dump --json
---payload`) and compares the decoder's screen with the canvas: pixel-exact wherever a lossless
-rectangle drew last, within a small error where a JPEG rectangle did. Each case also checks, from
-the recording (`dump --rfb --json`), that the server really sent the encoding under test (and JPEG,
-and CopyRect pixels still on the screen at the end), and that every canvas pixel is opaque.
+Cases: Raw, RRE, Hextile, ZRLE, Tight (fill, copy, palettes), Tight with JPEG, Raw in noVNC's 8-bit
+colour mode, CopyRect (after a scroll typed through noVNC, or a window moved), and a screen resized
+by RandR (DesktopSize, ExtendedDesktopSize). Once no WebSocket message has arrived for QUIET seconds,
+the test reads noVNC's canvas (toDataURL, exact pixels; noVNC draws the pointer on an element of its
+own, not on the canvas), disconnects and stops the proxy. The recorded session is decoded twice, by
+RFBDecodeTool fed the recorded bytes (`wsrecord-inspect dump --json --payload`) and by the product's
+`wsrecord-inspect render --at` the session's end, and each screen is compared with the canvas:
+pixel-exact wherever a lossless rectangle drew last, within JPEG_MAX_ERROR/JPEG_MEAN_ERROR where a
+JPEG rectangle did. Each case also checks, from the recording (`dump --rfb --json`), that the server
+really sent the encoding under test (and JPEG, CopyRect pixels still on the screen at the end, the
+resize), that noVNC drew the same rectangles, and that every canvas pixel is opaque.
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ from wsreplay_browser import browser as harness_browser  # noqa: E402 - after pn
 
 RAW, COPYRECT, RRE, HEXTILE, TIGHT, ZRLE = 0, 1, 2, 5, 7, 16
 NAMES = {RAW: "Raw", COPYRECT: "CopyRect", RRE: "RRE", HEXTILE: "Hextile", TIGHT: "Tight", ZRLE: "ZRLE"}
-DESKTOP_SIZE, LAST_RECT, CURSOR = -223, -224, -239
+DESKTOP_SIZE, LAST_RECT, CURSOR, EXTENDED_DESKTOP_SIZE = -223, -224, -239, -308
 QUALITY_6 = -32 + 6  # noVNC's default JPEG quality level; without it x11vnc's Tight sends no JPEG
 PSEUDO = [DESKTOP_SIZE, LAST_RECT, CURSOR]
 WIDTH, HEIGHT = 800, 600
@@ -60,9 +64,14 @@ CASES = {
     "rre": ([RRE], True),
     "hextile": ([HEXTILE], True),
     "zrle": ([ZRLE], True),
+    "tight": ([TIGHT], True),
+    "tight-jpeg": ([TIGHT, QUALITY_6], False),
     "raw-8bit": ([RAW], True),
     "copyrect": ([COPYRECT, HEXTILE], True),
+    "resize": ([HEXTILE], True),
+    "resize-extended": ([HEXTILE, EXTENDED_DESKTOP_SIZE], True),
 }
+RESIZED = (640, 480)  # the resize cases shrink TigerVNC's screen to this with RandR
 # noVNC asks for its 8-bit true colour format (2 bits a channel) only from a server of this name, and
 # then offers only Raw and CopyRect; a second x11vnc on the same desktop takes the name.
 LOW_COLOUR_NAME = "Intel(r) AMT KVM"
@@ -72,11 +81,17 @@ LOW_COLOUR_NAME = "Intel(r) AMT KVM"
 # that does not begin the queue keeps x11vnc's zero padding byte as alpha and draws transparent
 # pixels whose colour the canvas does not keep: there is nothing to compare.
 ONLY_17 = {"zrle", "raw"}
-PARAMS = [("x11vnc", tree, case) for case in CASES for tree in TREES if case not in ONLY_17 or tree == "1.7.0"]
+# The 1.3.0 release decodes with the same code as Debian's noVNC (test_debian_novnc_decodes_with_the_
+# 1_3_0_release_code): it runs only the Tight case (its pako, completed as complete_novnc_copy says).
+# The resize cases need TigerVNC (x11vnc follows no RandR change of Xvfb's screen).
+PARAMS = [("x11vnc", tree, case) for case in CASES for tree in TREES
+          if (case not in ONLY_17 or tree == "1.7.0") and not case.startswith("resize")
+          and (tree != "1.3.0" or case == "tight")]
 PARAMS += [("tigervnc", "1.7.0", case) for case in CASES if case != "raw-8bit"]
 
 # A Tk window of 340x260 pixels: a smooth two-way gradient, a band of soft waves and a band of noise.
 PICTURE_TCL = r"""
+wm title . rfb-decoder-picture
 wm geometry . +440+40
 set w 340; set h 260; set seed 12345
 image create photo pic -width $w -height $h
@@ -188,7 +203,8 @@ def browser(tmp_path_factory):
 def page_state(driver) -> dict:
     probe = harness_browser.state(driver, WIDTH, HEIGHT) or {}
     page = driver.execute_script("return window.__encodingsPage || null") or {}
-    return {**page, "received": probe.get("received", 0), "canvas": probe.get("canvas", False)}
+    copied = driver.execute_script("return window.__encodingsCopiedPixels ? window.__encodingsCopiedPixels() : 0")
+    return {**page, "received": probe.get("received", 0), "canvas": probe.get("canvas", False), "copied": copied}
 
 
 def wait_quiet(driver, timeout: float = 30.0) -> dict:
@@ -266,21 +282,37 @@ def encodings_used(messages: list[dict]) -> dict[str, int]:
 JPEG, COPIED = 1, 2  # what last drew a pixel (0: anything else)
 
 
-def last_drawn_by(messages: list[dict]) -> bytearray:
-    """For each pixel, JPEG when a Tight JPEG rectangle drew it last, COPIED when a CopyRect did, else 0
-    (the server's rectangles in the order they came)."""
-    labels = bytearray(WIDTH * HEIGHT)
-    for message in messages:
-        for rect in message.get("rectangles", []):
-            if rect["encoding"] < 0:
-                continue
-            label = JPEG if rect.get("method") == "jpeg" else COPIED if rect["encoding"] == COPYRECT else 0
-            for y in range(rect["y"], rect["y"] + rect["height"]):
-                labels[y * WIDTH + rect["x"]:y * WIDTH + rect["x"] + rect["width"]] = bytes([label]) * rect["width"]
-    return labels
+@dataclass
+class DrawnBy:
+    """The screen's size at the end of a session and, for each pixel, JPEG when a Tight JPEG rectangle
+    drew it last, COPIED when a CopyRect did, else 0 (the server's rectangles in the order they came)."""
+    width: int
+    height: int
+    labels: bytearray
+
+    @classmethod
+    def of(cls, messages: list[dict]) -> "DrawnBy":
+        [init] = [m for m in messages if m["type"] == "ServerInit"]
+        screen = cls(init["width"], init["height"], bytearray(init["width"] * init["height"]))
+        for rect in (r for m in messages for r in m.get("rectangles", [])):
+            if rect["encoding"] == DESKTOP_SIZE or (rect["encoding"] == EXTENDED_DESKTOP_SIZE and rect["y"] == 0):
+                screen.resize(rect["width"], rect["height"])  # (ExtendedDesktopSize: y is the status, 0 = done)
+            elif rect["encoding"] >= 0:
+                label = JPEG if rect.get("method") == "jpeg" else COPIED if rect["encoding"] == COPYRECT else 0
+                for y in range(rect["y"], rect["y"] + rect["height"]):
+                    at = y * screen.width + rect["x"]
+                    screen.labels[at:at + rect["width"]] = bytes([label]) * rect["width"]
+        return screen
+
+    def resize(self, width: int, height: int) -> None:
+        labels = bytearray(width * height)
+        for y in range(min(height, self.height)):
+            common = min(width, self.width)
+            labels[y * width:y * width + common] = self.labels[y * self.width:y * self.width + common]
+        self.width, self.height, self.labels = width, height, labels
 
 
-def rendered_end(tmp_path: Path, recording: Path, end_us: int) -> bytes:
+def rendered_end(tmp_path: Path, recording: Path, end_us: int, size: tuple[int, int]) -> bytes:
     """`wsrecord-inspect render` of the session's last moment (its close), as RGB bytes; it must warn of
     nothing."""
     png = tmp_path / "rendered.png"
@@ -288,21 +320,22 @@ def rendered_end(tmp_path: Path, recording: Path, end_us: int) -> bytes:
                           "--no-cache", "-o", str(png)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and not run.stderr, f"render: exit {run.returncode}\n{run.stderr}"
     image = read_image(png.read_bytes())
-    assert (image.width, image.height, image.channels) == (WIDTH, HEIGHT, 3), (image.width, image.height)
+    assert (image.width, image.height, image.channels) == (*size, 3), (image.width, image.height)
     return image.pixels
 
 
-def swift_decode(tmp_path: Path, log: bytes) -> bytes:
+def swift_decode(tmp_path: Path, log: bytes, size: tuple[int, int]) -> bytes:
     """The screen RFBDecodeTool draws from the log, as RGB bytes; it must report no problem."""
     (tmp_path / "session.log").write_bytes(log)
     run = subprocess.run([decode_tool(), str(tmp_path / "session.log"), str(tmp_path / "decoded.ppm")],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    problems = [line for line in run.stdout.splitlines() if not line.startswith(("updates ", "decoded "))]
+    problems = [line for line in run.stdout.splitlines()
+                if not line.startswith(("updates ", "rectangles ", "decoded "))]
     assert not problems, "the decoder reported problems:\n" + "\n".join(problems)
     data = (tmp_path / "decoded.ppm").read_bytes()
-    header = f"P6\n{WIDTH} {HEIGHT}\n255\n".encode()
-    assert data.startswith(header) and len(data) == len(header) + WIDTH * HEIGHT * 3, data[:20]
+    header = f"P6\n{size[0]} {size[1]}\n255\n".encode()
+    assert data.startswith(header) and len(data) == len(header) + size[0] * size[1] * 3, data[:20]
     return data[len(header):]
 
 
@@ -331,18 +364,19 @@ class ScreenComparison:
         return text
 
 
-def compare_screens(shown: bytes, decoded: bytes, labels: bytearray) -> ScreenComparison:
+def compare_screens(shown: bytes, decoded: bytes, drawn: DrawnBy) -> ScreenComparison:
     """noVNC's canvas against the decoder's screen (both RGB rows): exact but where JPEG drew last."""
-    result = ScreenComparison(pixels=WIDTH * HEIGHT, copied_pixels=labels.count(COPIED))
-    stride = WIDTH * 3
-    for y in range(HEIGHT):
+    width, labels = drawn.width, drawn.labels
+    result = ScreenComparison(pixels=width * drawn.height, copied_pixels=labels.count(COPIED))
+    stride = width * 3
+    for y in range(drawn.height):
         row = slice(y * stride, (y + 1) * stride)
-        if shown[row] == decoded[row] and JPEG not in labels[y * WIDTH:(y + 1) * WIDTH]:
+        if shown[row] == decoded[row] and JPEG not in labels[y * width:(y + 1) * width]:
             continue
-        for x in range(WIDTH):
+        for x in range(width):
             at = y * stride + x * 3
             a, b = shown[at:at + 3], decoded[at:at + 3]
-            if labels[y * WIDTH + x] == JPEG:
+            if labels[y * width + x] == JPEG:
                 result.jpeg_pixels += 1
                 errors = [abs(a[c] - b[c]) for c in range(3)]
                 result.jpeg_error_sum += sum(errors)
@@ -354,17 +388,16 @@ def compare_screens(shown: bytes, decoded: bytes, labels: bytearray) -> ScreenCo
     return result
 
 
-def canvas_of_quiet_screen(driver, scroll: bool) -> tuple[bytes, dict]:
-    """noVNC's canvas once the screen is quiet (after scrolling the xterm if `scroll`), read again if a
-    message arrived while it was read; and the page's state."""
+def canvas_of_quiet_screen(driver, change=None, until=lambda state: True) -> tuple[bytes, dict]:
+    """noVNC's canvas once the screen is quiet, read again if a message arrived while it was read; and
+    the page's state. `change()`, when given, is done once the screen is quiet, and done again (up to
+    three times in all) until `until(state)` holds once the screen is quiet again."""
     state = wait_quiet(driver)
-    # x11vnc guesses scrolls from the X requests it sees after a viewer's input; under load it can
-    # miss one (it then sends the new screen in the other encoding): scroll again, up to three times.
-    for _ in range(3 if scroll else 0):
-        scroll_the_xterm(driver)
+    for _ in range(3 if change else 0):
+        change()
         time.sleep(0.3)
         state = wait_quiet(driver)
-        if state["drawn"].get(str(COPYRECT)):
+        if until(state):
             break
     while True:
         canvas = harness_browser.canvas_png(driver)
@@ -372,6 +405,23 @@ def canvas_of_quiet_screen(driver, scroll: bool) -> tuple[bytes, dict]:
         if after["received"] == state["received"]:
             return canvas, state
         state = wait_quiet(driver)
+
+
+def move_the_picture(desk) -> None:
+    """Moves the Tk window 30 pixels left (X copies what stays visible; Xvnc sends that as CopyRect)."""
+    env = dict(os.environ, DISPLAY=desk.display)
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^rfb-decoder-picture$"], env=env,
+                           capture_output=True, text=True, timeout=10)
+    [window] = found.stdout.split()
+    x = int(subprocess.run(["xdotool", "getwindowgeometry", "--shell", window], env=env, capture_output=True,
+                           text=True, check=True, timeout=10).stdout.split("X=")[1].split()[0])
+    subprocess.run(["xdotool", "windowmove", window, str(x - 30), "40"], env=env, check=True, timeout=10)
+
+
+def set_screen_size(desk, size: tuple[int, int]) -> None:
+    """Resizes TigerVNC's screen with RandR (the server then sends DesktopSize or ExtendedDesktopSize)."""
+    subprocess.run(["xrandr", "-s", f"{size[0]}x{size[1]}"], env=dict(os.environ, DISPLAY=desk.display),
+                   check=True, capture_output=True, timeout=10)
 
 
 @pytest.mark.parametrize("server,tree,case", PARAMS, ids=["-".join(p) for p in PARAMS])
@@ -388,11 +438,23 @@ def test_decoded_screen_equals_novnc_canvas(server, tree, case, novnc_site, brow
         wait_for_port(port, proxy)
         wanted = ",".join(str(e) for e in encodings + PSEUDO)
         browser.get(f"{novnc_site}/page.html?tree={tree}&port={port}&encodings={wanted}")
-        canvas, state = canvas_of_quiet_screen(browser, scroll=COPYRECT in encodings)
+        if COPYRECT in encodings:
+            # x11vnc guesses scrolls from the X requests it sees after a viewer's input; under load it
+            # can miss one, or send the whole screen again after its copies: then scroll again, until
+            # noVNC shows pixels a CopyRect drew. Xvnc sends X's own copies: a window moved (its
+            # scrolls too, but not every time).
+            copy = (lambda: scroll_the_xterm(browser)) if server == "x11vnc" else lambda: move_the_picture(desk)
+            canvas, state = canvas_of_quiet_screen(browser, copy, lambda state: state["copied"])
+        elif case.startswith("resize"):
+            canvas, state = canvas_of_quiet_screen(browser, lambda: set_screen_size(desk, RESIZED))
+        else:
+            canvas, state = canvas_of_quiet_screen(browser)
         disconnect(browser)
         browser.get("about:blank")
     finally:
         stop_process(proxy)
+        if case.startswith("resize"):
+            set_screen_size(desk, (WIDTH, HEIGHT))
     (tmp_path / "canvas.png").write_bytes(canvas)
     name = f"{server} {tree} {case}"
     print(f"\n{name}: noVNC offered {state['offered']}, sent {state['sent']}; {state['received']} messages")
@@ -416,23 +478,45 @@ def test_decoded_screen_equals_novnc_canvas(server, tree, case, novnc_site, brow
                 f"{server} sent no {NAMES[encoding]} rectangle: {used}"
     assert exact or any(name.endswith(" jpeg") for name in used), f"{server} sent no JPEG rectangle: {used}"
 
+    drawn = DrawnBy.of(messages)
+    size = RESIZED if case.startswith("resize") else (WIDTH, HEIGHT)
+    assert (drawn.width, drawn.height) == size, f"the recorded session ends at {drawn.width}x{drawn.height}"
+    if case.startswith("resize"):
+        resize = EXTENDED_DESKTOP_SIZE if EXTENDED_DESKTOP_SIZE in encodings else DESKTOP_SIZE
+        assert any(r["encoding"] == resize and (r["width"], r["height"]) == size
+                   for m in messages for r in m.get("rectangles", [])), f"{server} sent no {resize} to {size}"
     image = read_image(canvas)
-    assert (image.width, image.height, image.channels) == (WIDTH, HEIGHT, 4), (image.width, image.height)
-    transparent = WIDTH * HEIGHT - image.pixels[3::4].count(255)
+    assert (image.width, image.height, image.channels) == (*size, 4), (image.width, image.height)
+    transparent = image.width * image.height - image.pixels[3::4].count(255)
     assert transparent == 0, f"{name}: noVNC left {transparent} canvas pixels not opaque"
-    shown = bytearray(WIDTH * HEIGHT * 3)
+    shown = bytearray(image.width * image.height * 3)
     for channel in range(3):
         shown[channel::3] = image.pixels[channel::4]
-    labels = last_drawn_by(messages)
     # The decoder through the test tool (fed the recorded bytes) and through the product's render.
-    for tool, decoded in (("RFBDecodeTool", swift_decode(tmp_path, log)),
-                          ("render", rendered_end(tmp_path, recording, end_us))):
-        result = compare_screens(bytes(shown), decoded, labels)
+    for tool, decoded in (("RFBDecodeTool", swift_decode(tmp_path, log, size)),
+                          ("render", rendered_end(tmp_path, recording, end_us, size))):
+        result = compare_screens(bytes(shown), decoded, drawn)
         print(f"{name} {tool}: {result}")
         assert result.exact_mismatches == 0, f"{name} {tool}: {result}; the first: {result.first}"
         if COPYRECT in encodings:
             assert result.copied_pixels > 0, f"every CopyRect was drawn over: {used}"
+        assert result.copied_pixels == state["copied"], f"noVNC's CopyRects drew {state['copied']} pixels last"
         if not exact:
             assert result.jpeg_pixels > 0, f"every JPEG rectangle was drawn over: {used}"
             assert result.jpeg_max <= JPEG_MAX_ERROR and result.jpeg_mean <= JPEG_MEAN_ERROR, \
                 f"{name} {tool}: {result}"
+
+
+def test_debian_novnc_decodes_with_the_1_3_0_release_code():
+    """Debian's noVNC is the 1.3.0 release: what decodes (core/ and vendor/) is the release's, byte for
+    byte, but for pako's LICENSE (not in Debian's tree) and lib/utils/common.js (not in the release's,
+    which complete_novnc_copy fills from Debian's). So the release tree runs one case above."""
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(path.relative_to(root)): path.read_bytes()
+                for part in ("core", "vendor") for path in (root / part).rglob("*") if path.is_file()}
+
+    debian, release = files(NOVNC_DIR), files(NOVNC_13_RELEASE)
+    assert set(release) - set(debian) == {"vendor/pako/LICENSE"}
+    assert set(debian) - set(release) == {"vendor/pako/lib/utils/common.js"}
+    assert [name for name in debian.keys() & release.keys() if debian[name] != release[name]] == []
+    assert len(debian) > 40, sorted(debian)
