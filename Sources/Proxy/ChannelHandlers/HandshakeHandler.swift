@@ -87,7 +87,9 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             // Refusals are answered at once (a body that never comes must not delay them); other
             // requests wait for their end so the parser can be removed cleanly.
             if let refusal = earlyRefusal(request) {
-                refuse(context: context, request: request, refusal, reason: request.isWebSocketUpgrade ? .badHandshake : nil)
+                // Only a WebSocket request is a refused session; a plain request is no session at all.
+                let reason: ProxyMetrics.RefusalReason? = request.isWebSocketUpgrade ? .badHandshake : nil
+                refuse(context: context, request: request, refusal, reason: reason)
             } else {
                 state = .reading(request)
             }
@@ -347,6 +349,11 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     ) {
         guard context.channel.isActive else { return }
         state = .done
+        var headers = headers
+        let deflate =
+            server.configuration.compression == .auto
+            ? PerMessageDeflate.negotiate(request.head.headers["sec-websocket-extensions"]) : nil
+        if let deflate { headers.add(name: "Sec-WebSocket-Extensions", value: deflate.responseHeaderValue) }
         server.logger.debug(
             "\(request.clientAddress): WebSocket upgrade \(request.head.uri) accepted, subprotocol \(subprotocol ?? "none"), headers: \(Self.loggableHeaders(request.head.headers))"
         )
@@ -357,7 +364,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         let sessionInfo = WebSocketSessionHandler.Info(
             clientAddress: request.clientAddress, viaAddress: request.viaAddress,
             listenAddress: context.channel.localAddress.map(describe) ?? "?",
-            requestPath: request.head.uri, subprotocol: subprotocol, target: target, tls: request.isTLS, mode: mode)
+            requestPath: request.head.uri, subprotocol: subprotocol, target: target, tls: request.isTLS, mode: mode,
+            deflate: deflate)
         do {
             let sync = context.pipeline.syncOperations
             let limiter = try sync.handler(type: HeaderLimitHandler.self)
