@@ -1,17 +1,19 @@
 """The RFB framebuffer decoder (Sources/RFBDecoding) against noVNC's canvas (issue 16 §1).
 
 A real noVNC in headless Chromium (Debian's /usr/share/novnc, and the 1.3.0 and 1.7.0 release trees
-of ../shared/peers) connects through `websockify --record` to a real VNC server: x11vnc on Xvfb, and
-TigerVNC's Xvnc (with noVNC 1.7). Each server has one desktop, shared by its cases, showing fixed
-content: coloured text and 256-colour and true-colour cells in an xterm, and a Tk window with smooth
-gradients and noise (what makes Tight choose JPEG). A page of ours (novnc_encodings_page.html)
-imports the tree's own core/rfb.js and keeps, of the SetEncodings list that noVNC builds, only the
-encoding under test and the pseudo-encodings DesktopSize, LastRect and Cursor (and a JPEG quality
-level, or ExtendedDesktopSize, where a case wants them): nothing in the trees is edited.
+of ../shared/peers) connects through `websockify --record` to a real VNC server: x11vnc on Xvfb,
+TigerVNC's Xvnc (with noVNC 1.7), and for TightPNG QEMU's. The two X desktops, each shared by its
+server's cases, show fixed content: coloured text and 256-colour and true-colour cells in an xterm,
+and a Tk window with smooth gradients and noise (what makes Tight choose JPEG). A page of ours
+(novnc_encodings_page.html) imports the tree's own core/rfb.js and keeps, of the SetEncodings list
+that noVNC builds, only the encoding under test and the pseudo-encodings DesktopSize, LastRect and
+Cursor (and a JPEG quality level, or ExtendedDesktopSize, where a case wants them): nothing in the
+trees is edited.
 
-Cases: Raw, RRE, Hextile, ZRLE, Tight (fill, copy, palettes), Tight with JPEG, Raw in noVNC's 8-bit
-colour mode, CopyRect (after a scroll typed through noVNC, or a window moved), and a screen resized
-by RandR (DesktopSize, ExtendedDesktopSize). Once no WebSocket message has arrived for QUIET seconds,
+Cases: Raw, RRE, Hextile, ZRLE, Tight (fill, copy, palettes), Tight with JPEG, TightPNG (fill and
+PNG, on QEMU's "Guest has not initialized the display" screen), Raw in noVNC's 8-bit colour mode,
+CopyRect (after a scroll typed through noVNC, or a window moved), and a screen resized by RandR
+(DesktopSize, ExtendedDesktopSize). Once no WebSocket message has arrived for QUIET seconds,
 the test reads noVNC's canvas (toDataURL, exact pixels; noVNC draws the pointer on an element of its
 own, not on the canvas), disconnects and stops the proxy. The recorded session is decoded twice, by
 RFBDecodeTool fed the recorded bytes (`wsrecord-inspect dump --json --payload`) and by the product's
@@ -31,20 +33,23 @@ import struct
 import subprocess
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
 
 from novnc_live import NOVNC_13_RELEASE, NOVNC_17, complete_novnc_copy
-from pngdiff import read_image  # also puts tools/ on the path, for wsreplay_browser
+from pngdiff import data_url_png, read_image  # also puts tools/ on the path, for wsreplay_browser
 from test_novnc import NOVNC_DIR, poll
 from test_replay_novnc_versions import served
 from test_rfb_decoder import decode_tool
-from vncdesk import VncDesk, pick_free_port, stop_process, wait_for_port, wait_for_rfb
+from vncdesk import VncDesk, pick_free_port, stop_process, stop_tree, wait_for_port, wait_for_rfb
 from wsreplay_browser import browser as harness_browser  # noqa: E402 - after pngdiff
 
 RAW, COPYRECT, RRE, HEXTILE, TIGHT, ZRLE = 0, 1, 2, 5, 7, 16
-NAMES = {RAW: "Raw", COPYRECT: "CopyRect", RRE: "RRE", HEXTILE: "Hextile", TIGHT: "Tight", ZRLE: "ZRLE"}
+TIGHTPNG = -260  # a real encoding with a negative number
+NAMES = {RAW: "Raw", COPYRECT: "CopyRect", RRE: "RRE", HEXTILE: "Hextile", TIGHT: "Tight", ZRLE: "ZRLE",
+         TIGHTPNG: "TightPNG"}
 DESKTOP_SIZE, LAST_RECT, CURSOR, EXTENDED_DESKTOP_SIZE = -223, -224, -239, -308
 QUALITY_6 = -32 + 6  # noVNC's default JPEG quality level; without it x11vnc's Tight sends no JPEG
 PSEUDO = [DESKTOP_SIZE, LAST_RECT, CURSOR]
@@ -60,7 +65,8 @@ TREES = {"debian": NOVNC_DIR, "1.3.0": NOVNC_13_RELEASE, "1.7.0": NOVNC_17}
 # name: (encodings asked for besides PSEUDO, whether the decoder must equal the canvas exactly).
 # CopyRect comes last: its case scrolls the xterm (the other cases see the screen as painted), and
 # Hextile draws what is not copied.
-# Not here: TightPNG (Debian's libvncserver is built without libpng: x11vnc ignores it and sends Raw).
+# TightPNG: QEMU only (Debian's libvncserver is built without libpng: x11vnc ignores TightPNG and sends
+# Raw; TigerVNC has no TightPNG).
 CASES = {
     "raw": ([RAW], True),
     "rre": ([RRE], True),
@@ -68,6 +74,7 @@ CASES = {
     "zrle": ([ZRLE], True),
     "tight": ([TIGHT], True),
     "tight-jpeg": ([TIGHT, QUALITY_6], False),
+    "tightpng": ([TIGHTPNG], True),
     "raw-8bit": ([RAW], True),
     "copyrect": ([COPYRECT, HEXTILE], True),
     "resize": ([HEXTILE], True),
@@ -88,8 +95,9 @@ ONLY_17 = {"zrle", "raw"}
 # The resize cases need TigerVNC (x11vnc follows no RandR change of Xvfb's screen).
 PARAMS = [("x11vnc", tree, case) for case in CASES for tree in TREES
           if (case not in ONLY_17 or tree == "1.7.0") and not case.startswith("resize")
-          and (tree != "1.3.0" or case == "tight")]
-PARAMS += [("tigervnc", "1.7.0", case) for case in CASES if case != "raw-8bit"]
+          and (tree != "1.3.0" or case == "tight") and case != "tightpng"]
+PARAMS += [("tigervnc", "1.7.0", case) for case in CASES if case not in ("raw-8bit", "tightpng")]
+PARAMS += [("qemu", tree, "tightpng") for tree in ("debian", "1.7.0")]
 
 # A Tk window of 340x260 pixels: a smooth two-way gradient, a band of soft waves and a band of noise.
 PICTURE_TCL = r"""
@@ -178,6 +186,25 @@ def tigervnc_desk(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def qemu_desk(tmp_path_factory):
+    """QEMU's VNC server, the one server here that sends TightPNG, showing SeaBIOS's text screen (no
+    disk: 'No bootable device', and no reboot after it)."""
+    if not shutil.which("qemu-system-x86_64"):
+        pytest.fail("qemu-system-x86_64 (qemu-system-x86) missing: run scripts/install-deps", pytrace=False)
+    logs = tmp_path_factory.mktemp("qemu-desk")
+    port = pick_free_port()  # an ephemeral port, so above 5900: QEMU's -vnc takes a display number
+    with open(logs / "qemu.log", "wb") as log:
+        qemu = subprocess.Popen(["qemu-system-x86_64", "-nodefaults", "-vga", "std", "-display", "none", "-m", "32",
+                                 "-S", "-vnc", f"127.0.0.1:{port - 5900}"],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_rfb(port, 15, procs=[qemu])
+        yield SimpleNamespace(vnc_port=port)
+    finally:
+        stop_tree(qemu)
+
+
+@pytest.fixture(scope="module")
 def novnc_site(tmp_path_factory):
     """The three noVNC trees (the releases completed with pako's common.js) and our page, served."""
     site = tmp_path_factory.mktemp("novnc-site")
@@ -203,10 +230,15 @@ def browser(tmp_path_factory):
 # ----------------------------------------------------------------------------- one case
 
 def page_state(driver) -> dict:
-    probe = harness_browser.state(driver, WIDTH, HEIGHT) or {}
+    """Our page's state, with `received` (WebSocket messages, from the harness's probe), `canvas` (noVNC's
+    canvas's size) and `copied` (pixels a CopyRect drew last)."""
+    probe = harness_browser.state(driver, 0, 0) or {}
     page = driver.execute_script("return window.__encodingsPage || null") or {}
-    copied = driver.execute_script("return window.__encodingsCopiedPixels ? window.__encodingsCopiedPixels() : 0")
-    return {**page, "received": probe.get("received", 0), "canvas": probe.get("canvas", False), "copied": copied}
+    extra = driver.execute_script("""
+        const canvas = document.querySelector('#screen canvas');
+        return { canvas: canvas && canvas.width ? [canvas.width, canvas.height] : null,
+                 copied: window.__encodingsCopiedPixels ? window.__encodingsCopiedPixels() : 0 };""")
+    return {**page, **extra, "received": probe.get("received", 0)}
 
 
 def wait_quiet(driver, timeout: float = 30.0) -> dict:
@@ -272,7 +304,7 @@ def encodings_used(messages: list[dict]) -> dict[str, int]:
     used: dict[str, int] = {}
     for message in messages:
         for rect in message.get("rectangles", []):
-            if rect["encoding"] >= 0:
+            if rect["encoding"] in NAMES or rect["encoding"] >= 0:
                 method = rect.get("method", "")
                 if method.startswith("basic palette ") and method != "basic palette 2":
                     method = "basic palette 3-256"  # 2 colours: 1 bit per pixel; more: a byte
@@ -299,7 +331,7 @@ class DrawnBy:
         for rect in (r for m in messages for r in m.get("rectangles", [])):
             if rect["encoding"] == DESKTOP_SIZE or (rect["encoding"] == EXTENDED_DESKTOP_SIZE and rect["y"] == 0):
                 screen.resize(rect["width"], rect["height"])  # (ExtendedDesktopSize: y is the status, 0 = done)
-            elif rect["encoding"] >= 0:
+            elif rect["encoding"] in NAMES or rect["encoding"] >= 0:
                 label = JPEG if rect.get("method") == "jpeg" else COPIED if rect["encoding"] == COPYRECT else 0
                 for y in range(rect["y"], rect["y"] + rect["height"]):
                     at = y * screen.width + rect["x"]
@@ -402,7 +434,8 @@ def canvas_of_quiet_screen(driver, change=None, until=lambda state: True) -> tup
         if until(state):
             break
     while True:
-        canvas = harness_browser.canvas_png(driver)
+        canvas = data_url_png(driver.execute_script(
+            "return document.querySelector('#screen canvas').toDataURL('image/png')"))
         after = page_state(driver)
         if after["received"] == state["received"]:
             return canvas, state
@@ -470,18 +503,19 @@ def test_decoded_screen_equals_novnc_canvas(server, tree, case, novnc_site, brow
     used = encodings_used(messages)
     print(f"{name}: rectangles {dict(sorted(used.items()))}")
     recorded: dict[str, int] = {}
-    for rect in (r for m in messages for r in m.get("rectangles", []) if r["encoding"] >= 0):
+    for rect in (r for m in messages for r in m.get("rectangles", []) if r["encoding"] in NAMES or r["encoding"] >= 0):
         recorded[str(rect["encoding"])] = recorded.get(str(rect["encoding"]), 0) + 1
     assert state["drawn"] == recorded, \
         f"by encoding, noVNC drew {state['drawn']} rectangles before its canvas was read; recorded: {recorded}"
     for encoding in encodings:
-        if encoding >= 0:
+        if encoding in NAMES:
             assert any(name.split()[0] == NAMES[encoding] for name in used), \
                 f"{server} sent no {NAMES[encoding]} rectangle: {used}"
     assert exact or any(name.endswith(" jpeg") for name in used), f"{server} sent no JPEG rectangle: {used}"
 
     drawn = DrawnBy.of(messages)
-    size = RESIZED if case.startswith("resize") else (WIDTH, HEIGHT)
+    [init] = [m for m in messages if m["type"] == "ServerInit"]
+    size = RESIZED if case.startswith("resize") else (init["width"], init["height"])
     assert (drawn.width, drawn.height) == size, f"the recorded session ends at {drawn.width}x{drawn.height}"
     if case.startswith("resize"):
         resize = EXTENDED_DESKTOP_SIZE if EXTENDED_DESKTOP_SIZE in encodings else DESKTOP_SIZE
