@@ -147,7 +147,10 @@ touch painted
 
 def painted_desk(tmp_path_factory, server: str):
     """A desktop shared by the cases of one VNC server: the xterm painted, the Tk picture on top."""
-    for program, package in (("wish", "tk"), ("Xvnc" if server == "tigervnc" else "x11vnc", None)):
+    needed = [("wish", "tk"), ("xdotool", None)]
+    needed += [("Xvnc", "tigervnc-standalone-server"), ("xrandr", "x11-xserver-utils")] if server == "tigervnc" else [
+        ("x11vnc", None)]
+    for program, package in needed:
         if not shutil.which(program):
             pytest.fail(f"{program} ({package or 'its Debian package'}) missing: run scripts/install-deps",
                         pytrace=False)
