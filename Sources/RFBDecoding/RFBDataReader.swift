@@ -50,6 +50,11 @@ struct RFBDataReader {
     @inline(__always)
     mutating func tPixel(_ converter: RFBPixelConverter) throws(Overrun) -> UInt32 {
         guard converter.bytesPerTPixel == 3 else { return try colour(converter) }
+        return try tPixelRGB()
+    }
+
+    /// Three bytes red, green, blue (an XCursor colour) as `0x00RRGGBB`.
+    mutating func tPixelRGB() throws(Overrun) -> UInt32 {
         let i = try take(3)
         return UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
     }

@@ -7,7 +7,7 @@ import RFB
 extension RFBDecoderSnapshot {
     static let magic = Array("RFBSNAP\n".utf8)
     /// Raised whenever the fields change: an older cache file is then refused (and rebuilt).
-    public static let formatVersion: UInt16 = 2
+    public static let formatVersion: UInt16 = 4
     /// Magic, version and length.
     private static let headerSize = 18
 
@@ -30,6 +30,15 @@ extension RFBDecoderSnapshot {
         }
         Self.write(zrle, to: &out)
         for stream in tight { Self.write(stream, to: &out) }
+        Self.write(zlib, to: &out)
+        out.optional(cursor) { out, cursor in
+            for value in [cursor.width, cursor.height, cursor.hotspotX, cursor.hotspotY] { out.u16(UInt16(value)) }
+            for pixel in cursor.pixels { out.u32(pixel) }
+        }
+        out.optional(pointer) { out, pointer in
+            out.u16(UInt16(clamping: pointer.x))
+            out.u16(UInt16(clamping: pointer.y))
+        }
         out.patch(u64: UInt64(out.bytes.count + 4), at: Self.magic.count + 2)
         let crc = out.bytes.withUnsafeBufferPointer { crc32(0, $0.baseAddress, uInt($0.count)) }
         out.u32(UInt32(crc))
@@ -84,10 +93,18 @@ extension RFBDecoderSnapshot {
         let zrle = try Self.readStream(&input, "ZRLE stream")
         var tight: [RFBZlibStreamState] = []
         for index in 0..<4 { tight.append(try Self.readStream(&input, "Tight stream \(index)")) }
+        let zlib = try Self.readStream(&input, "Zlib stream")
+        let cursor = try input.optional("cursor") { input throws(RFBSnapshotFormatError) in
+            try Self.readCursor(&input)
+        }
+        let pointer = try input.optional("pointer") { input throws(RFBSnapshotFormatError) in
+            RFBPointerPosition(x: Int(try input.u16("pointer x")), y: Int(try input.u16("pointer y")))
+        }
         guard input.index == end else { throw input.failure("\(end - input.index) bytes after the last field") }
         self.init(
             parser: parser, framebuffer: framebuffer, pixelFormat: format, colourMap: colourMap,
-            updateCount: Int(updateCount), isStopped: isStopped, zrle: zrle, tight: tight)
+            updateCount: Int(updateCount), isStopped: isStopped, zrle: zrle, tight: tight, zlib: zlib,
+            cursor: cursor, pointer: pointer)
     }
 
     // MARK: Parts
@@ -175,6 +192,20 @@ extension RFBDecoderSnapshot {
             throw input.failure("the framebuffer's pixels do not inflate to \(width)x\(height)", at: dataAt)
         }
         return screen
+    }
+
+    private static func readCursor(_ input: inout RFBSnapshotReader) throws(RFBSnapshotFormatError) -> RFBCursor {
+        let width = Int(try input.u16("cursor width"))
+        let height = Int(try input.u16("cursor height"))
+        let hotspotX = Int(try input.u16("cursor hotspot x"))
+        let hotspotY = Int(try input.u16("cursor hotspot y"))
+        guard width * height <= (input.end - input.index) / 4 else {
+            throw input.failure("a \(width)x\(height) cursor does not fit the snapshot")
+        }
+        var pixels: [UInt32] = []
+        pixels.reserveCapacity(width * height)
+        for _ in 0..<width * height { pixels.append(try input.u32("cursor pixel")) }
+        return RFBCursor(width: width, height: height, hotspotX: hotspotX, hotspotY: hotspotY, pixels: pixels)
     }
 
     private static func write(_ stream: RFBZlibStreamState, to out: inout RFBSnapshotWriter) {

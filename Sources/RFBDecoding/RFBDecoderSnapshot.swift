@@ -25,6 +25,11 @@ public struct RFBDecoderSnapshot: Sendable, Hashable {
     public let zrle: RFBZlibStreamState
     /// Tight's four zlib streams, 0 to 3.
     public let tight: [RFBZlibStreamState]
+    /// The Zlib encoding's stream.
+    public let zlib: RFBZlibStreamState
+    /// The pointer's shape and position.
+    public let cursor: RFBCursor?
+    public let pointer: RFBPointerPosition?
 
     /// Bytes of the client's and the server's streams before the point.
     public var clientOffset: UInt64 { parser.clientOffset }
@@ -33,7 +38,7 @@ public struct RFBDecoderSnapshot: Sendable, Hashable {
     init(
         parser: RFBSessionParser.ResumePoint, framebuffer: RFBFramebuffer?, pixelFormat: RFBPixelFormat?,
         colourMap: [UInt32], updateCount: Int, isStopped: Bool, zrle: RFBZlibStreamState,
-        tight: [RFBZlibStreamState]
+        tight: [RFBZlibStreamState], zlib: RFBZlibStreamState, cursor: RFBCursor?, pointer: RFBPointerPosition?
     ) {
         self.parser = parser
         self.framebuffer = framebuffer
@@ -43,5 +48,8 @@ public struct RFBDecoderSnapshot: Sendable, Hashable {
         self.isStopped = isStopped
         self.zrle = zrle
         self.tight = tight
+        self.zlib = zlib
+        self.cursor = cursor
+        self.pointer = pointer
     }
 }

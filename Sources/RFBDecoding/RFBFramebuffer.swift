@@ -76,6 +76,20 @@ public struct RFBFramebuffer: Sendable, Hashable {
         put(x: x, y: y, width: w, height: h, block)
     }
 
+    /// Draws `cursor` with its hotspot at (x, y): the pixels its bitmask shows (alpha 0xFF)
+    /// replace the screen's; the part outside the framebuffer is dropped.
+    public mutating func draw(_ cursor: RFBCursor, at x: Int, _ y: Int) {
+        let left = x - cursor.hotspotX
+        let top = y - cursor.hotspotY
+        for row in 0..<cursor.height where top + row >= 0 && top + row < height {
+            for column in 0..<cursor.width where left + column >= 0 && left + column < width {
+                let pixel = cursor.pixels[row * cursor.width + column]
+                guard pixel >> 24 != 0 else { continue }
+                pixels[(top + row) * width + left + column] = pixel & 0xFF_FFFF
+            }
+        }
+    }
+
     /// The framebuffer as a binary PPM (P6) image: the simplest lossless format image tools read.
     public var ppm: [UInt8] {
         var out = Array("P6\n\(width) \(height)\n255\n".utf8)

@@ -10,14 +10,14 @@ extension RFBFramebufferDecoder {
     /// inside a message or the handshake, or a zlib stream is not at a deflate block boundary
     /// (a server that does not flush at the end of each rectangle).
     public func snapshot() -> RFBDecoderSnapshot? {
-        guard let point = parser.resumePoint, let zrle = zrleStream.state else { return nil }
+        guard let point = parser.resumePoint, let zrle = zrleStream.state, let zlib = zlibStream.state else { return nil }
         let tight = tightStreams.compactMap(\.state)
         guard tight.count == tightStreams.count else { return nil }
         guard point.serverStopped || serverBase + UInt64(serverBytes.count) == point.serverOffset else { return nil }
         return RFBDecoderSnapshot(
             parser: point, framebuffer: framebuffer, pixelFormat: converter?.format,
             colourMap: converter?.colourMap ?? [], updateCount: updateCount, isStopped: isStopped, zrle: zrle,
-            tight: tight)
+            tight: tight, zlib: zlib, cursor: cursor, pointer: pointer)
     }
 
     /// A decoder that goes on from `snapshot`: feed it the bytes each side sent after the
@@ -28,6 +28,8 @@ extension RFBFramebufferDecoder {
         parser = RFBSessionParser(resumingAt: snapshot.parser)
         framebuffer = snapshot.framebuffer
         updateCount = snapshot.updateCount
+        cursor = snapshot.cursor
+        pointer = snapshot.pointer
         isStopped = snapshot.isStopped
         serverBase = snapshot.serverOffset
         serverConsumed = snapshot.serverOffset
@@ -47,6 +49,7 @@ extension RFBFramebufferDecoder {
         }
         do {
             zrleStream = try RFBInflater(state: snapshot.zrle)
+            zlibStream = try RFBInflater(state: snapshot.zlib)
             tightStreams = try snapshot.tight.map { state throws(RFBInflater.Failure) in try RFBInflater(state: state) }
         } catch {
             throw RFBSnapshotFormatError(offset: nil, message: "a zlib stream: \(error.message)")

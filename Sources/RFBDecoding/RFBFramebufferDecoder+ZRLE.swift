@@ -6,19 +6,7 @@ extension RFBFramebufferDecoder {
         _ reader: inout RFBDataReader, at offset: UInt64, width: Int, height: Int, _ converter: RFBPixelConverter,
         draw: Bool
     ) throws -> [UInt32] {
-        if let brokenAt = zrleStream.brokenAt {
-            throw DecodeFailure(
-                kind: .notDecoded, message: "the session's ZRLE zlib stream broke at server offset \(brokenAt)")
-        }
-        let length = Int(try reader.u32())
-        let start = try reader.take(length)
-        let inflated: [UInt8]
-        do {
-            inflated = try zrleStream.inflate(UnsafeBufferPointer(rebasing: reader.bytes[start..<start + length]))
-        } catch {
-            zrleStream.brokenAt = offset
-            throw DecodeFailure(message: error.message)
-        }
+        let inflated = try inflateLengthPrefixed(&reader, zrleStream, "ZRLE", at: offset)
         guard draw else { return [] }
         return try inflated.withUnsafeBufferPointer { bytes in
             var tiles = RFBDataReader(bytes)
@@ -32,16 +20,71 @@ extension RFBFramebufferDecoder {
         }
     }
 
-    static func zrleTiles(_ reader: inout RFBDataReader, width: Int, height: Int, _ converter: RFBPixelConverter)
-        throws -> [UInt32]
-    {
+    /// Zlib (encoding 6, rfbproto): a U32 length and zlib data continuing the session's stream,
+    /// which inflates to the rectangle's pixels as Raw sends them.
+    func zlib(
+        _ reader: inout RFBDataReader, at offset: UInt64, width: Int, height: Int, _ converter: RFBPixelConverter,
+        draw: Bool
+    ) throws -> [UInt32] {
+        let inflated = try inflateLengthPrefixed(&reader, zlibStream, "Zlib", at: offset)
+        guard draw else { return [] }
+        guard inflated.count == width * height * converter.bytesPerPixel else {
+            throw DecodeFailure(
+                message: "its data inflates to \(inflated.count) bytes, \(width)x\(height) pixels are "
+                    + "\(width * height * converter.bytesPerPixel)")
+        }
+        return try inflated.withUnsafeBufferPointer { bytes in
+            var pixels = RFBDataReader(bytes)
+            return try Self.raw(&pixels, width: width, height: height, converter)
+        }
+    }
+
+    /// A U32 length and that much zlib data of `stream`, inflated; a stream that breaks reports
+    /// its later rectangles as not decoded.
+    private func inflateLengthPrefixed(
+        _ reader: inout RFBDataReader, _ stream: RFBInflater, _ name: String, at offset: UInt64
+    ) throws -> [UInt8] {
+        if let brokenAt = stream.brokenAt {
+            throw DecodeFailure(
+                kind: .notDecoded, message: "the session's \(name) zlib stream broke at server offset \(brokenAt)")
+        }
+        let length = Int(try reader.u32())
+        let start = try reader.take(length)
+        do {
+            return try stream.inflate(UnsafeBufferPointer(rebasing: reader.bytes[start..<start + length]))
+        } catch {
+            stream.brokenAt = offset
+            throw DecodeFailure(message: error.message)
+        }
+    }
+
+    /// The tiles of ZRLE (64×64, inflated) or, with `trle`, of TRLE (RFC 6143 §7.7.5: 16×16, not
+    /// compressed, and two more kinds that reuse the previous tile's palette: 127 packed, 129 RLE).
+    static func zrleTiles(
+        _ reader: inout RFBDataReader, width: Int, height: Int, _ converter: RFBPixelConverter, trle: Bool = false
+    ) throws -> [UInt32] {
+        let size = trle ? 16 : 64
         var pixels = [UInt32](repeating: 0, count: width * height)
         var palette = [UInt32](repeating: 0, count: 128)
-        for tileY in stride(from: 0, to: height, by: 64) {
-            for tileX in stride(from: 0, to: width, by: 64) {
-                let tileWidth = min(64, width - tileX)
-                let tileHeight = min(64, height - tileY)
-                let kind = try reader.u8()
+        /// Colours of the last palette tile (TRLE reuses it).
+        var paletteSize = 0
+        for tileY in stride(from: 0, to: height, by: size) {
+            for tileX in stride(from: 0, to: width, by: size) {
+                let tileWidth = min(size, width - tileX)
+                let tileHeight = min(size, height - tileY)
+                var kind = try reader.u8()
+                if trle, kind == 127 || kind == 129 {
+                    guard paletteSize > 0 else {
+                        throw DecodeFailure(message: "tile kind \(kind) at (\(tileX),\(tileY)) reuses a palette never sent")
+                    }
+                    kind = kind == 127 ? UInt8(paletteSize) : UInt8(128 + paletteSize)
+                } else if kind >= 2 && kind <= 16 {
+                    paletteSize = Int(kind)
+                    for i in 0..<paletteSize { palette[i] = try reader.colour(converter, compact: true) }
+                } else if kind >= 130 {
+                    paletteSize = Int(kind) - 128
+                    for i in 0..<paletteSize { palette[i] = try reader.colour(converter, compact: true) }
+                }
                 /// Pixel `i` of the tile, row by row.
                 func put(_ i: Int, _ colour: UInt32) {
                     pixels[(tileY + i / tileWidth) * width + tileX + i % tileWidth] = colour
@@ -53,7 +96,6 @@ extension RFBFramebufferDecoder {
                     let colour = try reader.colour(converter, compact: true)
                     fill(&pixels, stride: width, x: tileX, y: tileY, width: tileWidth, height: tileHeight, colour)
                 case 2...16:
-                    for i in 0..<Int(kind) { palette[i] = try reader.colour(converter, compact: true) }
                     let bits = kind == 2 ? 1 : kind <= 4 ? 2 : 4
                     let mask = UInt8(1 << bits - 1)
                     for row in 0..<tileHeight {
@@ -74,7 +116,6 @@ extension RFBFramebufferDecoder {
                     }
                 case 128, 130...255:
                     let paletteSize = kind == 128 ? 0 : Int(kind) - 128
-                    for i in 0..<paletteSize { palette[i] = try reader.colour(converter, compact: true) }
                     var i = 0
                     let area = tileWidth * tileHeight
                     while i < area {

@@ -15,6 +15,10 @@ public final class RFBFramebufferDecoder {
     public internal(set) var updateCount = 0
     /// Whether the server's stream is no longer followed.
     public internal(set) var isStopped = false
+    /// The pointer's shape, once the server sent one (Cursor, XCursor); see ``framebufferWithCursor``.
+    public internal(set) var cursor: RFBCursor?
+    /// Where the pointer is, once known.
+    public internal(set) var pointer: RFBPointerPosition?
 
     var parser = RFBSessionParser()
     var converter: RFBPixelConverter?
@@ -25,6 +29,8 @@ public final class RFBFramebufferDecoder {
     var serverConsumed: UInt64 = 0
     /// The session's ZRLE zlib stream (``RFBInflater/brokenAt`` once it broke).
     var zrleStream = RFBInflater()
+    /// The Zlib encoding's stream (encoding 6: Raw pixels through one zlib stream).
+    var zlibStream = RFBInflater()
     /// Tight's four zlib streams (TightPNG shares them).
     var tightStreams = (0..<4).map { _ in RFBInflater() }
     let jpeg = RFBJPEGDecoder()
@@ -95,6 +101,10 @@ public final class RFBFramebufferDecoder {
                 break
             }
             serverConsumed = parsed.offset + parsed.length
+        case .message(let parsed) where parsed.direction == .clientToServer:
+            if case .pointerEvent(_, let x, let y, _) = parsed.message {
+                pointer = RFBPointerPosition(x: Int(x), y: Int(y))
+            }
         case .message:
             break
         }
@@ -165,7 +175,7 @@ public final class RFBFramebufferDecoder {
             }
             screen.copy(fromX: Int(sourceX), fromY: Int(sourceY), toX: x, toY: y, width: w, height: h)
             return nil
-        case .raw, .rre, .coRRE, .hextile, .zrle, .tight, .tightPNG:
+        case .raw, .rre, .coRRE, .hextile, .zrle, .tight, .tightPNG, .trle, .zlib:
             guard let converter else { return problem(.malformed, "pixel data without a usable pixel format") }
             // Rectangles of zlib streams are inflated even outside, to keep their stream in step.
             if !Self.streamed.contains(rectangle.encoding), !inside { return problem(.malformed, outside) }
@@ -189,6 +199,24 @@ public final class RFBFramebufferDecoder {
             }
         case .lastRect:
             return nil
+        case .pointerPosition:
+            pointer = RFBPointerPosition(x: x, y: y)
+            return nil
+        case .cursor, .xCursor:
+            let start = Int(rectangle.offset + 12 - serverBase)
+            let end = start + Int(rectangle.dataLength)
+            let failure: String? = serverBytes.withUnsafeBufferPointer { all in
+                var reader = RFBDataReader(UnsafeBufferPointer(rebasing: all[start..<end]))
+                do {
+                    try setCursor(rectangle, &reader, converter)
+                    return nil
+                } catch let failure as DecodeFailure {
+                    return failure.message
+                } catch {
+                    return "its data ends early"
+                }
+            }
+            return failure.map { problem(.malformed, $0) }
         default:
             if rectangle.encoding.isPseudo { return nil }
             return problem(.notDecoded, "this decoder does not draw \(rectangle.encoding) rectangles")
@@ -196,7 +224,7 @@ public final class RFBFramebufferDecoder {
     }
 
     /// Encodings whose data continues a zlib stream of the session.
-    static let streamed: Set<RFBEncoding> = [.zrle, .tight, .tightPNG]
+    static let streamed: Set<RFBEncoding> = [.zrle, .tight, .tightPNG, .zlib]
 
     /// Why a rectangle's pixels could not be decoded.
     struct DecodeFailure: Error {
@@ -220,6 +248,8 @@ public final class RFBFramebufferDecoder {
             case .coRRE: return try Self.rre(&reader, width: w, height: h, converter, compact: true)
             case .hextile: return try Self.hextile(&reader, width: w, height: h, converter)
             case .tight, .tightPNG: return try tight(&reader, rectangle, converter, draw: draw)
+            case .trle: return try Self.zrleTiles(&reader, width: w, height: h, converter, trle: true)
+            case .zlib: return try zlib(&reader, at: rectangle.offset, width: w, height: h, converter, draw: draw)
             default: return try zrle(&reader, at: rectangle.offset, width: w, height: h, converter, draw: draw)
             }
         } catch let overrun as RFBDataReader.Overrun {

@@ -182,8 +182,9 @@ import Testing
             Issue.record("the ZRLE stream is \(snapshot.zrle), not between blocks")
             return
         }
-        // (then the four Tight streams, fresh: one byte each).
-        let stateAt = bytes.count - 4 - 4 - window.count - 4 - 1
+        // (then the four Tight streams and the Zlib stream, fresh, and no cursor or pointer:
+        // one byte each).
+        let stateAt = bytes.count - 4 - 7 - window.count - 4 - 1
         let state = #expect(throws: RFBSnapshotFormatError.self) {
             try RFBDecoderSnapshot(serialized: Self.patched(bytes, stateAt, 3))
         }
