@@ -77,3 +77,30 @@ import Testing
         #expect(recording.withSession(1) { $0.stream(at: 0, supported: []) } == .some(nil))
     }
 }
+
+@Suite struct ViewerGapTests {
+    /// A gap block that lost server frames: the timeline shows it, and the screen is not followed
+    /// past it (a seek there gets the last screen before the gap, never one drawn from misplaced bytes).
+    @Test func aGapThatLostServerBytesStopsTheScreen() throws {
+        let recording = ViewerRecording(path: "gap.rec")
+        let records = ViewerTestSession.records()
+        let before = records.filter { $0.timeMicros < 5_000_000 }
+        let after = records.filter { $0.timeMicros >= 5_000_000 }
+        for record in before { recording.apply(.record(record)) }
+        let loss = RecordGap.SessionLoss(
+            session: 1, records: 1, targetToClient: DirectionTotals(frames: 1, bytes: 100), firstTimeMicros: 5_000_000,
+            lastTimeMicros: 5_100_000, firstWallMicros: 0, lastWallMicros: 0)
+        recording.apply(.gap(RecordGap(
+            causes: .queueFull, detail: "", records: 1, payloadBytes: 100, firstWallMicros: 0, lastWallMicros: 0,
+            sessions: [loss])))
+        for record in after { recording.apply(.record(record)) }
+        recording.finishReading()
+        let timeline = try #require(recording.withSession(1) { $0.timelineJSON(buckets: 4).rendered })
+        #expect(timeline.contains("\"gaps\":[{\"from\":5000000,\"to\":5100000,\"records\":1,\"client_bytes\":0,\"target_bytes\":100}]"))
+        #expect(timeline.contains("\"screen_stopped_us\":5000000"))
+        let stream = try #require(recording.withSession(1) { $0.stream(at: 8_000_000, supported: []) } ?? nil)
+        let decoder = RFBFramebufferDecoder()
+        _ = ViewerTestSession.feed(stream, upTo: .max, into: decoder)
+        #expect(decoder.framebuffer == ViewerTestSession.screen(at: 4_000_000))
+    }
+}

@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
+import socket
 import struct
 import subprocess
 import time
@@ -249,6 +251,19 @@ def test_http_is_get_only_and_paths_do_not_escape(recording, serve):
     status, headers, body = server.get("/novnc/core/rfb.js")
     assert status == 200 and headers["Content-Type"].startswith("text/javascript") and b"class RFB" in body
     assert server.url.startswith("http://127.0.0.1:"), server.url
+    # Pipelined requests are answered in order (a big stream first, then two small answers): NIO's
+    # pipelining handler holds a request back until the answer before it has ended.
+    port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(b"GET /api/sessions/1/stream?at=5500000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    b"GET /api/recording HTTP/1.1\r\nHost: x\r\n\r\n"
+                    b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := raw.recv(1 << 20):
+            data += chunk
+    statuses = re.findall(rb"HTTP/1.1 (\d+) [^\r]*\r\nContent-Type: ([^\r;]*)", data)
+    assert statuses == [(b"200", b"application/octet-stream"), (b"200", b"application/json"),
+                        (b"404", b"application/json")], statuses
 
 
 def test_play_to_a_time_then_seek_back_and_forth_matches_render(recording, serve, chromium_driver, tmp_path):

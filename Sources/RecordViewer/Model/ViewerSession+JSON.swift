@@ -106,6 +106,7 @@ extension ViewerSession {
             return p
         })
         object.add("keyframes", numbers: keyframes.map(\.timeMicros))
+        if let drawn = serverChunks.first(where: { $0.repaint != nil }) { object.add("first_update_us", drawn.timeMicros) }
         object.add("problems", objects: decodeProblems.map { problem in
             var p = RFBJSONObject()
             if let time = problem.time { p.add("t", UInt64(max(time, 0) * 1e6)) }

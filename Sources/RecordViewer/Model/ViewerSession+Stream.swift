@@ -20,7 +20,7 @@ extension ViewerSession {
     /// otherwise from the last keyframe at or before the time. Nil when there is no screen yet.
     func stream(at atMicros: UInt64, supported: Set<Int32>) -> ViewerStream? {
         guard let serverInit else { return nil }
-        let firstUpdate = keyframes.first.map { serverChunks[$0.chunkIndex].timeMicros }
+        let firstUpdate = serverChunks.first { $0.repaint != nil }?.timeMicros
         if playsOriginal(supported: supported), atMicros <= (firstUpdate ?? serverInit.timeMicros) {
             var stream = ViewerStream(mode: .original)
             for step in ViewerStreamWriter.handshake(width: serverInit.width, height: serverInit.height, name: serverInit.name) {

@@ -315,8 +315,8 @@ async function select(number) {
     player = new Player(selected);
     await refreshTimeline();
     messagesWindow = null;
-    // Start where the screen first shows (the first keyframe), not at the session's opening.
-    if (selected.rfb) await player.seek(timeline.keyframes.length ? timeline.keyframes[0] : selected.first_us);
+    // Start where the screen is first drawn, not at the session's opening.
+    if (selected.rfb) await player.seek(timeline.first_update_us ?? selected.first_us);
     else $("screen-note").textContent = "this session has no RFB screen";
     updateControls();
     await refreshMessages(true);
@@ -353,6 +353,15 @@ function drawTimeline() {
     if (timeline.screen_stopped_us !== undefined) {
         g.fillStyle = "rgba(224,69,58,0.12)";
         g.fillRect(x(timeline.screen_stopped_us), 0, width, canvas.height);
+    }
+    // Where a damaged file's readable part stops, in this session.
+    for (const d of recording.damages) {
+        if (d.after_session !== timeline.session) continue;
+        g.fillStyle = "#e0453a";
+        g.fillRect(x(d.after_us) - 1, 0, 3, canvas.height);
+        g.font = "10px sans-serif";
+        const label = "file damaged: " + d.kind;
+        g.fillText(label, Math.min(x(d.after_us) + 4, width - g.measureText(label).width - 6), LANES.keyframes[0] + 6);
     }
     g.fillStyle = "#8a3fb8";
     for (const m of timeline.markers) g.fillRect(x(m.t) - 1, LANES.markers[0], 3, LANES.markers[1]);

@@ -4,6 +4,9 @@ import NIOPosix
 
 /// Answers each HTTP request with ``ViewerAPI``; the answer is computed on a thread pool (a
 /// stream response decompresses and copies megabytes) and written back on the channel's loop.
+/// Pipelined requests are answered in order: NIO's `HTTPServerPipelineHandler` (part of
+/// `configureHTTPServerPipeline`) hands this handler the next request only after the answer
+/// before it has ended.
 final class ViewerHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
