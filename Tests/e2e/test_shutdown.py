@@ -50,7 +50,7 @@ def test_lame_duck_drain_and_a_second_sigterm(target, tmp_path):
         during = RawClient(p.port, timeout=30)
         echo(during, b"during the lame duck")
         echo(before, b"still")
-        assert "still accepting for 60 s (lame duck)" in p.log_text()
+        wait_until(lambda: "still accepting for 60 s (lame duck)" in p.log_text(), timeout=10, what="the log line")
         # A second SIGTERM: the listener closes and both sessions get 1001 now, not in a minute.
         hurried = time.monotonic()
         p.proc.send_signal(signal.SIGTERM)
@@ -78,7 +78,7 @@ def test_drain_ends_when_the_last_session_does(target):
         p.proc.send_signal(signal.SIGTERM)
         # No health path, so no lame duck: the listener closes at once; the session drains.
         wait_until(lambda: health(p.port) == 0, timeout=10, what="the listener to close")
-        assert "draining 1 session(s) for up to 60 s" in p.log_text()
+        wait_until(lambda: "draining 1 session(s) for up to 60 s" in p.log_text(), timeout=10, what="the drain")
         echo(session, b"while draining")
         assert p.proc.poll() is None
         # The client leaves: with no session left websockify exits, long before the drain timeout.
