@@ -11,6 +11,7 @@ extension SessionPlayback {
             !state.midMessage[0], !state.midMessage[1],
             let snapshot = state.decoder.snapshot()
         else { return }
+        keyframesChanged = true
         keyframes.append(
             Keyframe(
                 reachedMicros: state.reachedMicros, ordinal: state.ordinal, position: position, frozen: state.frozen,
@@ -75,18 +76,19 @@ extension SessionPlayback {
         }
     }
 
-    /// Writes the keyframes to the cache file when there are more than it had (keeping the other
-    /// sessions' keyframes of a cache that is still valid). A cache that cannot be written is noted;
+    /// Writes the keyframes to the cache file when they changed since it was read (more of them, or
+    /// some dropped because they did not read back), keeping the other sessions' keyframes of a
+    /// cache that is still valid. A cache that cannot be written is noted;
     /// nothing else depends on it.
     public func saveKeyframes() {
-        guard let cachePath, let identity, keyframes.count > keyframesFromCache else { return }
+        guard let cachePath, let identity, keyframesChanged else { return }
         // Made from the recording as it was when opened; a recording that changed since gets a cache
         // that the next run finds stale.
         var cache = (try? KeyframeCache.load(path: cachePath, identity: identity)) ?? KeyframeCache(identity: identity)
         cache.sessions[session] = KeyframeCache.Track(intervalMicros: options.intervalMicros, keyframes: keyframes)
         do {
             try AtomicFile.write(cache.encoded(), to: cachePath)
-            keyframesFromCache = keyframes.count
+            keyframesChanged = false
         } catch {
             note(nil, "the keyframe cache cannot be written (\(error)); the next run decodes again")
         }

@@ -29,6 +29,8 @@ public final class SessionPlayback {
 
     let options: KeyframeOptions
     var keyframes: [Keyframe] = []
+    /// Keyframes were made or dropped since the cache was read or written.
+    var keyframesChanged = false
     /// The recording as it was when opened, and the cache's path.
     let identity: KeyframeCache.Identity?
     let cachePath: String?
@@ -99,6 +101,7 @@ public final class SessionPlayback {
         if micros < state.reachedMicros || best.map({ keyframes[$0].ordinal > state.ordinal }) ?? false {
             while let index = best, !resume(from: keyframes[index]) {
                 keyframes.remove(at: index)
+                keyframesChanged = true
                 best = keyframes.lastIndex { $0.reachedMicros <= micros }
             }
             if best == nil { try restart() }

@@ -28,16 +28,15 @@ import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from pngdiff import read_image
-from proxyutil import Proxy, RawClient
+from proxyutil import Proxy
+from rfbws import RfbOverWebSocket
 from vncdesk import REPO, VncDesk, pick_free_port, wait_for_rfb
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255)}
@@ -75,72 +74,6 @@ class BareDesk(VncDesk):
 
     def paint(self, colour: str) -> None:
         subprocess.run(["xsetroot", "-solid", colour], env=self.env, check=True, timeout=10)
-
-
-class RfbOverWebSocket:
-    """An RFB 3.8 client (security None) through websockify: a thread reads the server's frames and
-    keeps asking for incremental updates, so x11vnc sends every change of the screen."""
-
-    def __init__(self, port: int):
-        self.ws = RawClient(port, protocols=["binary"], timeout=15)
-        self.received = bytearray()
-        self.lock = threading.Condition()
-        self.stopping = False
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        assert self._take(12).startswith(b"RFB 003.00")
-        self._send(b"RFB 003.008\n")
-        types = self._take(self._take(1)[0])
-        assert 1 in types, types
-        self._send(b"\x01")
-        assert self._take(4) == b"\0\0\0\0"
-        self._send(b"\x01")
-        header = self._take(24)
-        self.width, self.height = struct.unpack("!HH", header[:4])
-        self._take(struct.unpack("!I", header[20:24])[0])
-        # ZRLE, Hextile, CopyRect, Raw, DesktopSize: what the decoder draws.
-        encodings = [16, 5, 1, 0, -223]
-        self._send(struct.pack("!BxH", 2, len(encodings)) + b"".join(struct.pack("!i", e) for e in encodings))
-        self._send(struct.pack("!BBHHHH", 3, 0, 0, 0, self.width, self.height))
-        self.asker = threading.Thread(target=self._ask, daemon=True)
-        self.asker.start()
-
-    def _send(self, data: bytes) -> None:
-        self.ws.send_frame(2, data)
-
-    def _read(self) -> None:
-        try:
-            while True:
-                _, opcode, payload = self.ws.read_frame()
-                if opcode == 8:
-                    return
-                with self.lock:
-                    self.received += payload
-                    self.lock.notify_all()
-        except (OSError, EOFError, AssertionError):
-            return
-
-    def _take(self, n: int) -> bytes:
-        with self.lock:
-            assert self.lock.wait_for(lambda: len(self.received) >= n, timeout=15), "no answer from x11vnc"
-            out = bytes(self.received[:n])
-            del self.received[:n]
-            return out
-
-    def _ask(self) -> None:
-        while not self.stopping:
-            try:
-                self._send(struct.pack("!BBHHHH", 3, 1, 0, 0, self.width, self.height))
-            except OSError:
-                return
-            time.sleep(0.05)
-
-    def close(self) -> None:
-        self.stopping = True
-        self.asker.join(timeout=5)
-        self.ws.send_frame(8, struct.pack("!H", 1000))
-        self.reader.join(timeout=5)
-        self.ws.close()
 
 
 def iso(wall: float) -> str:
