@@ -32,6 +32,7 @@ extension Target.Dependency {
     static let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
     static let metricsTestKit = Target.Dependency.product(name: "MetricsTestKit", package: "swift-metrics")
     static let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+    static let compressNIO = Target.Dependency.product(name: "CompressNIO", package: "compress-nio")
 }
 
 let strictC: [CSetting] = [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
@@ -110,6 +111,7 @@ let layer3: [Target] = [
         dependencies: [
             "WebSocketWire", "RecordFormat", "RFB", "ServiceSupport",
             .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioHTTP1, .nioSSL, .logging, .serviceLifecycle, .coreMetrics,
+            .compressNIO,
         ]
     ),
 ]
@@ -257,7 +259,7 @@ let tests: [Target] = [
         dependencies: [
             "Proxy", "ServiceSupport", "WebSocketWire", "RecordFormat", "TestSupport", "ProxyTestSupport",
             .nioCore, .nioConcurrencyHelpers, .nioPosix, .nioEmbedded, .logging, .nioHTTP1, .nioWebSocket, .nioSSL,
-            .metricsTestKit,
+            .metricsTestKit, .compressNIO,
         ]
     ),
     .testTarget(
@@ -315,6 +317,9 @@ let package = Package(
         // registry and its text format where they are served.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // permessage-deflate (RFC 7692) toward the browser: raw deflate streams with window control
+        // over the system zlib; small (NIOCore only).
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: layer0 + layer1 + layer2 + layer3 + layer3Viewer + layer4 + layer5 + layer6 + layer7 + testSupport + tests
 )

@@ -115,6 +115,13 @@ extension Websockify {
         configuration.timeouts.serving = Self.seconds(timeout)
         configuration.timeouts.idle = Self.seconds(idleTimeout)
         configuration.heartbeatInterval = Self.seconds(heartbeat)
+        configuration.compression = compression
+        if let maxMessageSize {
+            guard maxMessageSize > 0 else {
+                throw ProxyError.invalidOption("--max-message-size=\(maxMessageSize)", why: "must be a positive number of bytes")
+            }
+            configuration.limits.maxMessageSize = maxMessageSize
+        }
         configuration.listener = try listener()
         try checkOperationsOptions()
         if traffic {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLISupport
+import Proxy
 
 /// `websockify`'s command line: websockify 0.13's options. From them ``validate()`` checks the options,
 /// ``makeConfiguration(pluginLogger:)`` builds the ``ProxyConfiguration`` and ``run()`` runs it with the
@@ -50,6 +51,21 @@ public struct Websockify: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("send a ping to the client every INTERVAL seconds", valueName: "INTERVAL"))
     var heartbeat: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "permessage-deflate with clients that offer it (browsers do): auto compresses what the target sends "
+                + "when it is worth it and inflates what the client sends; off never agrees to it",
+            valueName: "off|auto"))
+    var compression = CompressionMode.auto
+
+    @Option(
+        name: .customLong("max-message-size"),
+        help: ArgumentHelp(
+            "close a client whose message (all fragments, and once inflated when compressed) is over BYTES "
+                + "with 1009 (default 67108864, 64 MiB)",
+            valueName: "BYTES"))
+    var maxMessageSize: Int?
 
     @Option(name: .customLong("log-file"), help: ArgumentHelp("File where logs will be saved", valueName: "FILE"))
     var logFile: String?

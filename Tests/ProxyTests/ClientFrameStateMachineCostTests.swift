@@ -11,7 +11,9 @@ import Testing
 /// What a fragmented text message costs, counted rather than timed: the bytes the machine's buffers
 /// allocate and the bytes copied because a buffer was written while shared (issue 12 §5: every
 /// fragment used to copy the whole message so far).
-@Suite("Client frame state machine: cost of fragmented text")
+// Serialized: the allocation counters are process-wide (the deflate bomb's test is in
+// ClientFrameStateMachineCostTests+Deflate.swift).
+@Suite("Client frame state machine: cost of fragmented text", .serialized)
 struct ClientFrameStateMachineCostTests {
     /// Feeds `message` as one text message in `fragment`-byte frames, one frame per read, to a
     /// machine whose buffers come from ``CountingAllocator``; returns what it forwarded.

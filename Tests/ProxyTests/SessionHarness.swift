@@ -95,7 +95,7 @@ final class SessionHarness {
         mode: PayloadMode = .binary, taps: [SessionTapFactory] = [], heartbeat: TimeAmount? = nil,
         closeHandshakeTimeout: TimeAmount = .seconds(2), maxMessageSize: Int? = nil,
         backend: (any SessionBackendProvider)? = nil, connect: Connect = .atOnce, initialBytes: ByteBuffer? = nil,
-        metrics: ProxyMetrics? = nil
+        metrics: ProxyMetrics? = nil, deflate: PerMessageDeflate? = nil
     ) throws {
         client = EmbeddedChannel(loop: loop)
         target = EmbeddedChannel(loop: loop)
@@ -116,7 +116,7 @@ final class SessionHarness {
         let info = WebSocketSessionHandler.Info(
             clientAddress: "192.0.2.1:40000", listenAddress: "192.0.2.2:6080", requestPath: "/",
             subprotocol: mode == .base64 ? "base64" : "binary", target: backend == nil ? fixedTarget : nil, tls: false,
-            mode: mode)
+            mode: mode, deflate: deflate)
         try client.pipeline.syncOperations.addHandlers(clientReads, clientOutput)
         try target.pipeline.syncOperations.addHandler(targetReads)
         try client.connect(to: SocketAddress(ipAddress: "192.0.2.2", port: 6080)).wait()

@@ -34,6 +34,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         /// The client came over TLS.
         var tls: Bool
         var mode: PayloadMode
+        /// permessage-deflate as agreed in the handshake; nil: not used.
+        var deflate: PerMessageDeflate? = nil
 
         /// The target as logs name it.
         var targetName: String { target?.sessionTarget.displayString ?? "none (session backend)" }
@@ -51,6 +53,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private let info: Info
     private var id: UInt64 = 0
     private var frames: ClientFrameStateMachine
+    /// Compresses messages to the client when permessage-deflate was agreed.
+    private let deflater: PerMessageDeflater?
     private var machine: SessionStateMachine
     private var totals = SessionTotals()
     /// The session's part in the proxy's metrics; nil without metrics.
@@ -77,7 +81,9 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         self.info = info
         self.inbound = .waiting(initialBytes)
         self.targetConnector = targetConnector ?? SocketTargetConnector(configuration: server.configuration)
-        self.frames = ClientFrameStateMachine(maxMessageSize: server.configuration.limits.maxMessageSize, mode: info.mode)
+        self.frames = ClientFrameStateMachine(
+            maxMessageSize: server.configuration.limits.maxMessageSize, mode: info.mode, deflate: info.deflate)
+        self.deflater = info.deflate.map { PerMessageDeflater(parameters: $0) }
         self.machine = SessionStateMachine(
             configuration: .init(
                 heartbeatInterval: server.configuration.heartbeatInterval,
@@ -246,7 +252,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
             if parseClientBytes(context: context) { channelReadComplete(context: context) }
         case .relayToClient(let bytes):
             let frame = info.mode.frame(carrying: bytes, allocator: context.channel.allocator)
-            send(context: context, opcode: frame.opcode, payload: frame.payload)
+            send(context: context, opcode: frame.opcode, payload: frame.payload, compressible: true)
         case .relayToTarget(let bytes):
             if let backend {
                 backend.clientData(bytes)
@@ -315,13 +321,17 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     }
 
     /// Writes one final frame to the client (not flushed); the proxy's own frames are counted as
-    /// target-to-client.
-    private func send(context: ChannelHandlerContext, opcode: Opcode, payload: ByteBuffer) {
+    /// target-to-client. A `compressible` (data) message is compressed when permessage-deflate
+    /// was agreed and the deflater finds it worth it; taps see the message as it was.
+    private func send(context: ChannelHandlerContext, opcode: Opcode, payload: ByteBuffer, compressible: Bool = false) {
         note(.targetToClient, opcode, true, payload)
+        let allocator = context.channel.allocator
+        let compressed = compressible ? deflater?.compress(payload, allocator: allocator) : nil
+        let wire = compressed ?? payload
         let header = ServerFrameEncoder.header(
-            opcode: opcode, length: payload.readableBytes, allocator: context.channel.allocator)
+            opcode: opcode, length: wire.readableBytes, compressed: compressed != nil, allocator: allocator)
         context.write(wrapOutboundOut(header), promise: nil)
-        if payload.readableBytes > 0 { context.write(wrapOutboundOut(payload), promise: nil) }
+        if wire.readableBytes > 0 { context.write(wrapOutboundOut(wire), promise: nil) }
     }
 
     /// The session is up: the taps get its metadata; a backend is made and started.

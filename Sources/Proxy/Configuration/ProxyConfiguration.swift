@@ -113,6 +113,8 @@ public struct ProxyConfiguration: Sendable {
     public var upstream: Upstream
     public var limits = Limits()
     public var timeouts = Timeouts()
+    /// permessage-deflate with clients that offer it (`--compression`, default `auto`).
+    public var compression = CompressionMode.auto
     /// Send a ping to each client this often (`--heartbeat`); nil sends none.
     public var heartbeatInterval: TimeAmount?
     /// Exit after the first WebSocket session ends (`--run-once`).

@@ -31,6 +31,12 @@ public enum PayloadMode: String, Sendable, Equatable, CaseIterable {
 /// into a buffer of the frame's own (one pass over each byte, whatever the read sizes), and the
 /// start of a header cut off by the end of a read is kept here. So when ``next(_:)`` says
 /// ``Action/needMoreData``, the buffer is empty and the caller never has to cumulate reads.
+///
+/// With permessage-deflate agreed (RFC 7692), RSV1 on the first frame of a data message marks it
+/// compressed: each of its frames is inflated when complete (``PerMessageInflater``, bounded by
+/// ``maxMessageSize``: 1009 past it) and what the actions carry is the inflated payload; a text
+/// message's UTF-8 is checked on the inflated bytes. RSV1 on a continuation or control frame, or
+/// without the extension, fails with 1002.
 public struct ClientFrameStateMachine {
     /// What the handler must do next.
     public enum Action: Equatable {
@@ -60,6 +66,8 @@ public struct ClientFrameStateMachine {
         case closed
     }
 
+    /// RSV1 in ``FrameHeader/rsv``: the message is compressed (permessage-deflate).
+    static let rsv1: UInt8 = 0x4
     /// The longest frame header: 2 bytes, a 64-bit length and the masking key.
     static let maximumHeaderLength = FrameHeader.maximumSize
     /// Payload capacity reserved when a header arrives; longer payloads grow the buffer as their
@@ -83,13 +91,24 @@ public struct ClientFrameStateMachine {
     private var textMessage: ByteBuffer?
     /// The first bytes of a header that the end of a read cut off (nil between such cuts).
     private var headerStart: ByteBuffer?
+    /// Inflates compressed messages; nil without permessage-deflate.
+    private let inflater: PerMessageInflater?
+    /// The data message in progress is compressed (its first frame had RSV1).
+    private var messageCompressed = false
+    /// Bytes of the compressed message in progress once inflated, so far.
+    private var messageInflatedLength = 0
     /// The unmasked payload of the frame in progress (in state `.payload`).
     private var payload: ByteBuffer?
 
-    public init(maxMessageSize: Int, mode: PayloadMode, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    /// - Parameter deflate: the permessage-deflate agreed in the handshake; nil: none.
+    public init(
+        maxMessageSize: Int, mode: PayloadMode, allocator: ByteBufferAllocator = ByteBufferAllocator(),
+        deflate: PerMessageDeflate? = nil
+    ) {
         self.maxMessageSize = maxMessageSize
         self.mode = mode
         self.allocator = allocator
+        self.inflater = deflate.map { PerMessageInflater(resetAfterEachMessage: $0.clientNoContextTakeover) }
     }
 
     /// True once a close frame was received or the connection failed.
@@ -125,7 +144,7 @@ public struct ClientFrameStateMachine {
             let start = collected.readableBytes
             let count = min(header.payloadLength - start, buffer.readableBytes)
             buffer.readUnmaskedBytes(count, key: key, offset: start, into: &collected)
-            if isText(header), let bad = checkUTF8(collected, from: start) {
+            if isText(header), !isCompressed(header), let bad = checkUTF8(collected, from: start) {
                 return fail(CloseCode.invalidPayload, "invalid UTF-8 at byte \(messageLength + bad) of a text message")
             }
             guard collected.readableBytes == header.payloadLength else {
@@ -135,6 +154,11 @@ public struct ClientFrameStateMachine {
             state = .header
             return frameComplete(header, collected)
         }
+    }
+
+    /// True for the frames of a compressed message: its first frame (RSV1) and its continuations.
+    private func isCompressed(_ header: FrameHeader) -> Bool {
+        header.rsv & Self.rsv1 != 0 || (header.opcode == .continuation && messageCompressed)
     }
 
     /// True for the frames of a text message: its first frame and its continuations.
@@ -207,8 +231,17 @@ public struct ClientFrameStateMachine {
         if header.maskKey == nil {
             return Failure(code: CloseCode.protocolError, reason: "client frame not masked")
         }
-        if header.rsv != 0 {
+        if header.rsv & ~Self.rsv1 != 0 {
             return Failure(code: CloseCode.protocolError, reason: "reserved bits set without an extension")
+        }
+        if header.rsv & Self.rsv1 != 0 {
+            if inflater == nil {
+                return Failure(code: CloseCode.protocolError, reason: "RSV1 set without permessage-deflate")
+            }
+            if header.opcode != .text && header.opcode != .binary {
+                return Failure(
+                    code: CloseCode.protocolError, reason: "RSV1 set on a \(Self.describe(header.opcode)) frame")
+            }
         }
         switch header.opcode {
         case .close, .ping, .pong:
@@ -241,7 +274,41 @@ public struct ClientFrameStateMachine {
         return nil
     }
 
-    private mutating func frameComplete(_ header: FrameHeader, _ payload: ByteBuffer) -> Action {
+    private static func describe(_ opcode: Opcode) -> String {
+        switch opcode {
+        case .continuation: "continuation"
+        case .close: "close"
+        case .ping: "ping"
+        case .pong: "pong"
+        default: "opcode \(opcode.rawValue)"
+        }
+    }
+
+    /// Inflates a frame of a compressed message; a failure fails the connection (1009 past the
+    /// message limit, 1007 for data that is not deflate or not UTF-8 in a text message).
+    private mutating func inflate(_ header: FrameHeader, _ payload: ByteBuffer, text: Bool) -> Result<ByteBuffer, Failure> {
+        guard let inflater else { preconditionFailure("compressed frames pass validation only with an inflater") }
+        switch inflater.inflate(
+            payload, isFinal: header.fin, limit: maxMessageSize - messageInflatedLength, allocator: allocator)
+        {
+        case .failure(.tooBig):
+            return .failure(Failure(code: CloseCode.messageTooBig, reason: "message over \(maxMessageSize) bytes once inflated"))
+        case .failure(.corrupt(let why)):
+            return .failure(Failure(code: CloseCode.invalidPayload, reason: "compressed message: \(why)"))
+        case .success(let inflated):
+            if text, let bad = checkUTF8(inflated, from: 0) {
+                return .failure(
+                    Failure(
+                        code: CloseCode.invalidPayload,
+                        reason: "invalid UTF-8 at byte \(messageInflatedLength + bad) of a text message"))
+            }
+            messageInflatedLength = header.fin ? 0 : messageInflatedLength + inflated.readableBytes
+            return .success(inflated)
+        }
+    }
+
+    private mutating func frameComplete(_ header: FrameHeader, _ wirePayload: ByteBuffer) -> Action {
+        var payload = wirePayload
         switch header.opcode {
         case .ping:
             return .ping(payload: payload)
@@ -251,12 +318,20 @@ public struct ClientFrameStateMachine {
             return closeReceived(payload)
         default:
             let opcode = header.opcode == .continuation ? messageOpcode! : header.opcode
+            let compressed = isCompressed(header)
             if header.fin {
                 messageOpcode = nil
                 messageLength = 0
             } else {
                 messageOpcode = opcode
                 messageLength += header.payloadLength
+            }
+            messageCompressed = compressed && !header.fin
+            if compressed {
+                switch inflate(header, payload, text: opcode == .text) {
+                case .success(let inflated): payload = inflated
+                case .failure(let failure): return fail(failure.code, failure.reason)
+                }
             }
             // A text message's bytes were checked as they came; only its end is left to check.
             if opcode == .text, header.fin, !utf8.isAtBoundary {

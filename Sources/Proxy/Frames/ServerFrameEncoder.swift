@@ -3,9 +3,13 @@ import WebSocketWire
 
 /// Builds the frames the proxy sends to a client: unmasked, never fragmented (RFC 6455 §5.2).
 public enum ServerFrameEncoder {
-    /// The 2–10 byte header for a final frame with `opcode` and a payload of `length` bytes.
-    public static func header(opcode: Opcode, length: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let header = FrameHeader(opcode: opcode, payloadLength: length)
+    /// The 2–10 byte header for a final frame with `opcode` and a payload of `length` bytes;
+    /// `compressed` sets RSV1 (a permessage-deflate message, RFC 7692 §6).
+    public static func header(
+        opcode: Opcode, length: Int, compressed: Bool = false, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let header = FrameHeader(
+            rsv: compressed ? ClientFrameStateMachine.rsv1 : 0, opcode: opcode, payloadLength: length)
         var out = allocator.buffer(capacity: FrameHeader.maximumSize)
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: FrameHeader.maximumSize) { header.encode(into: $0) }
         return out

@@ -32,12 +32,12 @@ public enum ForwardedFor {
     /// separated by commas, pairs by semicolons, values a token or a quoted string).
     public static func forwardedEntries(_ headers: HTTPHeaders) -> [Entry] {
         headers["forwarded"].flatMap { line in
-            split(Substring(line), at: ",").compactMap { element -> Entry? in
+            HTTPQuotedString.split(Substring(line), at: ",").compactMap { element -> Entry? in
                 guard !element.trimmingWhitespace().isEmpty else { return nil }
-                for pair in split(element, at: ";") {
+                for pair in HTTPQuotedString.split(element, at: ";") {
                     let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                     guard parts.count == 2, parts[0].trimmingWhitespace().lowercased() == "for" else { continue }
-                    guard let value = unquoted(Substring(parts[1].trimmingWhitespace())) else {
+                    guard let value = HTTPQuotedString.unquoted(Substring(parts[1].trimmingWhitespace())) else {
                         return .opaque(String(pair))
                     }
                     return node(Substring(value))
@@ -88,49 +88,5 @@ public enum ForwardedFor {
             value <= 65535
         else { return nil }
         return .some(value)
-    }
-
-    /// `text` split at `separator` where it is not inside a quoted string.
-    private static func split(_ text: Substring, at separator: Character) -> [Substring] {
-        var parts: [Substring] = []
-        var start = text.startIndex
-        var quoted = false
-        var escaped = false
-        for index in text.indices {
-            let character = text[index]
-            if escaped {
-                escaped = false
-            } else if quoted, character == "\\" {
-                escaped = true
-            } else if character == "\"" {
-                quoted.toggle()
-            } else if !quoted, character == separator {
-                parts.append(text[start..<index])
-                start = text.index(after: index)
-            }
-        }
-        parts.append(text[start...])
-        return parts
-    }
-
-    /// A token as it is, or a quoted string's content with `\` escapes resolved (RFC 7230 §3.2.6);
-    /// nil for a quoted string that does not end.
-    private static func unquoted(_ value: Substring) -> String? {
-        guard value.hasPrefix("\"") else { return String(value) }
-        var result = ""
-        var escaped = false
-        for character in value.dropFirst() {
-            if escaped {
-                result.append(character)
-                escaped = false
-            } else if character == "\\" {
-                escaped = true
-            } else if character == "\"" {
-                return result
-            } else {
-                result.append(character)
-            }
-        }
-        return nil
     }
 }

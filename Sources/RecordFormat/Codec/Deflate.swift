@@ -108,8 +108,9 @@ final class BlockDecompressor {
 ///
 /// Deflate runs at ~35 MB/s on incompressible bytes here, so blocks that look random are stored.
 /// Histogramming 16 KiB costs microseconds. Threshold 7.5 bits/byte: compressed or encrypted data
-/// is ~7.95+, text ~4.5, raw pixels and protocol headers much lower.
-func looksIncompressible(_ bytes: UnsafeRawBufferPointer) -> Bool {
+/// is ~7.95+, text ~4.5, raw pixels and protocol headers much lower. Blocks under 4 KiB are not
+/// sampled (false). The proxy's permessage-deflate uses it too.
+public func looksIncompressible(_ bytes: UnsafeRawBufferPointer) -> Bool {
     looksIncompressible(length: bytes.count) { range, histogram in
         for i in range { histogram[Int(bytes[i])] += 1 }
     }

@@ -1,0 +1,5 @@
+import ArgumentParser
+import Proxy
+
+/// `--compression off|auto` of both servers.
+extension CompressionMode: ExpressibleByArgument {}
