@@ -237,10 +237,13 @@ extension RFBDecoderSnapshot {
 
     /// `0x00RRGGBB` pixels as RGB bytes, zlib-compressed (level 1: keyframes are written often).
     private static func compressed(_ pixels: [UInt32]) -> [UInt8] {
-        var rgb = [UInt8]()
-        rgb.reserveCapacity(pixels.count * 3)
-        for pixel in pixels {
-            rgb += [UInt8(truncatingIfNeeded: pixel >> 16), UInt8(truncatingIfNeeded: pixel >> 8), UInt8(truncatingIfNeeded: pixel)]
+        var rgb = [UInt8](repeating: 0, count: pixels.count * 3)
+        rgb.withUnsafeMutableBufferPointer { out in
+            for (i, pixel) in pixels.enumerated() {
+                out[3 * i] = UInt8(truncatingIfNeeded: pixel >> 16)
+                out[3 * i + 1] = UInt8(truncatingIfNeeded: pixel >> 8)
+                out[3 * i + 2] = UInt8(truncatingIfNeeded: pixel)
+            }
         }
         var length = compressBound(uLong(rgb.count))
         var out = [UInt8](repeating: 0, count: Int(length))
@@ -259,13 +262,6 @@ extension RFBDecoderSnapshot {
             data.withUnsafeBufferPointer { uncompress(outBuffer.baseAddress, &length, $0.baseAddress, uLong($0.count)) }
         }
         guard status == Z_OK, length == uLong(rgb.count) else { return nil }
-        var pixels = [UInt32]()
-        pixels.reserveCapacity(count)
-        for i in stride(from: 0, to: rgb.count, by: 3) {
-            let red = UInt32(rgb[i]) << 16
-            let green = UInt32(rgb[i + 1]) << 8
-            pixels.append(red | green | UInt32(rgb[i + 2]))
-        }
-        return pixels
+        return RFBFramebuffer.pixels(rgb: rgb)
     }
 }

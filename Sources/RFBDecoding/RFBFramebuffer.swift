@@ -21,6 +21,19 @@ public struct RFBFramebuffer: Sendable, Hashable {
         self.pixels = pixels
     }
 
+    /// RGB byte triples as `0x00RRGGBB` pixels.
+    static func pixels(rgb: [UInt8]) -> [UInt32] {
+        var pixels = [UInt32](repeating: 0, count: rgb.count / 3)
+        rgb.withUnsafeBufferPointer { bytes in
+            for i in pixels.indices {
+                let red = UInt32(bytes[3 * i]) << 16
+                let green = UInt32(bytes[3 * i + 1]) << 8
+                pixels[i] = red | green | UInt32(bytes[3 * i + 2])
+            }
+        }
+        return pixels
+    }
+
     /// The pixel at (x, y), `0x00RRGGBB`.
     public subscript(x: Int, y: Int) -> UInt32 {
         precondition(x >= 0 && x < width && y >= 0 && y < height, "pixel (\(x),\(y)) outside \(width)x\(height)")

@@ -40,22 +40,10 @@ final class RFBJPEGDecoder {
         guard status == 0 || tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) else {
             throw Failure(message: "JPEG data: \(Self.error(handle))")
         }
-        return Self.pixels(rgb: rgb)
+        return RFBFramebuffer.pixels(rgb: rgb)
     }
 
     private static func error(_ handle: tjhandle) -> String {
         tjGetErrorStr2(handle).map { String(cString: $0) } ?? "TurboJPEG failed"
-    }
-
-    /// RGB byte triples as `0x00RRGGBB`.
-    static func pixels(rgb: [UInt8]) -> [UInt32] {
-        var pixels = [UInt32]()
-        pixels.reserveCapacity(rgb.count / 3)
-        for i in stride(from: 0, to: rgb.count - 2, by: 3) {
-            let red = UInt32(rgb[i]) << 16
-            let green = UInt32(rgb[i + 1]) << 8
-            pixels.append(red | green | UInt32(rgb[i + 2]))
-        }
-        return pixels
     }
 }

@@ -71,12 +71,21 @@ if checkSnapshots {
     let picked = Set(stride(from: 0, to: boundaries.count, by: max(1, boundaries.count / 50)).map { boundaries[$0] })
     let replay = RFBFramebufferDecoder()
     var resumed = 0
+    var largest = 0
+    var serializing = Duration.zero
+    var restoring = Duration.zero
     for (index, (direction, chunk)) in chunks.enumerated() {
         _ = replay.feed(direction, chunk)
         guard picked.contains(index) else { continue }
         guard let snapshot = replay.snapshot() else { fail("no snapshot at the boundary after chunk \(index)") }
         do {
-            let read = try RFBDecoderSnapshot(serialized: snapshot.serialized)
+            let clock = ContinuousClock()
+            var bytes: [UInt8] = []
+            serializing += clock.measure { bytes = snapshot.serialized }
+            largest = max(largest, bytes.count)
+            var restored: RFBDecoderSnapshot?
+            restoring += try clock.measure { restored = try RFBDecoderSnapshot(serialized: bytes) }
+            guard let read = restored else { fail("no snapshot read back") }
             guard read == snapshot else { fail("the snapshot after chunk \(index) changed through its bytes") }
             let next = try RFBFramebufferDecoder(resumingFrom: read)
             var later: [RFBDecodeProblem] = []
@@ -96,6 +105,7 @@ if checkSnapshots {
         resumed += 1
     }
     print("snapshots \(resumed) of \(boundaries.count) boundaries")
+    print("snapshot largest \(largest) bytes, serialized in \(serializing / max(resumed, 1)), read in \(restoring / max(resumed, 1)) (mean)")
 }
 guard FileManager.default.createFile(atPath: arguments[2], contents: Data(framebuffer.ppm)) else {
     fail("cannot write \(arguments[2])")

@@ -1,14 +1,19 @@
-"""The RFB framebuffer decoder (Sources/RFBDecoding) on real x11vnc streams.
+"""The RFB framebuffer decoder (Sources/RFBDecoding) on real x11vnc and TigerVNC streams.
 
 A static screen (Xvfb with an xterm showing coloured text over the root window's pattern) is
-asked for whole, twice per session (a ZRLE session's second answer continues its zlib stream), by a scripted RFB client on plain TCP that logs every chunk
-either side sent in order. Each session forces one encoding with SetEncodings. Ground truth is
-the Raw session decoded here in Python (Raw is just the pixels). The Swift decoder
-(Tests/RFBDecodeTool, a test-only executable) turns each log into a PPM:
+asked for whole, twice per session (a zlib stream's second answer continues the first), by a
+scripted RFB client on plain TCP that logs every chunk either side sent in order. Each session
+forces one encoding with SetEncodings (and must have been answered in it). Ground truth is the
+Raw session decoded here in Python (Raw is just the pixels). The Swift decoder
+(Tests/RFBDecodeTool, a test-only executable) turns each log into a PPM, and also resumes from
+keyframe snapshots (through their serialized bytes) at the log's message boundaries:
 
-- Raw, Hextile, ZRLE and RRE at x11vnc's own 32-bit format must equal the ground truth exactly;
-- ZRLE and Hextile in other pixel formats the client asks for with SetPixelFormat (16-bit RGB565
-  in both byte orders, 8-bit BGR233) must equal it within the quantisation of those formats.
+- Raw, Hextile, ZRLE, RRE, Zlib and Tight (lossless: no quality level) at x11vnc's own 32-bit
+  format must equal the ground truth exactly;
+- ZRLE, Hextile and Tight in other pixel formats the client asks for with SetPixelFormat (16-bit
+  RGB565 in both byte orders, 8-bit BGR233) must equal it within the quantisation of those formats;
+- Tight with a quality level (JPEG) must come within a mean channel error;
+- TigerVNC's Xvnc: Tight, ZRLE, Hextile exactly, Tight with JPEG within a mean error.
 
 The screen is captured with Raw before and after the other sessions; both must be equal (a screen
 that changed would make any difference meaningless).
@@ -155,7 +160,8 @@ def swift_decode(tmp_path: Path, name: str, session: LoggedSession, snapshots: b
     run = subprocess.run([decode_tool(), *options, str(log), str(image)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    problems = [line for line in lines if not line.startswith(("updates ", "decoded ", "snapshots ", "rectangles "))]
+    problems = [line for line in lines
+                if not line.startswith(("updates ", "decoded ", "snapshots ", "snapshot ", "rectangles "))]
     session.rectangles = dict(item.split("=") for line in lines if line.startswith("rectangles ")
                               for item in line.split()[1:])
     if snapshots:
