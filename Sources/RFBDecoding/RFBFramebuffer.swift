@@ -92,6 +92,7 @@ public struct RFBFramebuffer: Sendable, Hashable {
     /// Draws `cursor` with its hotspot at (x, y): the pixels its bitmask shows (alpha 0xFF)
     /// replace the screen's; the part outside the framebuffer is dropped.
     public mutating func draw(_ cursor: RFBCursor, at x: Int, _ y: Int) {
+        guard cursor.width >= 0, cursor.height >= 0, cursor.pixels.count == cursor.width * cursor.height else { return }
         let left = x - cursor.hotspotX
         let top = y - cursor.hotspotY
         for row in 0..<cursor.height where top + row >= 0 && top + row < height {

@@ -86,7 +86,7 @@ extension RFBFramebufferDecoder {
                     kind: .notDecoded, message: "Tight zlib stream \(streamIndex) broke at server offset \(brokenAt)")
             }
             do {
-                data = try stream.inflate(try compressedData(&reader))
+                data = try stream.inflate(try compressedData(&reader), limit: dataSize + 1 << 16)
             } catch let failure as RFBInflater.Failure {
                 stream.brokenAt = offset
                 throw DecodeFailure(message: "zlib stream \(streamIndex): \(failure.message)")

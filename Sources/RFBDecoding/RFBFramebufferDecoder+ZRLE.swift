@@ -6,7 +6,11 @@ extension RFBFramebufferDecoder {
         _ reader: inout RFBDataReader, at offset: UInt64, width: Int, height: Int, _ converter: RFBPixelConverter,
         draw: Bool
     ) throws -> [UInt32] {
-        let inflated = try inflateLengthPrefixed(&reader, zrleStream, "ZRLE", at: offset)
+        // At most: each 64x64 tile's kind byte and a 127-colour palette, then 5 bytes a pixel
+        // (plain RLE of 4-byte CPIXELs and one run byte).
+        let tiles = (width + 63) / 64 * ((height + 63) / 64)
+        let limit = tiles * (1 + 127 * converter.bytesPerCPixel) + width * height * 5
+        let inflated = try inflateLengthPrefixed(&reader, zrleStream, "ZRLE", at: offset, limit: limit)
         guard draw else { return [] }
         return try inflated.withUnsafeBufferPointer { bytes in
             var tiles = RFBDataReader(bytes)
@@ -26,7 +30,9 @@ extension RFBFramebufferDecoder {
         _ reader: inout RFBDataReader, at offset: UInt64, width: Int, height: Int, _ converter: RFBPixelConverter,
         draw: Bool
     ) throws -> [UInt32] {
-        let inflated = try inflateLengthPrefixed(&reader, zlibStream, "Zlib", at: offset)
+        // (What does not fit is reported below; the limit only keeps a zip bomb out of memory.)
+        let inflated = try inflateLengthPrefixed(
+            &reader, zlibStream, "Zlib", at: offset, limit: width * height * converter.bytesPerPixel + 1 << 16)
         guard draw else { return [] }
         guard inflated.count == width * height * converter.bytesPerPixel else {
             throw DecodeFailure(
@@ -42,7 +48,7 @@ extension RFBFramebufferDecoder {
     /// A U32 length and that much zlib data of `stream`, inflated; a stream that breaks reports
     /// its later rectangles as not decoded.
     private func inflateLengthPrefixed(
-        _ reader: inout RFBDataReader, _ stream: RFBInflater, _ name: String, at offset: UInt64
+        _ reader: inout RFBDataReader, _ stream: RFBInflater, _ name: String, at offset: UInt64, limit: Int
     ) throws -> [UInt8] {
         if let brokenAt = stream.brokenAt {
             throw DecodeFailure(
@@ -51,7 +57,7 @@ extension RFBFramebufferDecoder {
         let length = Int(try reader.u32())
         let start = try reader.take(length)
         do {
-            return try stream.inflate(UnsafeBufferPointer(rebasing: reader.bytes[start..<start + length]))
+            return try stream.inflate(UnsafeBufferPointer(rebasing: reader.bytes[start..<start + length]), limit: limit)
         } catch {
             stream.brokenAt = offset
             throw DecodeFailure(message: error.message)

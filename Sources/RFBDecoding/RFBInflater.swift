@@ -67,8 +67,10 @@ final class RFBInflater {
         brokenAt = nil
     }
 
-    /// Inflates the next piece of the stream: everything it yields.
-    func inflate(_ input: UnsafeBufferPointer<UInt8>) throws(Failure) -> [UInt8] {
+    /// Inflates the next piece of the stream: everything it yields, which may not be more than
+    /// `limit` bytes (what the rectangle can need at most: a few compressed bytes must not
+    /// fill the memory).
+    func inflate(_ input: UnsafeBufferPointer<UInt8>, limit: Int = .max) throws(Failure) -> [UInt8] {
         if !initialized {
             let status = inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
             guard status == Z_OK else { throw Failure(message: "zlib inflateInit failed (\(status))") }
@@ -94,6 +96,9 @@ final class RFBInflater {
             }
             stream.next_out = nil
             output += chunk[0..<produced]
+            guard output.count <= limit else {
+                throw Failure(message: "zlib data inflates to more than the \(limit) bytes the rectangle can use")
+            }
             if produced > 0 || stream.avail_in != availableBefore {
                 let type = stream.data_type
                 atBlockBoundary = type & 128 != 0 && type & 64 == 0 && type & 63 == 0

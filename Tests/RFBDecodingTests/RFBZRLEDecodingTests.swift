@@ -75,6 +75,14 @@ import Testing
         #expect(session.rows == [[0x112233]])
     }
 
+    @Test func dataThatInflatesFarBeyondItsRectangleIsRefused() {
+        // 1x1 pixel, yet 4 MiB of zeros inside (about 4 KB compressed): refused as it inflates.
+        var session = DecoderSession(width: 1, height: 1)
+        session.server(update(1) + Self.zrle(0, 0, 1, 1, [UInt8](repeating: 0, count: 1 << 22), SyncFlushDeflater()))
+        #expect(session.problems.map(\.kind) == [.malformed])
+        #expect(session.problems.first?.detail.contains("inflates to more than") == true)
+    }
+
     @Test func aBrokenStreamStopsLaterZRLEButNotOtherEncodings() {
         var session = DecoderSession(width: 1, height: 1)
         session.server(update(1) + rect(0, 0, 1, 1, .zrle) + u32(4) + [0xFF, 0xFF, 0xFF, 0xFF])
