@@ -104,85 +104,98 @@ struct Render: ParsableCommand {
             intervalMicros: TimeSpec.micros(keyframeInterval)!,
             cache: noCache ? .none : cache.map(KeyframeOptions.Cache.directory) ?? .sidecar)
         let playback = try SessionPlayback(path: file, session: number, keyframes: keyframes)
-        var reported = 0
+        var warnings = RenderWarnings(file: file, session: number)
         defer {
             playback.saveKeyframes()
-            report(playback.notes, from: &reported, session: number, final: true)
+            warnings.show(playback.notes, final: true)
         }
         if !at.isEmpty {
-            let moments = try at.map { try moment($0, playback.open) }
-            let directory = at.count > 1
-            if directory { try makeDirectory(output!) }
-            for (text, micros) in zip(at, moments) {
-                let started = Self.now()
-                let decodedBefore = playback.recordsDecoded
-                let screen = try playback.screen(at: micros)
-                if timings {
-                    let from = playback.lastStartMicros.map {
-                        $0 == 0 ? "the session start" : "the keyframe at \(RenderTimeText.seconds($0)) s"
-                    } ?? "where the previous frame stopped"
-                    Output.standardError(
-                        "frame at \(RenderTimeText.seconds(micros)) s: from \(from), \(playback.recordsDecoded - decodedBefore) "
-                            + "records decoded in \(Self.milliseconds(since: started)) ms (\(playback.keyframeCount) keyframes, "
-                            + "\(playback.keyframesFromCache) from the cache)")
-                }
-                guard let screen else {
-                    throw RenderError("no screen yet at \(text): the server had not sent its ServerInit", path: file)
-                }
-                let path = directory ? "\(output!)/\(Self.frameName(micros))" : output!
-                try PNGImage.write(screen, to: path)
-                report(playback.notes, from: &reported, session: number)
-            }
-            return
+            try drawMoments(playback, &warnings)
+        } else if let video {
+            try makeVideo(video, playback)
+        } else if let contactSheet {
+            try drawContactSheet(contactSheet, playback, &warnings)
+        } else {
+            try drawSeries(playback, &warnings)
         }
-        if let video {
-            let settings = VideoSettings(fps: fps, speed: VideoSettings.speed(speed)!, timestamp: timestamp)
-            let bar = isatty(2) == 1 ? FrameProgress(label: "video") : nil
-            let frames = try VideoRenderer.render(playback, to: video, settings: settings) { done, total in
-                bar?.update(done, of: total)
+    }
+
+    /// `--at`: each moment as a PNG.
+    private func drawMoments(_ playback: SessionPlayback, _ warnings: inout RenderWarnings) throws {
+        let moments = try at.map { try moment($0, playback.open) }
+        let directory = at.count > 1
+        if directory { try makeDirectory(output!) }
+        for (text, micros) in zip(at, moments) {
+            let started = Self.now()
+            let decodedBefore = playback.recordsDecoded
+            let screen = try playback.screen(at: micros)
+            if timings {
+                let from = playback.lastStartMicros.map {
+                    $0 == 0 ? "the session start" : "the keyframe at \(RenderTimeText.seconds($0)) s"
+                } ?? "where the previous frame stopped"
+                Output.standardError(
+                    "frame at \(RenderTimeText.seconds(micros)) s: from \(from), \(playback.recordsDecoded - decodedBefore) "
+                        + "records decoded in \(Self.milliseconds(since: started)) ms (\(playback.keyframeCount) keyframes, "
+                        + "\(playback.keyframesFromCache) from the cache)")
             }
-            bar?.finish()
-            Output.standardError("wrote \(video): \(frames) frames at \(fps) per second")
-            return
+            guard let screen else {
+                throw RenderError("no screen yet at \(text): the server had not sent its ServerInit", path: file)
+            }
+            try PNGImage.write(screen, to: directory ? "\(output!)/\(Self.frameName(micros))" : output!)
+            warnings.show(playback.notes)
         }
-        if let contactSheet {
-            var sheet = ContactSheet(columns: columns, thumbnailWidth: thumbnailWidth)
-            let series: SessionPlayback.Series
-            if let every {
-                series = .init(everyMicros: TimeSpec.micros(every)!, fromMicros: try from.map { try moment($0, playback.open) } ?? 0,
-                               toMicros: try to.map { try moment($0, playback.open) })
-            } else {
-                // 12 moments: the session's last record and 11 before it, evenly apart.
-                series = .init(everyMicros: max(1, try playback.lastTime() / 11))
-            }
-            var last: UInt64?
-            try playback.forEach(series) { micros, screen in
-                if let screen { sheet.add(screen, at: micros) }
-                last = micros
-                report(playback.notes, from: &reported, session: number)
-            }
-            // The sheet ends with the session's end (unless --to stopped it earlier).
-            let end = try playback.lastTime()
-            if to == nil, last.map({ $0 < end }) ?? true, let screen = try playback.screen(at: end) {
-                sheet.add(screen, at: end)
-            }
-            guard sheet.count > 0 else { throw RenderError("the session has no screen to draw (no ServerInit)", path: file) }
-            try PNGImage.write(sheet.image(), to: contactSheet)
-            Output.standardError("wrote \(contactSheet): \(sheet.count) thumbnails, \(sheet.size.width)x\(sheet.size.height)")
-            return
+    }
+
+    /// `--video`: through ffmpeg, a progress bar on a terminal.
+    private func makeVideo(_ video: String, _ playback: SessionPlayback) throws {
+        let settings = VideoSettings(fps: fps, speed: VideoSettings.speed(speed)!, timestamp: timestamp)
+        let bar = isatty(2) == 1 ? FrameProgress(label: "video") : nil
+        let frames = try VideoRenderer.render(playback, to: video, settings: settings) { done, total in
+            bar?.update(done, of: total)
         }
-        try makeDirectory(output!)
-        let series = SessionPlayback.Series(
-            everyMicros: TimeSpec.micros(every!)!, fromMicros: try from.map { try moment($0, playback.open) } ?? 0,
-            toMicros: try to.map { try moment($0, playback.open) })
-        var written = 0
+        bar?.finish()
+        Output.standardError("wrote \(video): \(frames) frames at \(fps) per second")
+    }
+
+    /// `--contact-sheet`: `--every`'s moments and the session's end, or 12 spread over the session.
+    private func drawContactSheet(_ path: String, _ playback: SessionPlayback, _ warnings: inout RenderWarnings) throws {
+        var sheet = ContactSheet(columns: columns, thumbnailWidth: thumbnailWidth)
+        // Without --every: the session's last record and 11 moments before it, evenly apart.
+        let series = try every == nil ? .init(everyMicros: max(1, playback.lastTime() / 11)) : self.series(playback)
+        var last: UInt64?
         try playback.forEach(series) { micros, screen in
+            if let screen { sheet.add(screen, at: micros) }
+            last = micros
+            warnings.show(playback.notes)
+        }
+        // The sheet ends with the session's end (unless --to stopped it earlier).
+        let end = try playback.lastTime()
+        if to == nil, last.map({ $0 < end }) ?? true, let screen = try playback.screen(at: end) {
+            sheet.add(screen, at: end)
+        }
+        guard sheet.count > 0 else { throw RenderError("the session has no screen to draw (no ServerInit)", path: file) }
+        try PNGImage.write(sheet.image(), to: path)
+        Output.standardError("wrote \(path): \(sheet.count) thumbnails, \(sheet.size.width)x\(sheet.size.height)")
+    }
+
+    /// `--every -o DIR`: a PNG per moment, named with its time.
+    private func drawSeries(_ playback: SessionPlayback, _ warnings: inout RenderWarnings) throws {
+        try makeDirectory(output!)
+        var written = 0
+        try playback.forEach(try series(playback)) { micros, screen in
             guard let screen else { return }
             try PNGImage.write(screen, to: "\(output!)/\(Self.frameName(micros))")
             written += 1
-            report(playback.notes, from: &reported, session: number)
+            warnings.show(playback.notes)
         }
         Output.standardError("wrote \(written) frames into \(output!)")
+    }
+
+    /// The moments of `--every`, `--from`, `--to`.
+    private func series(_ playback: SessionPlayback) throws -> SessionPlayback.Series {
+        .init(
+            everyMicros: TimeSpec.micros(every!)!, fromMicros: try from.map { try moment($0, playback.open) } ?? 0,
+            toMicros: try to.map { try moment($0, playback.open) })
     }
 
     static func now() -> UInt64 {
@@ -222,7 +235,7 @@ struct Render: ParsableCommand {
         }
         guard wall >= open.startWallMicros else {
             throw ValidationError(
-                "\(text) is before session \(open.startWallMicros) started (\(ISODate.string(wallMicros: open.startWallMicros)))")
+                "\(text) is before the session started (\(ISODate.string(wallMicros: open.startWallMicros)))")
         }
         return UInt64(wall - open.startWallMicros)
     }
@@ -230,22 +243,6 @@ struct Render: ParsableCommand {
     private func makeDirectory(_ path: String) throws {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
             throw RenderError("cannot create the directory: \(String(cString: strerror(errno)))", path: path)
-        }
-    }
-
-    /// The notes shown in full; the rest are counted.
-    static let notesShown = 20
-
-    /// Prints the notes not yet printed as warnings (the first ``notesShown``; a count of the rest at
-    /// the end).
-    private func report(_ notes: [RenderNote], from printed: inout Int, session: UInt32, final: Bool = false) {
-        while printed < min(notes.count, Self.notesShown) {
-            Output.standardError("wsrecord-inspect: warning: \(file): session \(session) \(notes[printed])")
-            printed += 1
-        }
-        if final, notes.count > Self.notesShown {
-            Output.standardError(
-                "wsrecord-inspect: warning: \(file): session \(session): \(notes.count - Self.notesShown) more warnings")
         }
     }
 }

@@ -1,0 +1,25 @@
+import RecordRender
+
+/// The playback's notes as warnings on stderr: the first ``limit`` in full, a count of the rest at
+/// the end.
+struct RenderWarnings {
+    static let limit = 20
+    let file: String
+    let session: UInt32
+    private var printed = 0
+
+    init(file: String, session: UInt32) {
+        self.file = file
+        self.session = session
+    }
+
+    mutating func show(_ notes: [RenderNote], final: Bool = false) {
+        while printed < min(notes.count, Self.limit) {
+            Output.standardError("wsrecord-inspect: warning: \(file): session \(session) \(notes[printed])")
+            printed += 1
+        }
+        if final, notes.count > Self.limit {
+            Output.standardError("wsrecord-inspect: warning: \(file): session \(session): \(notes.count - Self.limit) more warnings")
+        }
+    }
+}
