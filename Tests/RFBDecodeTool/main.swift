@@ -1,6 +1,6 @@
 // Decodes a logged RFB session into a PPM image (test tool, not a product).
 //
-//   RFBDecodeTool [--check-snapshots] SESSION.log OUT.ppm
+//   RFBDecodeTool [--check-snapshots] [--with-cursor] SESSION.log OUT.ppm
 //
 // SESSION.log holds the bytes both sides sent, in the order they were seen: records of one byte
 // `C` (client to server) or `S` (server to client), a big-endian U32 length, and that many bytes.
@@ -8,7 +8,8 @@
 // exits 1 when the log is damaged or there was no ServerInit. With --check-snapshots it also takes
 // a keyframe snapshot at (up to 50, evenly spread) message boundaries, passes it through its
 // serialized form, resumes a decoder from it with the rest of the log, and exits 1 unless that
-// draws the same screen; it prints `snapshots RESUMED of BOUNDARIES boundaries`.
+// draws the same screen; it prints `snapshots RESUMED of BOUNDARIES boundaries`. With --with-cursor
+// the image has the cursor drawn at the pointer, and it prints `cursor WxH hotspot X,Y pointer X,Y`.
 import Foundation
 import RFB
 import RFBDecoding
@@ -19,9 +20,12 @@ func fail(_ message: String) -> Never {
 }
 
 var arguments = CommandLine.arguments
-let checkSnapshots = arguments.count == 4 && arguments[1] == "--check-snapshots"
-if checkSnapshots { arguments.remove(at: 1) }
-guard arguments.count == 3 else { fail("usage: RFBDecodeTool [--check-snapshots] SESSION.log OUT.ppm") }
+let checkSnapshots = arguments.contains("--check-snapshots")
+let withCursor = arguments.contains("--with-cursor")
+arguments.removeAll { $0 == "--check-snapshots" || $0 == "--with-cursor" }
+guard arguments.count == 3 else {
+    fail("usage: RFBDecodeTool [--check-snapshots] [--with-cursor] SESSION.log OUT.ppm")
+}
 guard let log = FileManager.default.contents(atPath: arguments[1]) else { fail("cannot read \(arguments[1])") }
 let bytes = [UInt8](log)
 
@@ -54,6 +58,11 @@ problems += decoder.finish()
 let elapsed = ContinuousClock.now - started
 for problem in problems { print(problem) }
 guard let framebuffer = decoder.framebuffer else { fail("no ServerInit in \(arguments[1])") }
+if withCursor {
+    let shape = decoder.cursor.map { "\($0.width)x\($0.height) hotspot \($0.hotspotX),\($0.hotspotY)" } ?? "none"
+    let at = decoder.pointer.map { "\($0.x),\($0.y)" } ?? "none"
+    print("cursor \(shape) pointer \(at)")
+}
 print("updates \(decoder.updateCount)")
 // Rectangles by encoding, as the server sent them (what the session really used).
 var counter = RFBSessionParser()
@@ -107,6 +116,7 @@ if checkSnapshots {
     print("snapshots \(resumed) of \(boundaries.count) boundaries")
     print("snapshot largest \(largest) bytes, serialized in \(serializing / max(resumed, 1)), read in \(restoring / max(resumed, 1)) (mean)")
 }
-guard FileManager.default.createFile(atPath: arguments[2], contents: Data(framebuffer.ppm)) else {
+let image = withCursor ? decoder.framebufferWithCursor ?? framebuffer : framebuffer
+guard FileManager.default.createFile(atPath: arguments[2], contents: Data(image.ppm)) else {
     fail("cannot write \(arguments[2])")
 }

@@ -33,6 +33,7 @@ import pytest
 from vncdesk import VncDesk
 
 RAW, COPYRECT, RRE, HEXTILE, ZLIB, TIGHT, ZRLE = 0, 1, 2, 5, 6, 7, 16
+CURSOR, XCURSOR, POINTER_POS = -239, -240, -232
 ENCODING_NAMES = {RAW: "Raw", RRE: "RRE", HEXTILE: "Hextile", ZLIB: "Zlib", TIGHT: "Tight", ZRLE: "ZRLE"}
 
 
@@ -100,6 +101,9 @@ class LoggedSession:
     def set_pixel_format(self, bpp, depth, big_endian, true_colour, maxima, shifts) -> None:
         self._send(struct.pack("!Bxxx BBBB HHH BBB xxx", 0, bpp, depth, big_endian, true_colour, *maxima, *shifts))
 
+    def pointer(self, x: int, y: int) -> None:
+        self._send(struct.pack("!BBHH", 5, 0, x, y))
+
     def whole_screen(self, encodings: list[int], times: int = 2, quiet: float = 1.0) -> bytes:
         """Asks for the whole screen in `encodings`, `times` times one after the other (so that a
         ZRLE session's zlib stream goes on from one update to the next); returns the server's
@@ -149,19 +153,21 @@ def raw_screen(width: int, height: int, pixel_format: bytes, stream: bytes) -> l
     return screen
 
 
-def swift_decode(tmp_path: Path, name: str, session: LoggedSession, snapshots: bool = False) -> list[int]:
+def swift_decode(tmp_path: Path, name: str, session: LoggedSession, snapshots: bool = False,
+                 cursor: bool = False) -> list[int]:
     """The screen RFBDecodeTool draws from the session's log; it must report no problem. With
     `snapshots`, the tool also resumes from keyframe snapshots at the log's message boundaries
     (through their bytes) and fails unless each resumed decoder draws the same screen."""
     log = tmp_path / f"{name}.log"
     image = tmp_path / f"{name}.ppm"
     log.write_bytes(session.log)
-    options = ["--check-snapshots"] if snapshots else []
+    options = (["--check-snapshots"] if snapshots else []) + (["--with-cursor"] if cursor else [])
     run = subprocess.run([decode_tool(), *options, str(log), str(image)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     problems = [line for line in lines
-                if not line.startswith(("updates ", "decoded ", "snapshots ", "snapshot ", "rectangles "))]
+                if not line.startswith(("updates ", "decoded ", "snapshots ", "snapshot ", "rectangles ", "cursor "))]
+    session.cursor = next((line.split()[1:] for line in lines if line.startswith("cursor ")), None)
     session.rectangles = dict(item.split("=") for line in lines if line.startswith("rectangles ")
                               for item in line.split()[1:])
     if snapshots:
@@ -313,3 +319,28 @@ def test_tigervnc_sessions(tmp_path):
     mean, worst = channel_errors(truth, swift_decode(tmp_path, "tiger-tight-jpeg", jpeg, snapshots=True))
     print(f"tiger-tight-jpeg: mean channel error {mean:.3f}, largest {worst}, rectangles {jpeg.rectangles}")
     assert "Tight" in jpeg.rectangles and mean <= 1.0, (mean, worst, jpeg.rectangles)
+
+
+def test_x11vnc_cursor_is_drawn_at_the_pointer(tmp_path, vncdesk):
+    """x11vnc sends the pointer's shape (Cursor, or XCursor) to a client that asks for it; the
+    decoder draws it with its hotspot at the client's last PointerEvent, and nowhere else."""
+    desk_with_text(vncdesk)
+    for name, shape in (("cursor", CURSOR), ("xcursor", XCURSOR)):
+        session = LoggedSession(vncdesk.vnc_port)
+        session._send(struct.pack("!BxH", 2, 2) + struct.pack("!ii", RAW, shape))
+        session.pointer(200, 150)
+        session.stream = session.whole_screen([RAW, shape])
+        session.close()
+        plain = swift_decode(tmp_path, name, session)
+        drawn = swift_decode(tmp_path, name + "-drawn", session, cursor=True)
+        assert session.cursor and session.cursor[0] != "none", f"{name}: no cursor shape: {session.rectangles}"
+        size, _, hotspot, _, pointer = session.cursor
+        width, height = map(int, size.split("x"))
+        hx, hy = map(int, hotspot.split(","))
+        assert pointer == "200,150", session.cursor
+        changed = [(i % session.width, i // session.width) for i, (a, b) in enumerate(zip(plain, drawn)) if a != b]
+        print(f"{name}: shape {session.cursor}, {len(changed)} pixels drawn, rectangles {session.rectangles}")
+        assert changed, f"{name}: the cursor changed no pixel"
+        left, top = 200 - hx, 150 - hy
+        outside = [p for p in changed if not (left <= p[0] < left + width and top <= p[1] < top + height)]
+        assert not outside, f"{name}: pixels drawn outside the cursor's box: {outside[:5]}"
