@@ -48,7 +48,7 @@ struct RecordRotationTests {
         #expect(hour.nextBoundary(after: Int64.max - 5) == Int64.max)
     }
 
-    @Test("names: BASE-YYYYmmddTHHMMSS.rec in UTC, _2, _3 … within one second, sorting in the order made")
+    @Test("names: BASE-YYYYmmddTHHMMSS.rec in UTC, _0002 … _0012 … within one second, sorting in the order made")
     func rotatedNames() {
         // 2026-12-06T09:16:05.25Z
         let wall: Int64 = 1_796_548_565_250_000
@@ -58,8 +58,10 @@ struct RecordRotationTests {
         let second = RecordFileName.rotated(base: "/var/rec/desk", wallMicros: wall, attempt: 2)
         let later = RecordFileName.rotated(base: "/var/rec/desk", wallMicros: wall + 1_000_000, attempt: 1)
         #expect(first == "/var/rec/desk-20261206T091605.rec")
-        #expect(second == "/var/rec/desk-20261206T091605_2.rec")
-        #expect([later, second, first].sorted() == [first, second, later])
+        #expect(second == "/var/rec/desk-20261206T091605_0002.rec")
+        let many = (1...30).map { RecordFileName.rotated(base: "/var/rec/desk", wallMicros: wall, attempt: $0) }
+        #expect(many.sorted() == many, "in the order made, also past _0009")
+        #expect(([later] + many.reversed()).sorted() == many + [later])
     }
 
     @Test("per-session names: start, path-safe token, UUID")
@@ -72,7 +74,7 @@ struct RecordRotationTests {
         open.target = .token("../etc/pass wd")
         #expect(
             RecordFileName.perSession(directory: "/srv/rec/", open: open, session: 3, attempt: 2)
-                == "/srv/rec/20261206T091605-%2E.%2Fetc%2Fpass%20wd-00010203-0405-0607-0809-0a0b0c0d0e0f_2.rec")
+                == "/srv/rec/20261206T091605-%2E.%2Fetc%2Fpass%20wd-00010203-0405-0607-0809-0a0b0c0d0e0f_0002.rec")
         open.target = .hostPort("h:1")
         open.requestPath = "/websockify?a=1&token=d%2Fe+f&b=2"
         #expect(RecordFileName.token(of: open) == "d/e f")

@@ -18,21 +18,29 @@ public enum RecordFileName {
             + two(parts.tm_sec)
     }
 
-    /// A file of a rotated recording: `BASE-20261206T091600.rec`, and `BASE-20261206T091600_2.rec`,
-    /// `_3`, … for a second (third, …) file started within the same second (`attempt` 1, 2, …).
-    /// `_` sorts after `.`, so the names still sort in the order the files were started.
+    /// A file of a rotated recording: `BASE-20261206T091600.rec`, and `BASE-20261206T091600_0002.rec`,
+    /// `_0003`, … for a second (third, …) file started within the same second (`attempt` 1, 2, …;
+    /// at a few hundred MB/s of recording and small sizes, dozens can be). `_` sorts after `.` and
+    /// the number is padded, so the names sort in the order the files were started (up to 9999 a second).
     public static func rotated(base: String, wallMicros: Int64, attempt: Int) -> String {
-        base + "-" + timestamp(wallMicros: wallMicros) + (attempt > 1 ? "_\(attempt)" : "") + ".rec"
+        base + "-" + timestamp(wallMicros: wallMicros) + suffix(attempt) + ".rec"
+    }
+
+    /// `_0002` for a second name, nothing for the first.
+    static func suffix(_ attempt: Int) -> String {
+        guard attempt > 1 else { return "" }
+        let digits = String(attempt)
+        return "_" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     /// A per-session file in `directory`: `20261206T091600-TOKEN-ID.rec`, the session's start, its
     /// token (``token(of:)``, path-safe; left out when it has none) and its identity's UUID (its session number when
-    /// it has none, with `_2`, … added if that name is taken).
+    /// it has none, with `_0002`, … added if that name is taken).
     public static func perSession(directory: String, open: SessionOpen, session: UInt32, attempt: Int) -> String {
         var name = timestamp(wallMicros: open.startWallMicros)
         if let token = token(of: open), !token.isEmpty { name += "-" + pathSafe(token) }
         name += "-" + (open.identity?.uuidString ?? "session\(session)")
-        if attempt > 1 { name += "_\(attempt)" }
+        name += suffix(attempt)
         let separator = directory.hasSuffix("/") ? "" : "/"
         return directory + separator + name + ".rec"
     }
