@@ -1,3 +1,4 @@
+import MetricsTestKit
 import NIOCore
 import NIOEmbedded
 import RecordFormat
@@ -107,6 +108,28 @@ struct PerMessageDeflateSessionTests {
             .prefix(AdaptiveCompressionPolicy.initialBackoff)
         #expect(skipped.allSatisfy { $0 == 0 })
         try session.end()
+    }
+
+    @Test("metrics: compressed messages' application bytes and wire bytes, per direction, added by the session's end")
+    func metrics() throws {
+        let recorded = TestMetrics()
+        let session = try SessionHarness(metrics: ProxyMetrics(factory: recorded), deflate: PerMessageDeflate())
+        try session.target.writeInbound(ByteBuffer(bytes: Self.screen))
+        try session.target.writeInbound(ByteBuffer(bytes: [1, 2, 3]))  // sent uncompressed: not counted
+        let sent = try frames(session.takeOutbound(session.client))
+        let client = try DeflateClient()
+        let answer = [UInt8](repeating: 0x41, count: 5000)
+        let compressedAnswer = try client.compress(answer)
+        try session.client.writeInbound(clientFrame(opcode: 2, payload: compressedAnswer, rsv: 4))
+        try session.client.writeInbound(clientFrame(opcode: 8, payload: closePayload(1000)))
+        try session.end()
+        func counter(_ label: String, _ direction: String) throws -> Int64 {
+            try recorded.expectCounter(label, [("direction", direction)]).totalValue
+        }
+        #expect(try counter(CompressionMeter.Label.payloadBytes, "target_to_client") == Int64(Self.screen.count))
+        #expect(try counter(CompressionMeter.Label.wireBytes, "target_to_client") == Int64(sent[0].payload.count))
+        #expect(try counter(CompressionMeter.Label.payloadBytes, "client_to_target") == Int64(answer.count))
+        #expect(try counter(CompressionMeter.Label.wireBytes, "client_to_target") == Int64(compressedAnswer.count))
     }
 
     @Test("without the extension nothing is compressed and RSV1 from the client is a protocol error")

@@ -55,6 +55,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
     private var frames: ClientFrameStateMachine
     /// Compresses messages to the client when permessage-deflate was agreed.
     private let deflater: PerMessageDeflater?
+    /// What compression saved, for the metrics (permessage-deflate and metrics only).
+    private let compressionMeter: CompressionMeter?
     private var machine: SessionStateMachine
     private var totals = SessionTotals()
     /// The session's part in the proxy's metrics; nil without metrics.
@@ -84,6 +86,12 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
         self.frames = ClientFrameStateMachine(
             maxMessageSize: server.configuration.limits.maxMessageSize, mode: info.mode, deflate: info.deflate)
         self.deflater = info.deflate.map { PerMessageDeflater(parameters: $0) }
+        self.compressionMeter =
+            info.deflate == nil ? nil : server.configuration.metrics.map { CompressionMeter(metrics: $0) }
+        if let compressionMeter {
+            frames.countCompression(into: compressionMeter)
+            deflater?.meter = compressionMeter
+        }
         self.machine = SessionStateMachine(
             configuration: .init(
                 heartbeatInterval: server.configuration.heartbeatInterval,
@@ -368,6 +376,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
 
     private func finish(_ ending: SessionStateMachine.Ending) {
         let close = totals.close(ending)
+        compressionMeter?.flush()
         meter?.ended(totals, closedBy: ending.closer)
         meter = nil
         for tap in taps { tap.closed(close) }

@@ -111,6 +111,11 @@ public struct ClientFrameStateMachine {
         self.inflater = deflate.map { PerMessageInflater(resetAfterEachMessage: $0.clientNoContextTakeover) }
     }
 
+    /// Counts compressed messages' sizes into `meter` (permessage-deflate only).
+    func countCompression(into meter: CompressionMeter) {
+        inflater?.meter = meter
+    }
+
     /// True once a close frame was received or the connection failed.
     public var isClosed: Bool {
         if case .closed = state { return true }

@@ -1,5 +1,6 @@
 import CompressNIO
 import NIOCore
+import RecordFormat
 
 /// Compresses the messages the proxy sends to a client under permessage-deflate (RFC 7692 §7.2.1):
 /// each message is deflated with a sync flush and the flush's empty stored block (00 00 FF FF) is
@@ -20,6 +21,8 @@ final class PerMessageDeflater {
     private var policy = AdaptiveCompressionPolicy()
     /// A compressor error leaves its state unknown: nothing is compressed after one.
     private var broken = false
+    /// Counts what compression saved; nil without metrics.
+    var meter: CompressionMeter?
 
     init(parameters: PerMessageDeflate) {
         self.parameters = parameters
@@ -55,6 +58,7 @@ final class PerMessageDeflater {
             return nil
         }
         policy.compressed(from: payload.readableBytes, to: output.readableBytes)
+        meter?.count(.targetToClient, payloadBytes: payload.readableBytes, wireBytes: output.readableBytes)
         return output
     }
 

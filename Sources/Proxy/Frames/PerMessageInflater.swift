@@ -1,5 +1,6 @@
 import CompressNIO
 import NIOCore
+import RecordFormat
 
 /// Inflates the compressed messages a client sends under permessage-deflate (RFC 7692 §7.2.2),
 /// frame by frame, never producing more than a message may hold.
@@ -28,6 +29,8 @@ final class PerMessageInflater {
     private let resetAfterEachMessage: Bool
     private var decompressor: ZlibDecompressor?
     private lazy var trailerBuffer = ByteBuffer(bytes: Self.trailer)
+    /// Counts what compression saved; nil without metrics.
+    var meter: CompressionMeter?
 
     init(resetAfterEachMessage: Bool) {
         self.resetAfterEachMessage = resetAfterEachMessage
@@ -67,6 +70,7 @@ final class PerMessageInflater {
             self.decompressor = nil
             return .failure(error)
         }
+        meter?.count(.clientToTarget, payloadBytes: output.readableBytes, wireBytes: payload.readableBytes)
         if ended || (isFinal && resetAfterEachMessage) {
             do { try stream.reset() } catch { self.decompressor = nil }
         }

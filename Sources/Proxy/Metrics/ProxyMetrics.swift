@@ -82,7 +82,7 @@ public final class ProxyMetrics: Sendable {
         Label.targetConnectFailures: "Sessions whose target connection failed.",
         Label.tokenLookups: "Token lookups by plugin and result.",
         Label.tokenLookupDuration: "How long token lookups took, by plugin.",
-    ].merging(RecordingMetrics.help) { first, _ in first }
+    ].merging(RecordingMetrics.help) { first, _ in first }.merging(CompressionMeter.help) { first, _ in first }
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
