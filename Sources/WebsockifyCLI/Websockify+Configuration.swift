@@ -115,6 +115,7 @@ extension Websockify {
         configuration.timeouts.serving = Self.seconds(timeout)
         configuration.timeouts.idle = Self.seconds(idleTimeout)
         configuration.heartbeatInterval = Self.seconds(heartbeat)
+        connectionLimits.apply(to: &configuration)
         configuration.compression = compression
         if let maxMessageSize {
             guard maxMessageSize > 0 else {

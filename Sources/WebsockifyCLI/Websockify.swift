@@ -206,6 +206,8 @@ public struct Websockify: AsyncParsableCommand {
 
     @OptionGroup var metricsOptions: MetricsOptions
 
+    @OptionGroup var connectionLimits: ConnectionLimitOptions
+
     @Flag(help: "accepted for compatibility with websockify 0.13 (its Python SocketServer engine); ignored")
     var libserver = false
 

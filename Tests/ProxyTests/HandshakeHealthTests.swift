@@ -39,7 +39,13 @@ struct HandshakeHealthTests {
         init(_ configure: (inout ProxyConfiguration) throws -> Void) throws {
             var configuration = ProxyConfiguration(listenPort: 0, upstream: .fixed(.unixSocket(path: "/nowhere")))
             try configure(&configuration)
-            server = ServerContext(configuration: configuration, logger: Logger(label: "test"), onSessionEnded: { _ in })
+            try self.init(
+                server: ServerContext(configuration: configuration, logger: Logger(label: "test"), onSessionEnded: { _ in }))
+        }
+
+        /// Another connection to `server`, from `peer`.
+        init(server: ServerContext, peer: String = "192.0.2.1") throws {
+            self.server = server
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(HeaderLimitHandler(limit: 16 << 10), name: HandshakeHandler.limitName)
             try sync.addHandler(
@@ -47,7 +53,7 @@ struct HandshakeHealthTests {
                 name: HandshakeHandler.decoderName)
             try sync.addHandler(HTTPResponseEncoder(), name: HandshakeHandler.encoderName)
             try sync.addHandler(HandshakeHandler(server: server))
-            try channel.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 6080)).wait()
+            try channel.connect(to: SocketAddress(ipAddress: peer, port: 6080)).wait()
         }
 
         /// Sends `request` and returns everything answered so far.

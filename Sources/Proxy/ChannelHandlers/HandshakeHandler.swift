@@ -38,6 +38,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var proxyHeader: ProxyProtocolHeader?
     /// When the head of the request being answered arrived (the handshake time's start).
     private var requestArrived = NIODeadline.now()
+    /// Whether the connection is counted by the server's ``ConnectionLimiter`` (until it closes).
+    private var counted = false
 
     init(server: ServerContext) { self.server = server }
 
@@ -90,7 +92,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 // Only a WebSocket request is a refused session; a plain request is no session at all.
                 let reason: ProxyMetrics.RefusalReason? = request.isWebSocketUpgrade ? .badHandshake : nil
                 refuse(context: context, request: request, refusal, reason: reason)
-            } else {
+            } else if admitted(context: context, request: request) {
                 state = .reading(request)
             }
         case (.reading(let request), .end):
@@ -208,6 +210,22 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             "\(request.clientAddress): \(request.head.method) \(request.head.uri) refused: \(refusal.status.code) \(refusal.logMessage)"
         )
         reject(context: context, refusal)
+    }
+
+    /// Counts the connection against `--max-connections`/`--max-connections-per-ip` at its first
+    /// counted request head (the health path is never counted nor refused); false when over a limit,
+    /// after answering 503 with Retry-After.
+    private func admitted(context: ChannelHandlerContext, request: ConnectionRequest) -> Bool {
+        guard !counted, let limiter = server.connectionLimiter, healthCheck(for: request) == nil else { return true }
+        guard let refusal = limiter.admit(context.channel, clientAddress: request.clientAddress) else {
+            counted = true
+            return true
+        }
+        state = .done
+        if request.isWebSocketUpgrade { server.configuration.metrics?.refused(refusal.reason) }
+        if let line = refusal.infoLine { server.logger.info("\(line)") } else { server.logger.debug("\(refusal.debugLine)") }
+        reject(context: context, refusal.answer)
+        return false
     }
 
     private func serveWeb(context: ChannelHandlerContext, request: ConnectionRequest) {

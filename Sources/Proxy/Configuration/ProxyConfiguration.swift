@@ -69,6 +69,13 @@ public struct ProxyConfiguration: Sendable {
         /// system calls and frame headers per byte; measured ~15% less CPU per byte browser→target
         /// than 256 KiB) while a session's buffered data stays far below 4 MiB.
         public var maximumReadSize = 1 << 20
+        /// The most connections served at once, counted from a complete request head to the close
+        /// (`--max-connections`; see ConnectionLimiter); more are answered 503. nil: no limit
+        /// other than the open-file limit.
+        public var maxConnections: Int?
+        /// The most connections of one client (its IP address, the real client's behind a trusted
+        /// balancer) counted as ``maxConnections`` counts them (`--max-connections-per-ip`). nil: no limit.
+        public var maxConnectionsPerClient: Int?
 
         public init() {}
 

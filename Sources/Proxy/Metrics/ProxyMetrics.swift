@@ -24,6 +24,10 @@ public final class ProxyMetrics: Sendable {
         case badHandshake = "bad_handshake"
         /// The TLS handshake failed.
         case tls
+        /// `--max-connections` connections were open (503).
+        case maxConnections = "max_connections"
+        /// The client already had `--max-connections-per-ip` connections open (503).
+        case maxConnectionsPerIP = "max_connections_per_ip"
     }
 
     /// What a token lookup came to (label `result`).

@@ -9,6 +9,8 @@ final class ServerContext: Sendable {
     private let state = NIOLockedValueBox(State())
     /// Called (from any loop) whenever a WebSocket session ends, with the number still open.
     let onSessionEnded: @Sendable (_ remaining: Int) -> Void
+    /// Counts connections against `limits.maxConnections`/`maxConnectionsPerClient`; nil when unset.
+    let connectionLimiter: ConnectionLimiter?
 
     struct State {
         var nextID: UInt64 = 1
@@ -24,6 +26,8 @@ final class ServerContext: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onSessionEnded = onSessionEnded
+        connectionLimiter = ConnectionLimiter(
+            total: configuration.limits.maxConnections, perClient: configuration.limits.maxConnectionsPerClient)
     }
 
     /// Registers a new session and returns its number.
