@@ -65,10 +65,41 @@ import Testing
 
     @Test func resumingAtEveryBoundaryDrawsWhatDecodingFromTheStartDraws() throws {
         let chunks = Self.session()
+        let resumed = try Self.resumeEverywhere(chunks, updates: 10)
+        // Every chunk from ServerInit on is followed by a boundary, except the split update's first two.
+        #expect(resumed == chunks.count - 6 - 2)
+    }
+
+    /// A Tight session using all four streams (later data referring back to earlier rectangles'),
+    /// a reset of stream 2 half-way, Zlib rectangles, and a cursor with the pointer.
+    @Test func resumingATightAndZlibSessionKeepsEveryStream() throws {
+        var chunks = handshake(width: 16, height: 8)
+        var streams = (0..<4).map { _ in SyncFlushDeflater() }
+        let zlib = SyncFlushDeflater()
+        for k in 0..<12 {
+            let stream = k % 4
+            if k == 6 { streams[2] = SyncFlushDeflater() }
+            let pixels = (0..<32).map { i in UInt32((i + k / 4) % 5) * 0x330F21 }
+            let control = UInt8(stream << 4) | (k == 6 ? 0x04 : 0)
+            var bytes = update(3) + rect(0, k % 4 * 2, 16, 2, .tight) + [control]
+                + tightData(pixels.flatMap(tpx), streams[stream])
+            let compressed = zlib.compress(pixels.prefix(16).flatMap(px))
+            bytes += rect(0, 7 - k % 3, 16, 1, .zlib) + u32(compressed.count) + compressed
+            bytes += rect(0, 0, 1, 1, .cursor) + px(0xFF) + [0x80]
+            chunks.append((.serverToClient, bytes))
+            chunks.append((.clientToServer, [5, 0] + u16(k) + u16(k % 8)))
+        }
+        let resumed = try Self.resumeEverywhere(chunks, updates: 12)
+        #expect(resumed == 24 + 1)
+    }
+
+    /// Decodes `chunks` once straight, then resumes at every message boundary (from the snapshot
+    /// and from its bytes) and checks the same screen, cursor and count come out; how many.
+    static func resumeEverywhere(_ chunks: Chunks, updates: Int) throws -> Int {
         let straight = RFBFramebufferDecoder()
         #expect(Self.feed(straight, chunks).isEmpty)
         let final = try #require(straight.framebuffer)
-        #expect(straight.updateCount == 10)
+        #expect(straight.updateCount == updates)
 
         let decoder = RFBFramebufferDecoder()
         var resumed = 0
@@ -89,12 +120,12 @@ import Testing
                 let next = try RFBFramebufferDecoder(resumingFrom: start)
                 #expect(Self.feed(next, chunks, from: index + 1).isEmpty)
                 #expect(next.framebuffer == final, "resumed after chunk \(index)")
+                #expect(next.framebufferWithCursor == straight.framebufferWithCursor)
                 #expect(next.updateCount == straight.updateCount)
             }
             resumed += 1
         }
-        // Every chunk from ServerInit on is followed by a boundary, except the split update's first two.
-        #expect(resumed == chunks.count - 6 - 2)
+        return resumed
     }
 
     @Test func aStreamNotAtABlockBoundaryGivesNoSnapshot() throws {
