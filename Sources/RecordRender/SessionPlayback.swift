@@ -23,6 +23,9 @@ public final class SessionPlayback {
     /// Where the last ``screen(at:)`` started decoding: the time of the keyframe it went on from,
     /// 0 for the session start, nil when it went on from where the previous one stopped.
     public internal(set) var lastStartMicros: UInt64?
+    /// Draw the pointer's cursor (its shape from the server's Cursor/XCursor rectangles, at the
+    /// position of the last PointerEvent or PointerPos) into the screens given.
+    public var drawsCursor = false
     /// Keyframes known (made or read from the cache), and how many came from the cache.
     public var keyframeCount: Int { keyframes.count }
     public internal(set) var keyframesFromCache = 0
@@ -107,11 +110,13 @@ public final class SessionPlayback {
             if best == nil { try restart() }
         }
         try advance(to: micros)
-        return state.decoder.framebuffer
+        return drawsCursor ? state.decoder.framebufferWithCursor : state.decoder.framebuffer
     }
 
     /// The screen at `micros` without going back: for a series in time order.
-    public var currentScreen: RFBFramebuffer? { state.decoder.framebuffer }
+    public var currentScreen: RFBFramebuffer? {
+        drawsCursor ? state.decoder.framebufferWithCursor : state.decoder.framebuffer
+    }
 
     private func restart() throws(RenderError) {
         do {

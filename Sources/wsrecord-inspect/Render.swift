@@ -58,6 +58,9 @@ struct Render: ParsableCommand {
     @Option(help: "With --video: session seconds per video second (2 plays twice as fast).") var speed = "1"
     @Flag(help: "With --video: burn the session time into the frames.") var timestamp = false
 
+    @Flag(help: "Draw the pointer's cursor (the shape the server sent with the Cursor pseudo-encoding) where the pointer was.")
+    var cursor = false
+
     @Option(help: "Keep the keyframe cache in this directory instead of beside the recording (FILE.keyframes).")
     var cache: String?
 
@@ -104,6 +107,7 @@ struct Render: ParsableCommand {
             intervalMicros: TimeSpec.micros(keyframeInterval)!,
             cache: noCache ? .none : cache.map(KeyframeOptions.Cache.directory) ?? .sidecar)
         let playback = try SessionPlayback(path: file, session: number, keyframes: keyframes)
+        playback.drawsCursor = cursor
         var warnings = RenderWarnings(file: file, session: number)
         defer {
             playback.saveKeyframes()

@@ -62,6 +62,10 @@ class RfbOverWebSocket:
             del self.received[:n]
             return out
 
+    def pointer(self, x: int, y: int, buttons: int = 0) -> None:
+        """A PointerEvent: the pointer moves to (x, y)."""
+        self._send(struct.pack("!BBHH", 5, buttons, x, y))
+
     def _ask(self) -> None:
         while not self.stopping:
             try:

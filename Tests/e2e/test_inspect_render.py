@@ -358,3 +358,42 @@ def test_legacy_python_recording_renders(tmp_path):
     series = render(copy, "--every", "1s", "-o", tmp_path / "series")
     assert series.returncode == 0, series.stderr
     assert sorted(os.listdir(tmp_path / "series")) == ["frame-00h00m01.000s.png", "frame-00h00m02.000s.png"]
+
+
+CURSOR, POINTER_POS = -239, -232
+
+
+def test_cursor_draws_the_pointer_where_the_viewer_put_it(tmp_path):
+    """A viewer that takes the cursor shape (Cursor pseudo-encoding) and moves the pointer: x11vnc then
+    leaves the cursor out of the framebuffer; --cursor draws it at the pointer."""
+    desk = BareDesk(workdir=tmp_path / "home", logdir=tmp_path / "logs")
+    with desk:
+        proxy = Proxy([f"127.0.0.1:{desk.vnc_port}"], extra=[f"--record={tmp_path / 'cursor.rec'}"])
+        try:
+            client = RfbOverWebSocket(proxy.port, encodings=[16, 5, 1, 0, -223, CURSOR])
+            desk.paint("red")
+            time.sleep(0.5)
+            client.pointer(200, 150)
+            time.sleep(1.0)
+            client.close()
+            time.sleep(0.3)
+        finally:
+            proxy.stop()
+    path = tmp_path / "cursor.rec"
+    dump = subprocess.run([inspect_bin(), "dump", "--rfb", str(path)], capture_output=True, text=True)
+    assert "Cursor" in dump.stdout, "x11vnc sent no cursor shape"
+    plain, drawn = tmp_path / "plain.png", tmp_path / "drawn.png"
+    assert render(path, "--at", "10s", "-o", plain).returncode == 0
+    run = render(path, "--at", "10s", "--cursor", "-o", drawn)
+    assert run.returncode == 0, run.stderr
+
+    def around_pointer(image):
+        return [tuple(image.rgb(y * image.width + x)) for y in range(140, 175) for x in range(190, 225)]
+
+    plain_pixels = around_pointer(read_image(plain.read_bytes()))
+    drawn_pixels = around_pointer(read_image(drawn.read_bytes()))
+    assert set(plain_pixels) == {(255, 0, 0)}, "without --cursor the screen is the root window only"
+    assert sum(p != (255, 0, 0) for p in drawn_pixels) > 10, "the cursor is drawn at the pointer"
+    # Away from the pointer the two are the same.
+    far = [read_image(f.read_bytes()).rgb(500 * 800 + 700) for f in (plain, drawn)]
+    assert far[0] == far[1]
