@@ -116,6 +116,7 @@ extension Websockify {
         configuration.timeouts.idle = Self.seconds(idleTimeout)
         configuration.heartbeatInterval = Self.seconds(heartbeat)
         connectionLimits.apply(to: &configuration)
+        eventLoops.apply(to: &configuration)
         configuration.compression = compression
         if let maxMessageSize {
             guard maxMessageSize > 0 else {

@@ -208,6 +208,8 @@ public struct Websockify: AsyncParsableCommand {
 
     @OptionGroup var connectionLimits: ConnectionLimitOptions
 
+    @OptionGroup var eventLoops: EventLoopOptions
+
     @Flag(help: "accepted for compatibility with websockify 0.13 (its Python SocketServer engine); ignored")
     var libserver = false
 
