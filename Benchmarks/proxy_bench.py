@@ -556,7 +556,7 @@ class Conn:
 # ---------------------------------------------------------------------------------------------
 
 class Proxy:
-    def __init__(self, kind, target_port, tmp, record=None):
+    def __init__(self, kind, target_port, tmp, record=None, extra=()):
         self.kind = kind
         self.ws = kind != "socat"
         self.port = free_port()
@@ -573,7 +573,7 @@ class Proxy:
         if kind != "socat":
             if record:
                 argv.append("--record=" + record)
-            argv += [lsn, tgt]
+            argv += list(extra) + [lsn, tgt]
         self.argv = argv
         log = os.path.join(tmp, "%s-%d.log" % (kind, self.port))
         self.proc = start_process(argv, log)
@@ -1116,6 +1116,11 @@ def main():
     ap.add_argument("--skip-record", action="store_true")
     ap.add_argument("--record-dir", default="/tmp",
                     help="where record files go (default /tmp; /dev/shm takes the disk out of the figure)")
+    ap.add_argument("--busy-sessions", metavar="N[,N...]",
+                    help="run only part 6: N sessions at once, each with a VNC-like load (Benchmarks/busy_sessions.py), "
+                         "for each N, through direct/socat/python/ours with 1 and 2 event loops")
+    ap.add_argument("--busy-seconds", type=float, default=60.0, help="measuring time per proxy and N (default 60)")
+    ap.add_argument("--busy-workers", type=int, default=2, help="load generator processes (default 2)")
     ap.add_argument("--_target-server", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._target_server:
@@ -1173,6 +1178,11 @@ def main():
         if len(ALL_CPUS) < 2 and "pinned" in placements:
             placements = ["free"]
             log("  one CPU only: no pinned placement")
+        if args.busy_sessions:
+            import busy_sessions
+            busy_sessions.run_busy(sys.modules[__name__], args, kinds, tmp, log)
+            log("\nrun time %.0f s" % (time.monotonic() - t_start))
+            return 0
         target = Target()
 
         # ---- 1-3: throughput and RTT on one instance per proxy ----
