@@ -4,10 +4,12 @@ import RFB
 /// recorded order (as to ``RFBSessionParser``, which it uses to find messages) and read
 /// ``framebuffer``. Pixel formats of ServerInit and SetPixelFormat (true colour of 8, 16 or 32
 /// bits per pixel, either byte order, and colour maps from SetColourMapEntries); encodings Raw,
-/// CopyRect, RRE, CoRRE, Hextile and ZRLE (one zlib stream per session); DesktopSize and
-/// ExtendedDesktopSize resize, LastRect ends an update. Rectangles in other encodings are
-/// passed over and reported (``RFBDecodeProblem``); an encoding whose length is unknown stops
-/// the decoding there. No sockets.
+/// CopyRect, RRE, CoRRE, Hextile, TRLE, ZRLE and Zlib (one zlib stream each per session), Tight
+/// (its four streams; JPEG through TurboJPEG) and TightPNG (PNG through libpng); DesktopSize and
+/// ExtendedDesktopSize resize, LastRect ends an update; Cursor/XCursor shapes and the pointer
+/// (``framebufferWithCursor``). Rectangles in other encodings are passed over and reported
+/// (``RFBDecodeProblem``); an encoding whose length is unknown stops the decoding there.
+/// Keyframes: ``snapshot()`` and ``init(resumingFrom:)``. No sockets.
 public final class RFBFramebufferDecoder {
     /// The screen so far; nil before ServerInit.
     public internal(set) var framebuffer: RFBFramebuffer?
