@@ -28,6 +28,8 @@ public struct ReplayConfiguration: Sendable {
     public var web: WebConfiguration?
     /// Counts sessions (the proxy's series and wsreplay's own) for `--metrics-listen`; nil counts nothing.
     public var metrics: ProxyMetrics?
+    /// permessage-deflate with clients that offer it (`--compression`).
+    public var compression = CompressionMode.auto
 
     public init(
         file: String, listenHost: String = "127.0.0.1", listenPort: Int, session: UInt32? = nil,

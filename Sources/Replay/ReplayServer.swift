@@ -74,6 +74,7 @@ public final class ReplayServer: Sendable {
             listenHost: configuration.listenHost, listenPort: configuration.listenPort, upstream: .backend(provider))
         proxyConfiguration.runOnce = configuration.once
         proxyConfiguration.metrics = configuration.metrics
+        proxyConfiguration.compression = configuration.compression
         proxyConfiguration.timeouts.shutdownGrace = .seconds(2)
         if let tls = configuration.tls {
             do {

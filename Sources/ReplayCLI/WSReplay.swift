@@ -111,6 +111,13 @@ public struct WSReplay: AsyncParsableCommand {
 
     @OptionGroup var metricsOptions: MetricsOptions
 
+    @Option(
+        help: ArgumentHelp(
+            "permessage-deflate with clients that offer it (browsers do): auto compresses what is played when it "
+                + "is worth it and inflates what the client sends; off never agrees to it.",
+            valueName: "off|auto"))
+    var compression = CompressionMode.auto
+
     @Option(help: ArgumentHelp("Also serve the files in DIR on the same port (e.g. noVNC's).", valueName: "DIR"))
     var web: String?
 
@@ -163,6 +170,7 @@ public struct WSReplay: AsyncParsableCommand {
             web: web.map { WebConfiguration(root: $0, fileOnly: fileOnly) })
         configuration.recordClientPath = recordClient
         configuration.tls = try tls.tlsSettings()
+        configuration.compression = compression
         return configuration
     }
 

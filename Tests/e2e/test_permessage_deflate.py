@@ -312,3 +312,36 @@ def test_context_takeover_from_the_client_is_honoured(target, proxy):
     client.send(2, second, rsv=4)
     got, _, _ = client.read_data(40_000)
     assert got == message * 2
+
+
+# --- wsreplay serves through the same core ----------------------------------------------------------
+
+@pytest.mark.parametrize("compression", ["auto", "off"])
+def test_wsreplay_plays_a_session_compressed_unless_told_not_to(tmp_path, compression):
+    import subprocess
+
+    from recwriter import close_record, frame_record, open_record, write_recording
+    from replayutil import finish, wsreplay_bin
+    from vncdesk import wait_for_port
+    from proxyutil import free_port
+
+    recording = tmp_path / "played.rec"
+    write_recording(recording, [open_record(1, 1_764_000_000_000_000), frame_record(1, 1000, SCREEN, True),
+                                close_record(1, 2000)])
+    port = free_port()
+    with open(tmp_path / "wsreplay.log", "wb") as log:
+        proc = subprocess.Popen([wsreplay_bin(), str(recording), "--port", str(port), "--no-rfb", "--once",
+                                 "--compression", compression], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc)
+        client = DeflateClient(port)
+        if compression == "auto":
+            assert client.headers.get("sec-websocket-extensions") == "permessage-deflate"
+        else:
+            assert "sec-websocket-extensions" not in client.headers
+        got, wire, flags = client.read_data(len(SCREEN))
+        assert got == SCREEN
+        assert flags == ({4} if compression == "auto" else {0})
+        client.close_code()
+    finally:
+        finish(proc)
