@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""permessage-deflate benchmark (issue 18 §1): bytes on the wire and proxy CPU per GB of
+application data, target->browser, for VNC Raw traffic, VNC Tight traffic and random data; ours with
+compression (auto) beside ours without (--compression off), the Python websockify 0.13 (which never
+compresses) and a socat relay (raw TCP), all in the same run. Prints figures and ratios; asserts nothing.
+
+    compression_bench.py [--megabytes N] [--repeat R] [--only ours,off,python,socat] [--skip-vnc]
+
+Streams. "vnc-raw" and "vnc-tight" are real RFB server->client byte streams, captured once at the
+start from x11vnc (under Xvfb with an xterm full of text, tests' VncDesk) by a client that does the
+RFB 3.8 handshake, sends SetEncodings [Raw] (x11vnc then sends nothing else) or [Tight, CopyRect],
+and asks for a full-screen update every 100 ms while the xterm scrolls `ls -lR` output. "random" is
+8 MiB of os.urandom. Each run, a target replays the chosen stream (repeated) until N MiB went out,
+in 64 KiB writes; the client offers permessage-deflate, inflates what comes compressed (zlib, as a
+browser does) and counts the application bytes and the bytes it read from its socket (the wire:
+frame headers included; for socat the raw TCP bytes). CPU: the proxy's process tree (proxy_bench's
+tree_cpu). R runs per proxy and stream, the proxies taken in turn; the best throughput is kept, the
+wire ratio is the same in every run.
+"""
+
+import argparse
+import base64
+import os
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "Tests" / "e2e"))
+import proxy_bench as pb  # noqa: E402
+
+MiB = 1 << 20
+CHUNK = 64 * 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Capturing RFB streams from x11vnc
+# ---------------------------------------------------------------------------------------------
+
+def recv_exact(sock, n):
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            raise pb.BenchError("the VNC server closed the connection")
+        out += chunk
+    return out
+
+
+def capture_rfb(vnc_port, encodings, seconds=6.0, interval=0.1):
+    """The server->client bytes of an RFB session asking for full updates every `interval` s."""
+    s = socket.create_connection(("127.0.0.1", vnc_port), timeout=10)
+    version = recv_exact(s, 12)
+    s.sendall(b"RFB 003.008\n")
+    count = recv_exact(s, 1)[0]
+    types = recv_exact(s, count)
+    if 1 not in types:
+        raise pb.BenchError("x11vnc offers no 'None' security (%r)" % types)
+    s.sendall(b"\x01")
+    if recv_exact(s, 4) != b"\x00\x00\x00\x00":
+        raise pb.BenchError("RFB security failed")
+    s.sendall(b"\x01")   # ClientInit, shared
+    init = recv_exact(s, 24)
+    width, height = struct.unpack("!HH", init[:4])
+    name = recv_exact(s, struct.unpack("!I", init[20:24])[0])
+    stream = bytearray(version + bytes([count]) + types + b"\x00\x00\x00\x00" + init + name)
+    s.sendall(struct.pack("!BxH", 2, len(encodings)) + b"".join(struct.pack("!i", e) for e in encodings))
+    s.setblocking(False)
+    end = time.monotonic() + seconds
+    next_request = 0.0
+    while time.monotonic() < end:
+        now = time.monotonic()
+        if now >= next_request:
+            s.sendall(struct.pack("!BBHHHH", 3, 0, 0, 0, width, height))
+            next_request = now + interval
+        try:
+            data = s.recv(1 << 20)
+            if not data:
+                break
+            stream += data
+        except BlockingIOError:
+            time.sleep(0.005)
+    s.close()
+    return bytes(stream), (width, height)
+
+
+def capture_streams(tmp):
+    from vncdesk import VncDesk
+
+    workdir, logdir = Path(tmp) / "home", Path(tmp) / "logs"
+    with VncDesk(workdir=workdir, logdir=logdir) as desk:
+        # Text that changes: the xterm scrolls a long listing while the captures run.
+        import subprocess
+        env = dict(os.environ, DISPLAY=desk.display)
+        scroller = subprocess.Popen(["xterm", "-geometry", "132x45+100+60", "-e",
+                                     "sh", "-c", "while true; do ls -lR /usr/share/doc; done"],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1.5)
+            raw, size = capture_rfb(desk.vnc_port, [0])            # Raw
+            tight, _ = capture_rfb(desk.vnc_port, [7, 1])          # Tight, CopyRect
+        finally:
+            scroller.terminate()
+            scroller.wait(timeout=5)
+    return {"vnc-raw": raw, "vnc-tight": tight}, size
+
+
+# ---------------------------------------------------------------------------------------------
+# A target replaying a stream, a client counting wire and application bytes
+# ---------------------------------------------------------------------------------------------
+
+class StreamTarget:
+    """Accepts connections; each gets `stream` repeated until `total` bytes went out, then EOF."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stream, self.total = b"", 0
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn, self.stream, self.total), daemon=True).start()
+
+    @staticmethod
+    def _serve(conn, stream, total):
+        try:
+            view = memoryview(stream)
+            sent = offset = 0
+            while sent < total:
+                n = min(CHUNK, total - sent, len(stream) - offset)
+                conn.sendall(view[offset:offset + n])
+                sent += n
+                offset = (offset + n) % len(stream)
+            conn.shutdown(socket.SHUT_WR)
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+def ws_connect(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n"
+               "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n" % key).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise pb.BenchError("closed during the handshake")
+        head += chunk
+    head, _, rest = head.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise pb.BenchError("handshake refused: %r" % head[:80])
+    deflate = b"permessage-deflate" in head.lower()
+    return s, rest, len(head) + 4, deflate
+
+
+def receive_all(proxy, total):
+    """(application bytes, wire bytes, seconds, compressed?) of one transfer through `proxy`."""
+    started = time.monotonic()
+    if not proxy.ws:
+        s = socket.create_connection(("127.0.0.1", proxy.port), timeout=30)
+        got = 0
+        while True:
+            data = s.recv(1 << 20)
+            if not data:
+                break
+            got += len(data)
+        s.close()
+        return got, got, time.monotonic() - started, False
+    s, buf, _, deflate = ws_connect(proxy.port)
+    inflater = zlib.decompressobj(-15)
+    app, wire = 0, len(buf)
+    data = bytearray(buf)
+    pos = 0
+    while True:
+        # Parse every complete frame in `data`.
+        while True:
+            if len(data) - pos < 2:
+                break
+            b0, b1 = data[pos], data[pos + 1]
+            n, h = b1 & 0x7F, 2
+            if n == 126:
+                if len(data) - pos < 4:
+                    break
+                n, h = struct.unpack_from("!H", data, pos + 2)[0], 4
+            elif n == 127:
+                if len(data) - pos < 10:
+                    break
+                n, h = struct.unpack_from("!Q", data, pos + 2)[0], 10
+            if len(data) - pos < h + n:
+                break
+            opcode = b0 & 0x0F
+            payload = bytes(data[pos + h:pos + h + n])
+            pos += h + n
+            if opcode == 8:
+                s.close()
+                return app, wire, time.monotonic() - started, deflate
+            if opcode in (1, 2, 0):
+                app += len(inflater.decompress(payload + b"\x00\x00\xff\xff")) if b0 & 0x40 else n
+        if pos > 1 << 20:
+            del data[:pos]
+            pos = 0
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            s.close()
+            return app, wire, time.monotonic() - started, deflate
+        wire += len(chunk)
+        data += chunk
+
+
+# ---------------------------------------------------------------------------------------------
+
+KINDS = {
+    "ours": ("ours", ()),
+    "off": ("ours", ("--compression", "off")),
+    "python": ("python", ()),
+    "socat": ("socat", ()),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--megabytes", type=int, default=256, help="application MiB per run (default 256)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="ours,off,python,socat")
+    ap.add_argument("--skip-vnc", action="store_true", help="random data only (no Xvfb/x11vnc)")
+    args = ap.parse_args()
+    kinds = [k for k in args.only.split(",") if k]
+    total = args.megabytes * MiB
+    tmp = tempfile.mkdtemp(prefix="bench-compression-")
+    streams = {}
+    if not args.skip_vnc:
+        captured, size = capture_streams(tmp)
+        streams.update(captured)
+        print("captured from x11vnc (%dx%d): %s" % (size[0], size[1], ", ".join(
+            "%s %.1f MiB" % (k, len(v) / MiB) for k, v in captured.items())))
+    streams["random"] = os.urandom(8 * MiB)
+    target = StreamTarget()
+    results = {}
+    try:
+        for name, stream in streams.items():
+            target.stream, target.total = stream, total
+            for run in range(args.repeat):
+                for kind in kinds:
+                    proxy_kind, extra = KINDS[kind]
+                    proxy = pb.Proxy(proxy_kind, target.port, tmp, extra=extra)
+                    try:
+                        cpu0 = pb.tree_cpu(proxy.pid)
+                        app, wire, seconds, compressed = receive_all(proxy, total)
+                        cpu = pb.tree_cpu(proxy.pid) - cpu0
+                    finally:
+                        proxy.stop()
+                    if app < total:
+                        raise pb.BenchError("%s/%s: %d of %d bytes arrived" % (kind, name, app, total))
+                    best = results.get((name, kind))
+                    row = {"mbs": app / MiB / seconds, "wire": wire / app, "cpu_gb": cpu / (app / 1e9),
+                           "deflate": compressed}
+                    if best is None or row["mbs"] > best["mbs"]:
+                        results[(name, kind)] = row
+        print()
+        print("target->browser, %d MiB of application data per run, best of %d" % (args.megabytes, args.repeat))
+        print("%-10s %-7s %9s %11s %11s %8s" % ("stream", "proxy", "MB/s", "wire/app", "CPU s/GB", "deflate"))
+        for name in streams:
+            for kind in kinds:
+                r = results[(name, kind)]
+                print("%-10s %-7s %9.1f %11.3f %11.2f %8s" % (name, kind, r["mbs"], r["wire"], r["cpu_gb"],
+                                                            "yes" if r["deflate"] else "no"))
+        print()
+        print("ratios of ours (compression auto) to each other proxy: wire bytes, throughput, CPU per GB")
+        for name in streams:
+            ours = results.get((name, "ours"))
+            if ours is None:
+                continue
+            cells = []
+            for kind in kinds:
+                if kind == "ours":
+                    continue
+                other = results[(name, kind)]
+                cells.append("vs %s: wire %.3fx, MB/s %.2fx, CPU/GB %.2fx" % (
+                    kind, ours["wire"] / other["wire"], ours["mbs"] / other["mbs"],
+                    ours["cpu_gb"] / other["cpu_gb"] if other["cpu_gb"] else float("nan")))
+            print("%-10s %s" % (name, "; ".join(cells)))
+    finally:
+        pb.stop_all()
+
+
+if __name__ == "__main__":
+    main()
