@@ -12,16 +12,19 @@ trees is edited.
 
 Cases: Raw, RRE, Hextile, ZRLE, Tight (fill, copy, palettes), Tight with JPEG, TightPNG (fill and
 PNG, on QEMU's "Guest has not initialized the display" screen), Raw in noVNC's 8-bit colour mode,
-CopyRect (after a scroll typed through noVNC, or a window moved), and a screen resized by RandR
-(DesktopSize, ExtendedDesktopSize). Once no WebSocket message has arrived for QUIET seconds,
-the test reads noVNC's canvas (toDataURL, exact pixels; noVNC draws the pointer on an element of its
-own, not on the canvas), disconnects and stops the proxy. The recorded session is decoded twice, by
-RFBDecodeTool fed the recorded bytes (`wsrecord-inspect dump --json --payload`) and by the product's
-`wsrecord-inspect render --at` the session's end, and each screen is compared with the canvas:
-pixel-exact wherever a lossless rectangle drew last, within JPEG_MAX_ERROR/JPEG_MEAN_ERROR where a
-JPEG rectangle did. Each case also checks, from the recording (`dump --rfb --json`), that the server
-really sent the encoding under test (and JPEG, CopyRect pixels still on the screen at the end, the
-resize), that noVNC drew the same rectangles, and that every canvas pixel is opaque.
+CopyRect (after a scroll typed through noVNC, or a window moved), a screen resized by RandR
+(DesktopSize, ExtendedDesktopSize), and the pointer's shape (Cursor: noVNC's own cursor image drawn
+at the pointer over its canvas must equal `RFBDecodeTool --with-cursor`).
+
+Once no WebSocket message has arrived for QUIET seconds, the test reads noVNC's canvas (toDataURL,
+exact pixels; noVNC draws the pointer on an element of its own, not on the canvas), disconnects and
+stops the proxy. The recorded session is decoded twice, by RFBDecodeTool fed the recorded bytes
+(`wsrecord-inspect dump --json --payload`) and by the product's `wsrecord-inspect render --at` the
+session's end, and each screen is compared with the canvas: pixel-exact wherever a lossless
+rectangle drew last, within JPEG_MAX_ERROR/JPEG_MEAN_ERROR where a JPEG rectangle did. Each case also
+checks, from the recording (`dump --rfb --json`), that the server really sent the encoding under test
+(and JPEG, CopyRect pixels still on the screen at the end, the resize), that noVNC drew the same
+rectangles, and that every canvas pixel is opaque.
 """
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ QUALITY_6 = -32 + 6  # noVNC's default JPEG quality level; without it x11vnc's T
 PSEUDO = [DESKTOP_SIZE, LAST_RECT, CURSOR]
 WIDTH, HEIGHT = 800, 600
 PAGE = Path(__file__).with_name("novnc_encodings_page.html")
-QUIET = 1.0  # seconds without a WebSocket message that count as a quiet screen
+QUIET = 0.8  # seconds without a WebSocket message that count as a quiet screen
 # Chromium decodes Tight's JPEG rectangles with its own libjpeg-turbo build, the decoder with the
 # system's (measured: identical, error 0). Small, but enough to fail a screen that is merely close: the
 # lossless Tight session's screen in place of the JPEG one's is off by mean 0.23, max 4 (TigerVNC).
@@ -76,10 +79,12 @@ CASES = {
     "tight-jpeg": ([TIGHT, QUALITY_6], False),
     "tightpng": ([TIGHTPNG], True),
     "raw-8bit": ([RAW], True),
+    "cursor": ([HEXTILE], True),
     "copyrect": ([COPYRECT, HEXTILE], True),
     "resize": ([HEXTILE], True),
     "resize-extended": ([HEXTILE, EXTENDED_DESKTOP_SIZE], True),
 }
+POINTER = (100, 120)  # where the cursor case puts the pointer: on the xterm (its text cursor shape)
 RESIZED = (640, 480)  # the resize cases shrink TigerVNC's screen to this with RandR
 # noVNC asks for its 8-bit true colour format (2 bits a channel) only from a server of this name, and
 # then offers only Raw and CopyRect; a second x11vnc on the same desktop takes the name.
@@ -96,7 +101,8 @@ ONLY_17 = {"zrle", "raw"}
 PARAMS = [("x11vnc", tree, case) for case in CASES for tree in TREES
           if (case not in ONLY_17 or tree == "1.7.0") and not case.startswith("resize")
           and (tree != "1.3.0" or case == "tight") and case != "tightpng"]
-PARAMS += [("tigervnc", "1.7.0", case) for case in CASES if case not in ("raw-8bit", "tightpng")]
+# (TigerVNC's Raw adds nothing: the decoder's Raw is the same for every server.)
+PARAMS += [("tigervnc", "1.7.0", case) for case in CASES if case not in ("raw", "raw-8bit", "tightpng")]
 PARAMS += [("qemu", tree, "tightpng") for tree in ("debian", "1.7.0")]
 
 # A Tk window of 340x260 pixels: a smooth two-way gradient, a band of soft waves and a band of noise.
@@ -361,19 +367,20 @@ def rendered_end(tmp_path: Path, recording: Path, end_us: int, size: tuple[int, 
     return image.pixels
 
 
-def swift_decode(tmp_path: Path, log: bytes, size: tuple[int, int]) -> bytes:
-    """The screen RFBDecodeTool draws from the log, as RGB bytes; it must report no problem."""
+def swift_decode(tmp_path: Path, log: bytes, size: tuple[int, int], *options: str) -> tuple[bytes, list[str]]:
+    """The screen RFBDecodeTool draws from the log, as RGB bytes, and what it printed; it must report no
+    problem."""
     (tmp_path / "session.log").write_bytes(log)
-    run = subprocess.run([decode_tool(), str(tmp_path / "session.log"), str(tmp_path / "decoded.ppm")],
+    run = subprocess.run([decode_tool(), *options, str(tmp_path / "session.log"), str(tmp_path / "decoded.ppm")],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    problems = [line for line in run.stdout.splitlines()
-                if not line.startswith(("updates ", "rectangles ", "decoded "))]
+    lines = run.stdout.splitlines()
+    problems = [line for line in lines if not line.startswith(("updates ", "rectangles ", "decoded ", "cursor "))]
     assert not problems, "the decoder reported problems:\n" + "\n".join(problems)
     data = (tmp_path / "decoded.ppm").read_bytes()
     header = f"P6\n{size[0]} {size[1]}\n255\n".encode()
     assert data.startswith(header) and len(data) == len(header) + size[0] * size[1] * 3, data[:20]
-    return data[len(header):]
+    return data[len(header):], lines
 
 
 @dataclass
@@ -456,6 +463,18 @@ def move_the_picture(desk) -> None:
     subprocess.run(["xdotool", "windowmove", window, str(x - 30), "40"], env=env, check=True, timeout=10)
 
 
+def point_at(driver, point: tuple[int, int]) -> None:
+    """Moves the browser's mouse over noVNC's canvas to `point` (noVNC sends it as a PointerEvent)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    canvas = driver.find_element(By.CSS_SELECTOR, "#screen canvas")
+    size = driver.execute_script("const c = arguments[0]; return [c.width, c.height];", canvas)
+    # Selenium 4 measures the offset from the element's centre.
+    ActionChains(driver).move_to_element_with_offset(canvas, point[0] - size[0] // 2,
+                                                     point[1] - size[1] // 2).perform()
+
+
 def set_screen_size(desk, size: tuple[int, int]) -> None:
     """Resizes TigerVNC's screen with RandR (the server then sends DesktopSize or ExtendedDesktopSize)."""
     subprocess.run(["xrandr", "-s", f"{size[0]}x{size[1]}"], env=dict(os.environ, DISPLAY=desk.display),
@@ -485,6 +504,11 @@ def test_decoded_screen_equals_novnc_canvas(server, tree, case, novnc_site, brow
             canvas, state = canvas_of_quiet_screen(browser, copy, lambda state: state["copied"])
         elif case.startswith("resize"):
             canvas, state = canvas_of_quiet_screen(browser, lambda: set_screen_size(desk, RESIZED))
+        elif case == "cursor":
+            canvas, state = canvas_of_quiet_screen(browser, lambda: point_at(browser, POINTER))
+            state["cursor"] = browser.execute_script("""
+                const c = window.__encodingsRFB._cursorImage;
+                return { w: c.w, h: c.h, hotx: c.hotx, hoty: c.hoty, rgba: Array.from(c.rgbaPixels) };""")
         else:
             canvas, state = canvas_of_quiet_screen(browser)
         disconnect(browser)
@@ -532,7 +556,7 @@ def test_decoded_screen_equals_novnc_canvas(server, tree, case, novnc_site, brow
     for channel in range(3):
         shown[channel::3] = image.pixels[channel::4]
     # The decoder through the test tool (fed the recorded bytes) and through the product's render.
-    for tool, decoded in (("RFBDecodeTool", swift_decode(tmp_path, log, size)),
+    for tool, decoded in (("RFBDecodeTool", swift_decode(tmp_path, log, size)[0]),
                           ("render", rendered_end(tmp_path, recording, end_us, size))):
         result = compare_screens(bytes(shown), decoded, drawn)
         print(f"{name} {tool}: {result}")
@@ -544,6 +568,32 @@ def test_decoded_screen_equals_novnc_canvas(server, tree, case, novnc_site, brow
             assert result.jpeg_pixels > 0, f"every JPEG rectangle was drawn over: {used}"
             assert result.jpeg_max <= JPEG_MAX_ERROR and result.jpeg_mean <= JPEG_MEAN_ERROR, \
                 f"{name} {tool}: {result}"
+    if case == "cursor":
+        with_cursor = swift_decode(tmp_path, log, size, "--with-cursor")
+        check_cursor(name, state["cursor"], messages, bytes(shown), drawn, with_cursor)
+
+
+def check_cursor(name: str, cursor: dict, messages: list[dict], shown: bytes, drawn: "DrawnBy", decoded) -> None:
+    """noVNC shows the pointer's shape on a CSS cursor of its own, not on the canvas: the canvas with
+    that shape (rfb._cursorImage, RGBA) drawn at the pointer must equal RFBDecodeTool --with-cursor."""
+    pointer = [(m["x"], m["y"]) for m in messages if m["type"] == "PointerEvent"]
+    assert pointer and pointer[-1] == POINTER, f"noVNC sent the pointer events {pointer}"
+    screen, lines = decoded
+    w, h, hotx, hoty = cursor["w"], cursor["h"], cursor["hotx"], cursor["hoty"]
+    assert f"cursor {w}x{h} hotspot {hotx},{hoty} pointer {POINTER[0]},{POINTER[1]}" in lines, lines
+    with_cursor = bytearray(shown)
+    shown_pixels = 0
+    for y in range(h):
+        for x in range(w):
+            at, screen_x, screen_y = (y * w + x) * 4, POINTER[0] - hotx + x, POINTER[1] - hoty + y
+            if cursor["rgba"][at + 3] and 0 <= screen_x < drawn.width and 0 <= screen_y < drawn.height:
+                where = (screen_y * drawn.width + screen_x) * 3
+                with_cursor[where:where + 3] = bytes(cursor["rgba"][at:at + 3])
+                shown_pixels += 1
+    assert shown_pixels > 10, f"noVNC's cursor shows {shown_pixels} pixels"
+    result = compare_screens(bytes(with_cursor), screen, drawn)
+    print(f"{name} RFBDecodeTool --with-cursor: {result}; cursor {w}x{h}, {shown_pixels} pixels shown")
+    assert result.exact_mismatches == 0, f"{name} with the cursor: {result}; the first: {result.first}"
 
 
 def test_debian_novnc_decodes_with_the_1_3_0_release_code():
