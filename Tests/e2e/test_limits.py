@@ -21,12 +21,17 @@ def target():
     t.close()
 
 
-def refusals(metrics_port: int, reason: str) -> float:
+def series(metrics_port: int, name: str) -> float:
+    """The value of one series (`name` with its labels, as the exposition writes it)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as answer:
         text = answer.read().decode()
-    match = re.search(r'^websockify_sessions_refused_total\{reason="' + reason + r'"\} (\S+)$', text, re.M)
-    assert match, f"no refusal series for {reason}:\n{text}"
+    match = re.search(r"^" + re.escape(name) + r" (\S+)$", text, re.M)
+    assert match, f"no series {name}:\n{text}"
     return float(match.group(1))
+
+
+def refusals(metrics_port: int, reason: str) -> float:
+    return series(metrics_port, f'websockify_sessions_refused_total{{reason="{reason}"}}')
 
 
 def session(port, extra=""):
@@ -121,7 +126,9 @@ def try_session_from(port, extra):
 
 
 def test_a_connection_still_sending_its_request_is_not_counted_and_is_dropped_by_the_handshake_timeout(target):
-    p = Proxy([f"127.0.0.1:{target.port}"], extra=["--max-connections=1", "--handshake-timeout=1"])
+    metrics = free_port()
+    p = Proxy([f"127.0.0.1:{target.port}"],
+              extra=["--max-connections=1", "--handshake-timeout=1", f"--metrics-listen={metrics}"])
     try:
         slow = socket.create_connection(("127.0.0.1", p.port), timeout=10)
         slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # a head that never ends (slowloris)
@@ -130,6 +137,7 @@ def test_a_connection_still_sending_its_request_is_not_counted_and_is_dropped_by
         assert slow.recv(100) == b"", "dropped without an answer"
         elapsed = time.monotonic() - started
         assert 0.5 < elapsed < 5, elapsed
+        assert series(metrics, "websockify_handshake_timeouts_total") == 1
         client.close()
         slow.close()
     finally:

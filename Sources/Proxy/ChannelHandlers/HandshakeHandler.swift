@@ -67,8 +67,10 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         let peer = clientForLog(channel)
         let logger = server.logger
+        let metrics = server.configuration.metrics
         timeout = context.eventLoop.scheduleTask(in: server.configuration.timeouts.handshake) {
             logger.debug("request timeout: dropping \(peer)")
+            metrics?.handshakeTimedOut()
             channel.close(promise: nil)
         }
     }

@@ -10,6 +10,11 @@ extension ProxyMetrics {
         handshakeDuration.recordNanoseconds(nanoseconds)
     }
 
+    /// A connection was dropped for sending no complete request within `timeouts.handshake`.
+    func handshakeTimedOut() {
+        handshakeTimeouts.increment()
+    }
+
     /// A token lookup of `plugin` took `nanoseconds` and found a target (`error` nil) or failed.
     func tokenLookup(plugin: String, nanoseconds: Int64, error: (any Error)?) {
         let result: LookupResult =

@@ -52,6 +52,7 @@ public final class ProxyMetrics: Sendable {
     let sessionDuration: Timer
     let handshakeDuration: Timer
     let targetConnectFailures: Counter
+    let handshakeTimeouts: Counter
 
     /// Timer labels and the histogram buckets that suit them (a Prometheus factory takes these).
     public static let durationBuckets: [String: [Duration]] = [
@@ -70,6 +71,7 @@ public final class ProxyMetrics: Sendable {
         public static let sessionDuration = "websockify_session_duration_seconds"
         public static let handshakeDuration = "websockify_handshake_duration_seconds"
         public static let targetConnectFailures = "websockify_target_connect_failures_total"
+        public static let handshakeTimeouts = "websockify_handshake_timeouts_total"
         public static let tokenLookups = "websockify_token_lookups_total"
         public static let tokenLookupDuration = "websockify_token_lookup_duration_seconds"
     }
@@ -84,6 +86,7 @@ public final class ProxyMetrics: Sendable {
         Label.sessionDuration: "How long WebSocket sessions lasted.",
         Label.handshakeDuration: "From a WebSocket request's head to the 101 answer (auth and token lookup included).",
         Label.targetConnectFailures: "Sessions whose target connection failed.",
+        Label.handshakeTimeouts: "Connections dropped for sending no complete request in time (--handshake-timeout).",
         Label.tokenLookups: "Token lookups by plugin and result.",
         Label.tokenLookupDuration: "How long token lookups took, by plugin.",
     ].merging(RecordingMetrics.help) { first, _ in first }.merging(CompressionMeter.help) { first, _ in first }
@@ -111,6 +114,7 @@ public final class ProxyMetrics: Sendable {
         sessionDuration = Timer(label: Label.sessionDuration, factory: factory)
         handshakeDuration = Timer(label: Label.handshakeDuration, factory: factory)
         targetConnectFailures = Counter(label: Label.targetConnectFailures, factory: factory)
+        handshakeTimeouts = Counter(label: Label.handshakeTimeouts, factory: factory)
     }
 
     /// A session was refused for `reason`.
