@@ -157,9 +157,19 @@ extension Websockify {
 
     /// `--timeout`, `--idle-timeout`, `--heartbeat`: seconds, 0 or more.
     func checkTimes() throws {
-        for (name, value) in [("--timeout", timeout), ("--idle-timeout", idleTimeout), ("--heartbeat", heartbeat)] {
-            if let value, !(value >= 0) || !value.isFinite {
-                throw ProxyError.invalidOption("\(name)=\(value)", why: "must be a non-negative number of seconds")
+        try Self.checkSeconds([("--timeout", timeout), ("--idle-timeout", idleTimeout), ("--heartbeat", heartbeat)])
+    }
+
+    /// The most seconds a time option takes (some 31 years): ``seconds(_:)`` counts nanoseconds in
+    /// an `Int64`, which ends near 9.2·10⁹ s.
+    static let maximumSeconds = 1e9
+
+    /// Refuses a time option that is negative, not a number, infinite or above ``maximumSeconds``.
+    static func checkSeconds(_ options: [(name: String, value: Double?)]) throws {
+        for (name, value) in options {
+            if let value, !(value >= 0 && value <= maximumSeconds) {
+                throw ProxyError.invalidOption(
+                    "\(name)=\(value)", why: "must be a number of seconds from 0 to \(Int(maximumSeconds))")
             }
         }
     }
@@ -190,6 +200,6 @@ extension Websockify {
 
     static func seconds(_ value: Double?) -> TimeAmount? {
         guard let value, value > 0 else { return nil }
-        return .nanoseconds(Int64(value * 1e9))
+        return .nanoseconds(Int64(min(value, maximumSeconds) * 1e9))
     }
 }

@@ -6,14 +6,10 @@ extension Websockify {
     /// defaults to 2 s; contrib/haproxy checks every 500 ms), short enough not to hold a restart up.
     static let defaultLameDuck = 2.0
 
-    /// `--lame-duck` and `--drain-timeout`: seconds, 0 or more; `--lame-duck` only means something
+    /// `--lame-duck` and `--drain-timeout`: seconds, 0 to ``maximumSeconds``; `--lame-duck` only means something
     /// with `--health-path` (a balancer has nothing else to notice the shutdown by).
     func checkShutdownTimes() throws {
-        for (name, value) in [("--lame-duck", lameDuck), ("--drain-timeout", drainTimeout)] {
-            if let value, !(value >= 0) || !value.isFinite {
-                throw ProxyError.invalidOption("\(name)=\(value)", why: "must be a non-negative number of seconds")
-            }
-        }
+        try Self.checkSeconds([("--lame-duck", lameDuck), ("--drain-timeout", drainTimeout)])
         if let lameDuck, lameDuck > 0, healthPath == nil {
             throw ProxyError.invalidOption(
                 "--lame-duck=\(lameDuck)",

@@ -24,10 +24,17 @@ struct ShutdownCommandLineTests {
     }
 
     @Test(
-        "negative or not-a-number seconds, and a lame duck without a health path, are usage errors",
+        "negative, huge or not-a-number seconds (every time option), and a lame duck without a health path, are usage errors",
         arguments: [
-            (["--lame-duck=-1", "--health-path=/h"], "--lame-duck=-1.0: must be a non-negative number of seconds"),
-            (["--drain-timeout=nan"], "--drain-timeout=nan: must be a non-negative number of seconds"),
+            (["--lame-duck=-1", "--health-path=/h"], "--lame-duck=-1.0: must be a number of seconds from 0 to 1000000000"),
+            (["--drain-timeout=nan"], "--drain-timeout=nan: must be a number of seconds from 0 to 1000000000"),
+            // Beyond what Int64 nanoseconds hold: these trapped at start (review #16).
+            (["--drain-timeout=1e20"], "--drain-timeout=1e+20: must be a number of seconds from 0 to 1000000000"),
+            (["--lame-duck=1e10", "--health-path=/h"], "--lame-duck=10000000000.0: must be a number of seconds"),
+            (["--drain-timeout=inf"], "--drain-timeout=inf: must be a number of seconds"),
+            (["--idle-timeout=1e20"], "--idle-timeout=1e+20: must be a number of seconds from 0 to 1000000000"),
+            (["--timeout=1e10"], "--timeout=10000000000.0: must be a number of seconds"),
+            (["--heartbeat=-inf"], "--heartbeat=-inf: must be a number of seconds"),
             (["--lame-duck=3"], "--lame-duck=3.0: needs --health-path"),
         ])
     func invalid(arguments: [String], message: String) {
