@@ -8,11 +8,14 @@ Used by proxy_bench.py --busy-sessions N[,N...]; also runs on its own, for tests
                                                  # prints one JSON line; exit 1 on any integrity error
 
 Load, per session (each session its own deterministic seed):
-  target -> browser: bursts of 10-200 KiB every 16-100 ms (the next burst waits until the previous one
-      left the target's socket buffer, as a VNC server waits for the next update request);
+  target -> browser: bursts of 10-200 KiB every 16-100 ms; as in RFB, where a server sends an update
+      when the client asks for one, the client asks for the next burst (a 16-byte "R" message) once the
+      last one arrived whole, and the target sends it when that request is in and the gap has passed
+      (so a proxy that is slower delivers fewer bursts instead of piling them up in socket buffers);
   browser -> target: a 16-byte message every 100-300 ms (pointer/keys), echoed by the target.
 Wire format inside the session's byte stream (the proxy may cut it into frames/segments as it likes):
-  client -> target:  "V" + u64 seed, then messages  "M" + u32 seq + u64 send time (ns) + 3 zero bytes
+  client -> target:  "V" + u64 seed, then 16-byte messages: "M" + u32 seq + u64 send time (ns) + 3 zero
+                     bytes, or "R" + 15 zero bytes (send the next burst)
   target -> client:  "D" + u32 length + length bytes of a 1 MiB pattern at an offset drawn from the seed,
                      or "E" + the 16-byte message echoed.
 The client checks every byte: each burst's length and content against the pattern slice the seed gives,
@@ -41,6 +44,7 @@ BURST_MIN, BURST_MAX = 10 * KiB, 200 * KiB
 GAP_MIN, GAP_MAX = 0.016, 0.100
 MSG_GAP_MIN, MSG_GAP_MAX = 0.100, 0.300
 MSG = struct.Struct(">cIQ3x")        # 16 bytes
+REQUEST = b"R" + bytes(15)
 HIST_BASE = 1.02                     # latency histogram: buckets 2 % wide, in microseconds
 WS_KEY = b"dGhlIHNhbXBsZSBub25jZQ=="       # RFC 6455's sample key; the answer must carry its accept value
 WS_ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
@@ -80,6 +84,7 @@ class TargetSession(asyncio.Protocol):
         self.task = None
         self.can_write = asyncio.Event()
         self.can_write.set()
+        self.requested = asyncio.Event()
         self.transport = None
 
     def connection_made(self, transport):
@@ -111,27 +116,38 @@ class TargetSession(asyncio.Protocol):
         end = i + (len(buf) - i) // 16 * 16
         if end > i:
             chunk = buf[i:end]
-            if any(chunk[j] != 0x4D for j in range(0, len(chunk), 16)):   # "M"
-                self.stats["bad"] += 1
-                self.transport.abort()
-                return
             out = bytearray()
             for j in range(0, len(chunk), 16):
-                out += b"E"
-                out += chunk[j:j + 16]
-            self.transport.write(out)
+                tag = chunk[j]
+                if tag == 0x4D:                                   # "M": echo it
+                    out += b"E"
+                    out += chunk[j:j + 16]
+                elif tag == 0x52 and chunk[j + 1:j + 16] == REQUEST[1:]:   # "R": the next burst
+                    self.requested.set()
+                else:
+                    self.stats["bad"] += 1
+                    self.transport.abort()
+                    return
+            if out:
+                self.transport.write(out)
         self.buf = buf[end:]
 
     async def produce(self):
         mv = memoryview(PATTERN)
         t = self.transport
+        loop = asyncio.get_running_loop()
         try:
             while not t.is_closing():
                 size, off, gap = burst_plan(self.rng)
                 t.write(b"D" + struct.pack(">I", size))
                 t.write(mv[off:off + size])
+                sent = loop.time()
                 await self.can_write.wait()
-                await asyncio.sleep(gap)
+                await self.requested.wait()
+                self.requested.clear()
+                delay = sent + gap - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
         except (ConnectionError, asyncio.CancelledError):
             pass
 
@@ -363,6 +379,8 @@ class ClientSession(asyncio.Protocol):
                     tally.bytes += take
                     if not self.burst_left:
                         tally.bursts += 1
+                if not self.burst_left:
+                    self.send(REQUEST)
                 continue
             kind = self.rleft[:1] if self.rleft else bytes(mv[i:i + 1])
             size = 5 if kind == b"D" else 17 if kind == b"E" else 0
@@ -580,7 +598,7 @@ def busy_run(pb, label, proxy, target, n, seconds, workers, log):
                 _, opened, failed, why = line.split(" ", 3)
                 ready[key.data] = (int(opened), int(failed), json.loads(why))
             avail = mem_available_mib()
-            if avail < 1536 and low_mem is None:
+            if avail < 4096 and low_mem is None:   # the machine is shared: leave the others room
                 low_mem = "machine memory low (MemAvailable %d MiB) while opening: proxy stopped" % avail
                 proxy.stop()
         sel.close()
@@ -633,7 +651,7 @@ def busy_run(pb, label, proxy, target, n, seconds, workers, log):
             "p50": percentile(hist, 0.50), "p99": percentile(hist, 0.99), "p999": percentile(hist, 0.999),
             "errors": sum(r["errors"] for r in results), "drops": sum(r["drops"] for r in results),
             "first_error": next((r["first_error"] for r in results if r["first_error"]), None),
-            "cpu": cpu, "rss_mib": peak[0] / 1024.0, "procs": peak[2],
+            "cpu": cpu, "rss_mib": peak[0] / 1024.0, "pss_mib": peak[1] / 1024.0, "procs": peak[2],
             "gen_cpu": sum(r["cpu"] for r in results), "target_cpu": target_cpu, "seconds": wall,
             "loop": results[0]["loop"],
         })
@@ -700,9 +718,9 @@ def run_busy(pb, args, kinds, tmp, log):
                     continue
                 bad = r["errors"] + r["drops"]
                 log("  %-13s N=%-5d %8.1f MB/s  RTT p50 %8s p99 %8s p999 %8s  proxy CPU %5.1f s (%4.0f%%) "
-                    "peak RSS %7.1f MiB in %d proc  generator CPU %5.1f s + target %5.1f s  load %.1f%s"
+                    "peak RSS %7.1f MiB (PSS %7.1f) in %d proc  generator CPU %5.1f s + target %5.1f s  load %.1f%s"
                     % (label, n, r["mbps"], fmt_us(r["p50"]), fmt_us(r["p99"]), fmt_us(r["p999"]), r["cpu"],
-                       100 * r["cpu"] / r["seconds"], r["rss_mib"], r["procs"], r["gen_cpu"], r["target_cpu"],
+                       100 * r["cpu"] / r["seconds"], r["rss_mib"], r["pss_mib"], r["procs"], r["gen_cpu"], r["target_cpu"],
                        r["load"], "" if not bad else "  ** %d integrity errors, %d dropped sessions: %s **"
                        % (r["errors"], r["drops"], r["first_error"])))
     finally:
