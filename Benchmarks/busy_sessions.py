@@ -20,7 +20,7 @@ Wire format inside the session's byte stream (the proxy may cut it into frames/s
                      or "E" + the 16-byte message echoed.
 The client checks every byte: each burst's length and content against the pattern slice the seed gives,
 each echo against the message sent (in order). Any difference is an integrity error; a session the proxy
-closes before the end is a drop. Latency = receive time of the echo - its send time, at the client.
+closes before the end is a drop; one that got no whole burst in the last 10 s (drive: 1 s) is stalled. Latency = receive time of the echo - its send time, at the client.
 
 The generator is asyncio (uvloop when installed), several client processes (--busy-workers); its own
 CPU seconds are reported next to the proxy's. Only the standard library is needed besides uvloop.
@@ -230,6 +230,7 @@ class ClientSession(asyncio.Protocol):
         self.seq = 0
         self.sender = None
         self.dead = False
+        self.last_burst = time.monotonic()  # when the last burst arrived whole (or the session started)
 
     # -- connection --
     def connection_made(self, transport):
@@ -380,6 +381,7 @@ class ClientSession(asyncio.Protocol):
                     if not self.burst_left:
                         tally.bursts += 1
                 if not self.burst_left:
+                    self.last_burst = time.monotonic()
                     self.send(REQUEST)
                 continue
             kind = self.rleft[:1] if self.rleft else bytes(mv[i:i + 1])
@@ -465,7 +467,7 @@ def percentile(hist, q):
     return None
 
 
-def run_client(port, ws, seeds, seconds, open_timeout, control):
+def run_client(port, ws, seeds, seconds, open_timeout, control, stall_after=10.0):
     """One generator process. control=True: print 'ready ...', wait for 'go' on stdin, measure for
     `seconds`, print the JSON result. control=False: measure at once (drive)."""
     raise_fd_limit()
@@ -491,13 +493,17 @@ def run_client(port, ws, seeds, seconds, open_timeout, control):
         wall = time.monotonic() - w0
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         alive = sum(1 for s in sessions if not s.dead)
+        now = time.monotonic()
+        stalled = sum(1 for s in sessions if not s.dead and now - s.last_burst > stall_after)
+        if stalled and tally.first_error is None:
+            tally.first_error = "%d session(s) got no whole burst in the last %g s" % (stalled, stall_after)
         for s in sessions:
             s.close()
         await asyncio.sleep(0)
         return {"loop": loop_name, "opened": len(sessions), "open_failed": failed, "open_failure": why,
                 "open_seconds": open_s, "seconds": wall, "bytes": tally.bytes, "bursts": tally.bursts,
                 "echoes": tally.echoes, "errors": tally.errors, "drops": tally.drops,
-                "first_error": tally.first_error, "alive": alive, "hist": tally.hist,
+                "first_error": tally.first_error, "alive": alive, "stalled": stalled, "hist": tally.hist,
                 "cpu": (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)}
 
     result = loop.run_until_complete(main())
@@ -516,8 +522,9 @@ def drive_main(argv):
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
     seeds = [a.seed * 1_000_003 + i for i in range(a.sessions)]
-    r = run_client(a.port, not a.raw, seeds, a.seconds, 20.0, control=False)
-    ok = r["opened"] == a.sessions and r["errors"] == 0 and r["drops"] == 0 and r["bursts"] > 0 and r["echoes"] > 0
+    r = run_client(a.port, not a.raw, seeds, a.seconds, 20.0, control=False, stall_after=min(1.0, a.seconds / 2))
+    ok = (r["opened"] == a.sessions and r["errors"] == 0 and r["drops"] == 0 and r["stalled"] == 0
+          and r["bursts"] > 0 and r["echoes"] > 0)
     return 0 if ok else 1
 
 
@@ -650,6 +657,7 @@ def busy_run(pb, label, proxy, target, n, seconds, workers, log):
             "echoes": sum(r["echoes"] for r in results),
             "p50": percentile(hist, 0.50), "p99": percentile(hist, 0.99), "p999": percentile(hist, 0.999),
             "errors": sum(r["errors"] for r in results), "drops": sum(r["drops"] for r in results),
+            "stalled": sum(r["stalled"] for r in results),
             "first_error": next((r["first_error"] for r in results if r["first_error"]), None),
             "cpu": cpu, "rss_mib": peak[0] / 1024.0, "pss_mib": peak[1] / 1024.0, "procs": peak[2],
             "gen_cpu": sum(r["cpu"] for r in results), "target_cpu": target_cpu, "seconds": wall,
@@ -716,13 +724,13 @@ def run_busy(pb, args, kinds, tmp, log):
                     log("  %-13s N=%-5d STOPS: %d of %d sessions opened; %s"
                         % (label, n, r.get("opened", 0), n, r.get("open_failure")))
                     continue
-                bad = r["errors"] + r["drops"]
+                bad = r["errors"] + r["drops"] + r["stalled"]
                 log("  %-13s N=%-5d %8.1f MB/s  RTT p50 %8s p99 %8s p999 %8s  proxy CPU %5.1f s (%4.0f%%) "
                     "peak RSS %7.1f MiB (PSS %7.1f) in %d proc  generator CPU %5.1f s + target %5.1f s  load %.1f%s"
                     % (label, n, r["mbps"], fmt_us(r["p50"]), fmt_us(r["p99"]), fmt_us(r["p999"]), r["cpu"],
                        100 * r["cpu"] / r["seconds"], r["rss_mib"], r["pss_mib"], r["procs"], r["gen_cpu"], r["target_cpu"],
-                       r["load"], "" if not bad else "  ** %d integrity errors, %d dropped sessions: %s **"
-                       % (r["errors"], r["drops"], r["first_error"])))
+                       r["load"], "" if not bad else "  ** %d integrity errors, %d dropped, %d stalled sessions: %s **"
+                       % (r["errors"], r["drops"], r["stalled"], r["first_error"])))
     finally:
         target.stop()
     # Ratios against socat and the Python websockify at each N.
