@@ -74,7 +74,7 @@ extension RFBFramebufferDecoder {
         default:
             throw DecodeFailure(message: "filter \(filter) is not defined")
         }
-        let data: [UInt8]
+        var data: [UInt8] = []
         if dataSize < 12 {
             let start = try reader.take(dataSize)
             data = Array(reader.bytes[start..<start + dataSize])
@@ -85,15 +85,24 @@ extension RFBFramebufferDecoder {
                 throw DecodeFailure(
                     kind: .notDecoded, message: "Tight zlib stream \(streamIndex) broke at server offset \(brokenAt)")
             }
+            let inflatedCount: Int
             do {
-                data = try stream.inflate(try compressedData(&reader), limit: dataSize + 1 << 16)
+                // A rectangle not drawn may say it is 65535x65535: its output is thrown away as
+                // it comes, never held.
+                let compressed = try compressedData(&reader)
+                if draw {
+                    data = try stream.inflate(compressed, limit: dataSize + 1 << 16)
+                    inflatedCount = data.count
+                } else {
+                    inflatedCount = try stream.discard(compressed, limit: dataSize + 1 << 16)
+                }
             } catch let failure as RFBInflater.Failure {
                 stream.brokenAt = offset
                 throw DecodeFailure(message: "zlib stream \(streamIndex): \(failure.message)")
             }
-            guard data.count == dataSize else {
+            guard inflatedCount == dataSize else {
                 throw DecodeFailure(
-                    message: "zlib stream \(streamIndex) gave \(data.count) bytes, the filter needs \(dataSize)")
+                    message: "zlib stream \(streamIndex) gave \(inflatedCount) bytes, the filter needs \(dataSize)")
             }
         }
         guard draw else { return [] }

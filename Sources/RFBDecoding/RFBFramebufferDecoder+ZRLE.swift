@@ -10,8 +10,8 @@ extension RFBFramebufferDecoder {
         // (plain RLE of 4-byte CPIXELs and one run byte).
         let tiles = (width + 63) / 64 * ((height + 63) / 64)
         let limit = tiles * (1 + 127 * converter.bytesPerCPixel) + width * height * 5
-        let inflated = try inflateLengthPrefixed(&reader, zrleStream, "ZRLE", at: offset, limit: limit)
-        guard draw else { return [] }
+        guard let inflated = try inflateLengthPrefixed(&reader, zrleStream, "ZRLE", at: offset, limit: limit, draw: draw)
+        else { return [] }
         return try inflated.withUnsafeBufferPointer { bytes in
             var tiles = RFBDataReader(bytes)
             do {
@@ -31,9 +31,11 @@ extension RFBFramebufferDecoder {
         draw: Bool
     ) throws -> [UInt32] {
         // (What does not fit is reported below; the limit only keeps a zip bomb out of memory.)
-        let inflated = try inflateLengthPrefixed(
-            &reader, zlibStream, "Zlib", at: offset, limit: width * height * converter.bytesPerPixel + 1 << 16)
-        guard draw else { return [] }
+        guard
+            let inflated = try inflateLengthPrefixed(
+                &reader, zlibStream, "Zlib", at: offset, limit: width * height * converter.bytesPerPixel + 1 << 16,
+                draw: draw)
+        else { return [] }
         guard inflated.count == width * height * converter.bytesPerPixel else {
             throw DecodeFailure(
                 message: "its data inflates to \(inflated.count) bytes, \(width)x\(height) pixels are "
@@ -45,19 +47,27 @@ extension RFBFramebufferDecoder {
         }
     }
 
-    /// A U32 length and that much zlib data of `stream`, inflated; a stream that breaks reports
-    /// its later rectangles as not decoded.
+    /// A U32 length and that much zlib data of `stream`, inflated, or with `draw` false inflated
+    /// and thrown away a chunk at a time (nil): a rectangle outside the screen may say it is
+    /// 65535x65535, and its output must not be held. A stream that breaks reports its later
+    /// rectangles as not decoded.
     private func inflateLengthPrefixed(
-        _ reader: inout RFBDataReader, _ stream: RFBInflater, _ name: String, at offset: UInt64, limit: Int
-    ) throws -> [UInt8] {
+        _ reader: inout RFBDataReader, _ stream: RFBInflater, _ name: String, at offset: UInt64, limit: Int,
+        draw: Bool
+    ) throws -> [UInt8]? {
         if let brokenAt = stream.brokenAt {
             throw DecodeFailure(
                 kind: .notDecoded, message: "the session's \(name) zlib stream broke at server offset \(brokenAt)")
         }
         let length = Int(try reader.u32())
         let start = try reader.take(length)
+        let data = UnsafeBufferPointer(rebasing: reader.bytes[start..<start + length])
         do {
-            return try stream.inflate(UnsafeBufferPointer(rebasing: reader.bytes[start..<start + length]), limit: limit)
+            guard draw else {
+                _ = try stream.discard(data, limit: limit)
+                return nil
+            }
+            return try stream.inflate(data, limit: limit)
         } catch {
             stream.brokenAt = offset
             throw DecodeFailure(message: error.message)

@@ -71,14 +71,36 @@ final class RFBInflater {
     /// `limit` bytes (what the rectangle can need at most: a few compressed bytes must not
     /// fill the memory).
     func inflate(_ input: UnsafeBufferPointer<UInt8>, limit: Int = .max) throws(Failure) -> [UInt8] {
+        var output = [UInt8]()
+        try run(input, limit: limit, chunkSize: max(input.count * 4, 64 * 1024)) { output += $0 }
+        return output
+    }
+
+    /// Inflates the next piece of the stream and throws the output away, a chunk at a time (for a
+    /// rectangle that is not drawn: only the stream's state matters); how many bytes it gave, at
+    /// most `limit`. Never holds more than one chunk, however large the rectangle says it is.
+    func discard(_ input: UnsafeBufferPointer<UInt8>, limit: Int = .max) throws(Failure) -> Int {
+        var count = 0
+        try run(input, limit: limit, chunkSize: Self.discardChunkSize) { count += $0.count }
+        return count
+    }
+
+    /// The output buffer of ``discard(_:limit:)``.
+    static let discardChunkSize = 256 * 1024
+
+    /// Inflates `input` into chunks of `chunkSize` bytes handed to `consume`; throws once the
+    /// output passes `limit`.
+    private func run(
+        _ input: UnsafeBufferPointer<UInt8>, limit: Int, chunkSize: Int, _ consume: (ArraySlice<UInt8>) -> Void
+    ) throws(Failure) {
         if !initialized {
             let status = inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
             guard status == Z_OK else { throw Failure(message: "zlib inflateInit failed (\(status))") }
             initialized = true
         }
-        guard let base = input.baseAddress, !input.isEmpty else { return [] }
-        var output = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: max(input.count * 4, 64 * 1024))
+        guard let base = input.baseAddress, !input.isEmpty else { return }
+        var total = 0
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
         stream.next_in = UnsafeMutablePointer(mutating: base)
         stream.avail_in = uInt(input.count)
         defer {
@@ -95,21 +117,22 @@ final class RFBInflater {
                 return (status, out.count - Int(stream.avail_out))
             }
             stream.next_out = nil
-            output += chunk[0..<produced]
-            guard output.count <= limit else {
+            total += produced
+            guard total <= limit else {
                 throw Failure(message: "zlib data inflates to more than the \(limit) bytes the rectangle can use")
             }
+            consume(chunk[0..<produced])
             if produced > 0 || stream.avail_in != availableBefore {
                 let type = stream.data_type
                 atBlockBoundary = type & 128 != 0 && type & 64 == 0 && type & 63 == 0
             }
             switch status {
             case Z_OK where stream.avail_in == 0 && stream.avail_out > 0:
-                return output
+                return
             case Z_OK:
                 continue
             case Z_BUF_ERROR where stream.avail_in == 0:
-                return output
+                return
             case Z_STREAM_END:
                 throw Failure(message: "the zlib stream ended (a session's stream never ends)")
             default:
