@@ -10,7 +10,7 @@ that noVNC builds, only the encoding under test and the pseudo-encodings Desktop
 Cursor (and a JPEG quality level, or ExtendedDesktopSize, where a case wants them): nothing in the
 trees is edited.
 
-Cases: Raw, RRE, Hextile, ZRLE, Tight (fill, copy, palettes), Tight with JPEG, TightPNG (fill and
+Cases: Raw, RRE, Hextile, ZRLE, Zlib, Tight (fill, copy, palettes), Tight with JPEG, TightPNG (fill and
 PNG, on QEMU's "Guest has not initialized the display" screen), Raw in noVNC's 8-bit colour mode,
 CopyRect (after a scroll typed through noVNC, or a window moved), a screen resized by RandR
 (DesktopSize, ExtendedDesktopSize), and the pointer's shape (Cursor: noVNC's own cursor image drawn
@@ -49,10 +49,10 @@ from test_rfb_decoder import decode_tool
 from vncdesk import VncDesk, pick_free_port, stop_process, stop_tree, wait_for_port, wait_for_rfb
 from wsreplay_browser import browser as harness_browser  # noqa: E402 - after pngdiff
 
-RAW, COPYRECT, RRE, HEXTILE, TIGHT, ZRLE = 0, 1, 2, 5, 7, 16
+RAW, COPYRECT, RRE, HEXTILE, ZLIB, TIGHT, ZRLE = 0, 1, 2, 5, 6, 7, 16
 TIGHTPNG = -260  # a real encoding with a negative number
-NAMES = {RAW: "Raw", COPYRECT: "CopyRect", RRE: "RRE", HEXTILE: "Hextile", TIGHT: "Tight", ZRLE: "ZRLE",
-         TIGHTPNG: "TightPNG"}
+NAMES = {RAW: "Raw", COPYRECT: "CopyRect", RRE: "RRE", HEXTILE: "Hextile", ZLIB: "Zlib", TIGHT: "Tight",
+         ZRLE: "ZRLE", TIGHTPNG: "TightPNG"}
 DESKTOP_SIZE, LAST_RECT, CURSOR, EXTENDED_DESKTOP_SIZE = -223, -224, -239, -308
 QUALITY_6 = -32 + 6  # noVNC's default JPEG quality level; without it x11vnc's Tight sends no JPEG
 PSEUDO = [DESKTOP_SIZE, LAST_RECT, CURSOR]
@@ -75,6 +75,7 @@ CASES = {
     "rre": ([RRE], True),
     "hextile": ([HEXTILE], True),
     "zrle": ([ZRLE], True),
+    "zlib": ([ZLIB], True),
     "tight": ([TIGHT], True),
     "tight-jpeg": ([TIGHT, QUALITY_6], False),
     "tightpng": ([TIGHTPNG], True),
@@ -89,20 +90,21 @@ RESIZED = (640, 480)  # the resize cases shrink TigerVNC's screen to this with R
 # noVNC asks for its 8-bit true colour format (2 bits a channel) only from a server of this name, and
 # then offers only Raw and CopyRect; a second x11vnc on the same desktop takes the name.
 LOW_COLOUR_NAME = "Intel(r) AMT KVM"
-# Only noVNC 1.7 has a ZRLE decoder (1.3 does not offer ZRLE). noVNC 1.3's Raw decoder (Debian's and
-# the release) makes its pixels opaque at the start of the receive queue instead of at the rectangle's
-# data (raw.js: `data[i * 4 + 3] = 255` without the queue's index; 1.4 fixed it), so a Raw rectangle
-# that does not begin the queue keeps x11vnc's zero padding byte as alpha and draws transparent
-# pixels whose colour the canvas does not keep: there is nothing to compare.
-ONLY_17 = {"zrle", "raw"}
+# Only noVNC 1.7 has ZRLE and Zlib decoders (1.3 offers neither). noVNC 1.3's Raw decoder (Debian's
+# and the release) makes its pixels opaque at the start of the receive queue instead of at the
+# rectangle's data (raw.js: `data[i * 4 + 3] = 255` without the queue's index; 1.7's takes each line
+# out of the queue first), so a 32-bit Raw rectangle that does not begin the queue keeps x11vnc's zero
+# padding byte as alpha and draws transparent pixels whose colour the canvas does not keep: there is
+# nothing to compare (its 8-bit Raw converts into a new array first, and is compared).
+ONLY_17 = {"zrle", "zlib", "raw"}
 # The 1.3.0 release decodes with the same code as Debian's noVNC (test_debian_novnc_decodes_with_the_
 # 1_3_0_release_code): it runs only the Tight case (its pako, completed as complete_novnc_copy says).
 # The resize cases need TigerVNC (x11vnc follows no RandR change of Xvfb's screen).
 PARAMS = [("x11vnc", tree, case) for case in CASES for tree in TREES
           if (case not in ONLY_17 or tree == "1.7.0") and not case.startswith("resize")
           and (tree != "1.3.0" or case == "tight") and case != "tightpng"]
-# (TigerVNC's Raw adds nothing: the decoder's Raw is the same for every server.)
-PARAMS += [("tigervnc", "1.7.0", case) for case in CASES if case not in ("raw", "raw-8bit", "tightpng")]
+# (TigerVNC's Raw adds nothing: the decoder's Raw is the same for every server. TigerVNC has no Zlib.)
+PARAMS += [("tigervnc", "1.7.0", case) for case in CASES if case not in ("raw", "raw-8bit", "tightpng", "zlib")]
 PARAMS += [("qemu", tree, "tightpng") for tree in ("debian", "1.7.0")]
 
 # A Tk window of 340x260 pixels: a smooth two-way gradient, a band of soft waves and a band of noise.
@@ -251,7 +253,8 @@ def page_state(driver) -> dict:
 
 
 def wait_quiet(driver, timeout: float = 30.0) -> dict:
-    """Waits until the session is up, the canvas sized and no message came for QUIET seconds."""
+    """Waits until the session is up, noVNC has drawn a rectangle (a loaded server can take more than
+    QUIET seconds for the first update) and no message came for QUIET seconds."""
     deadline = time.monotonic() + timeout
     last, since = -1, time.monotonic()
     while True:
@@ -260,7 +263,8 @@ def wait_quiet(driver, timeout: float = 30.0) -> dict:
         assert not state.get("status", "").startswith("disconnected"), state
         if state["received"] != last:
             last, since = state["received"], time.monotonic()
-        elif state.get("status") == "connected" and state["canvas"] and time.monotonic() - since >= QUIET:
+        elif (state.get("status") == "connected" and state["canvas"] and sum(state.get("drawn", {}).values())
+              and time.monotonic() - since >= QUIET):
             return state
         assert time.monotonic() < deadline, f"the screen did not get quiet within {timeout} s: {state}"
         time.sleep(0.05)
