@@ -157,6 +157,25 @@ struct TokenStoreTests {
             #expect(refused.logMessage.contains("Redis at 127.0.0.1:\(port)") && !refused.logMessage.contains("pw"))
         }
     }
+
+    @Test(
+        "TokenRedis that accepts and never answers: a 503 once the answer timeout has passed, not before",
+        .timeLimit(.minutes(1)))
+    func redisSilent() async throws {
+        // Takes connections and reads nothing, writes nothing: a hung Redis.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(silent.localAddress?.port)
+        var store = RedisTokenStore(source: .init(host: "127.0.0.1", port: port))
+        store.answerTimeout = .milliseconds(300)
+        let started = ContinuousClock.now
+        let refused = try #require(await refusal(store.target(forToken: "t", on: loop)))
+        let waited = ContinuousClock.now - started
+        try await silent.close()
+        #expect(refused.status == .serviceUnavailable)
+        #expect(refused.logMessage.contains("no answer within 300 ms"), "\(refused)")
+        #expect(waited >= .milliseconds(300) && waited < .seconds(2), "\(waited)")
+    }
 }
 
 @Suite("JWTTokenApi")
