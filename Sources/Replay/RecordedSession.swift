@@ -55,6 +55,9 @@ public struct RecordedSession: Sendable, Equatable {
     public var ending: Ending?
     /// Where the recording lost records of this session (gap blocks, docs/record-format.md §5.4).
     public var gaps: [Gap] = []
+    /// The time of its first open record (µs): 0 when the session starts in this file, above 0 when
+    /// it goes on from an earlier file of a rotated recording (docs/record-format.md §7.1).
+    public var startMicros: UInt64 = 0
 
     /// Records lost while recording: where their bytes would have been in the two streams.
     public struct Gap: Sendable, Equatable {
@@ -144,6 +147,7 @@ public struct RecordedSession: Sendable, Equatable {
         var pendingTextStart: [(index: Int, time: UInt64)?] = [nil, nil]
         var closeFrame: (closer: Closer, code: UInt16?, reason: String, time: UInt64)?
         var hasRecords = false
+        var opened = false
 
         init(number: UInt32) {
             session = RecordedSession(number: number, subprotocol: nil, events: [], ending: nil)
@@ -160,6 +164,8 @@ public struct RecordedSession: Sendable, Equatable {
             case .open(let open):
                 session.subprotocol = open.subprotocol
                 session.requestPath = open.requestPath
+                if !opened && session.events.isEmpty { session.startMicros = record.timeMicros }
+                opened = true
             case .close(let close):
                 session.ending = Ending(
                     closedBy: close.closedBy, code: close.code ?? closeFrame?.code,

@@ -100,7 +100,7 @@ public struct ReplayEngine: Sendable {
         self.frames = frames
         self.scheduler = ReplayScheduler(
             items: items, pacing: options.pacing, syncToClient: options.syncToClient,
-            waitTimeoutNanos: options.waitTimeoutNanos, startNanos: startNanos)
+            waitTimeoutNanos: options.waitTimeoutNanos, startNanos: startNanos, startMicros: session.startMicros)
         self.result = SessionResult(
             session: session.number, rfb: rfb, recordedTargetBytes: UInt64(session.stream(.targetToClient).count),
             recordedTargetFrames: frames.count, recordedClientBytes: UInt64(session.stream(.clientToTarget).count),
@@ -115,6 +115,9 @@ public struct ReplayEngine: Sendable {
     }
 
     private func micros(_ now: UInt64) -> UInt64 { now >= startNanos ? (now - startNanos) / 1000 : 0 }
+    /// `now` on the recording's clock, for comparing with recorded times: a continued session's
+    /// clock starts at its open record's time.
+    private func recordedClock(_ now: UInt64) -> UInt64 { session.startMicros &+ micros(now) }
 
     /// The client sent `bytes` (payload of its data frames).
     public mutating func clientData(_ bytes: [UInt8], nowNanos now: UInt64) {
@@ -122,7 +125,7 @@ public struct ReplayEngine: Sendable {
         result.bytesReceived += UInt64(bytes.count)
         let time = micros(now)
         transcript?.add(.clientToTarget, bytes, atMicros: time)
-        add(checker.clientBytes(bytes, atMicros: micros(now)))
+        add(checker.clientBytes(bytes, atMicros: recordedClock(now)))
     }
 
     private mutating func add(_ divergences: [Divergence]) {
@@ -161,7 +164,7 @@ public struct ReplayEngine: Sendable {
                 if let scheduled { result.latenessNanos.append(now >= scheduled ? now - scheduled : 0) }
                 let time = micros(now)
                 transcript?.add(.targetToClient, frame.bytes, atMicros: time)
-                add(checker.serverBytes(frame.bytes, atMicros: micros(now)))
+                add(checker.serverBytes(frame.bytes, atMicros: recordedClock(now)))
                 return .send(frame.bytes)
             case .sleep(let until):
                 return .wait(untilNanos: until)
@@ -172,7 +175,7 @@ public struct ReplayEngine: Sendable {
             case .clientTimedOut(let required):
                 let seconds = Double(options.waitTimeoutNanos) / 1e9
                 let stuck = min(checker.matchedUnits, max(0, required - 1))
-                add(checker.timedOut(waitingFor: max(0, required - 1), seconds: seconds, atMicros: micros(now)))
+                add(checker.timedOut(waitingFor: max(0, required - 1), seconds: seconds, atMicros: recordedClock(now)))
                 if options.syncToClient && checker.matchedUnits < required
                     && stuck < checker.units.count
                 {
@@ -224,7 +227,7 @@ public struct ReplayEngine: Sendable {
         result.durationMicros = micros(now)
         transcript?.closed(by: clientClosed ? .client : .target, code: code, atMicros: result.durationMicros)
         result.transcript = transcript
-        add(checker.finish(atMicros: micros(now)))
+        add(checker.finish(atMicros: recordedClock(now)))
         result.matchedClientUnits = checker.matchedUnits
         result.freeClientMessages = checker.freeMessages
         result.checkedClientMessages = checker.checkedMessages
@@ -249,7 +252,7 @@ public struct ReplayEngine: Sendable {
                     Divergence(
                         session: session.number, kind: .incomplete, stream: "target", message: text,
                         recordedOffset: unsent.offset, actualOffset: result.bytesSent, recordIndex: unsent.recordIndex,
-                        recordedTimeMicros: unsent.timeMicros, actualTimeMicros: micros(now),
+                        recordedTimeMicros: unsent.timeMicros, actualTimeMicros: recordedClock(now),
                         recordedHex: Divergence.hex(unsent.bytes, from: 0), actualHex: ""))
             }
         }

@@ -51,15 +51,23 @@ public struct ReplayScheduler: Sendable {
     public let waitTimeoutNanos: UInt64
     public private(set) var nextIndex = 0
     private var anchorNanos: UInt64
-    private var anchorMicros: UInt64 = 0
+    private var anchorMicros: UInt64
     private var waitingSince: UInt64?
 
-    public init(items: [Item], pacing: Pacing, syncToClient: Bool, waitTimeoutNanos: UInt64, startNanos: UInt64) {
+    /// `startMicros`: the recorded time at which the session starts in its file, mapped to
+    /// `startNanos` — 0 for a session that opens in it, its open record's time for one continued
+    /// from an earlier file of a rotated recording (docs/record-format.md §7.1: such a session's
+    /// clock does not start at 0; playing from 0 would open with that much silence).
+    public init(
+        items: [Item], pacing: Pacing, syncToClient: Bool, waitTimeoutNanos: UInt64, startNanos: UInt64,
+        startMicros: UInt64 = 0
+    ) {
         self.items = items
         self.pacing = pacing
         self.syncToClient = syncToClient
         self.waitTimeoutNanos = waitTimeoutNanos
         self.anchorNanos = startNanos
+        self.anchorMicros = startMicros
     }
 
     /// When recorded time `micros` is due on the clock; `UInt64.max` (never) when that lies beyond
