@@ -7,6 +7,8 @@ Used by proxy_bench.py --busy-sessions N[,N...]; also runs on its own, for tests
     busy_sessions.py drive --port P [--raw] [--sessions 3] [--seconds 2] [--seed S]
                                                  # prints one JSON line; exit 1 on any integrity error
 
+All N sessions are opened first (WebSocket upgrades, quiet), then all start at once and the measuring
+time begins: how many sessions a proxy can hold is not mixed up with how fast it serves them.
 Load, per session (each session its own deterministic seed):
   target -> browser: bursts of 10-200 KiB every 16-100 ms; as in RFB, where a server sends an update
       when the client asks for one, the client asks for the next burst (a 16-byte "R" message) once the
@@ -242,10 +244,17 @@ class ClientSession(asyncio.Protocol):
             self.start()
 
     def start(self):
-        self.send(b"V" + struct.pack(">Q", self.seed))
-        self.sender = asyncio.get_running_loop().create_task(self.send_messages())
+        """The session is open (upgraded): ready to begin(), which all sessions do at once."""
         if not self.ready.done():
             self.ready.set_result(None)
+
+    def begin(self):
+        """Starts the load: the seed makes the target send bursts; the client messages start."""
+        if self.dead:
+            return
+        self.last_burst = time.monotonic()
+        self.send(b"V" + struct.pack(">Q", self.seed))
+        self.sender = asyncio.get_running_loop().create_task(self.send_messages())
 
     def send(self, payload):
         if self.ws:
@@ -485,6 +494,8 @@ def run_client(port, ws, seeds, seconds, open_timeout, control, stall_after=10.0
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if line.strip() != "go":
                 return None
+        for s in sessions:
+            s.begin()
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         tally.window = True
         w0 = time.monotonic()
