@@ -1,7 +1,8 @@
 """--max-connections, --max-connections-per-ip and --handshake-timeout on real sockets: sessions held
 up to the limit, the next one answered 503 with Retry-After, the slot free again once a session
 closes, per client behind a trusted balancer (X-Forwarded-For from two clients through one peer),
-the refusals in the log and in the metrics scraped from --metrics-listen."""
+the refusals in the log and in the metrics scraped from --metrics-listen; the target connect
+timeout against a target that never completes the TCP handshake."""
 
 import re
 import socket
@@ -150,3 +151,27 @@ def test_bad_limits_are_usage_errors(option):
                             timeout=30)
     assert result.returncode == 64 or result.returncode == 2, (result.returncode, result.stderr)
     assert option.split("=")[0] in result.stderr
+
+
+def test_a_target_that_never_answers_the_connect_is_given_up_after_10_s():
+    # A listener whose backlog is full: the kernel drops further SYNs, so a connect hangs.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=5)
+    metrics = free_port()
+    p = Proxy([f"127.0.0.1:{port}"], extra=[f"--metrics-listen={metrics}"])
+    try:
+        client = RawClient(p.port, timeout=30)
+        started = time.monotonic()
+        code, _ = client.read_until_close()
+        elapsed = time.monotonic() - started
+        assert code == 1011
+        assert 9 < elapsed < 20, elapsed
+        assert series(metrics, "websockify_target_connect_failures_total") == 1
+        client.close()
+    finally:
+        p.stop()
+        filler.close()
+        listener.close()
