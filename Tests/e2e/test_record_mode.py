@@ -7,8 +7,9 @@ import os
 import stat
 import struct
 import subprocess
+import time
 
-from proxyutil import Proxy, RawClient, TcpTarget, websockify_bin
+from proxyutil import Proxy, RawClient, TcpTarget, websockify_bin, ws_expect
 
 
 @contextlib.contextmanager
@@ -25,14 +26,19 @@ def mode_of(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def record_one_session(base, *extra: str) -> None:
-    """Start websockify with --record=BASE, relay one echo exchange, stop it (SIGTERM closes the file)."""
+def record_one_session(base, *extra: str, payload: bytes = b"secret typed here", wait: float = 0) -> None:
+    """Start websockify with --record=BASE (none when BASE is None), relay one echo exchange of
+    `payload` (another after `wait` seconds, if given), stop it (SIGTERM closes the file)."""
     target = TcpTarget()
-    proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[f"--record={base}", *extra])
+    proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[*([f"--record={base}"] if base else []), *extra])
     try:
-        client = RawClient(proxy.port, protocols=["binary"])
-        client.send_frame(2, b"secret typed here")
-        assert client.read_frame()[2] == b"secret typed here"
+        client = RawClient(proxy.port, protocols=["binary"], timeout=30)
+        client.send_frame(2, payload)
+        ws_expect(client, payload, "the echo")
+        if wait:
+            time.sleep(wait)
+            client.send_frame(2, payload)
+            ws_expect(client, payload, "the echo")
         client.send_frame(8, struct.pack("!H", 1000))
         client.read_until_close()
         client.close()
@@ -112,3 +118,20 @@ def test_replay_report_gets_the_recordings_mode_not_the_umasks(tmp_path):
     assert mode_of(report) == 0o600, oct(mode_of(report))
     assert report.read_text().startswith("{")
     assert not list(tmp_path.glob("report.json.tmp-*"))
+
+
+def test_rotated_and_per_session_files_get_the_mode_too(tmp_path):
+    """Every file of a rotated or per-session recording is made with the recording's mode (issue 19 §4)."""
+    with umask(0o022):
+        record_one_session(tmp_path / "rot", "--record-rotate=1s", payload=b"x", wait=2.5)
+        sessions = tmp_path / "sessions"
+        sessions.mkdir()
+        record_one_session(None, f"--record-dir={sessions}", "--record-per-session")
+        grouped = tmp_path / "grouped"
+        grouped.mkdir()
+        record_one_session(None, f"--record-dir={grouped}", "--record-per-session", "--record-mode=0640")
+    rotated = sorted(tmp_path.glob("rot-*.rec"))
+    assert len(rotated) >= 3, rotated
+    assert {mode_of(p) for p in rotated} == {0o600}, [(p.name, oct(mode_of(p))) for p in rotated]
+    assert [mode_of(p) for p in sessions.glob("*.rec")] == [0o600]
+    assert [mode_of(p) for p in grouped.glob("*.rec")] == [0o640]
