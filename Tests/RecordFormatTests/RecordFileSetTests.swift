@@ -73,7 +73,7 @@ struct RecordFileSetTests {
         #expect(closed.all.allSatisfy { $0.error == nil })
         let stamp = RecordFileName.timestamp(wallMicros: clock.wallMicros())
         #expect(paths[0].hasSuffix("desk-\(stamp).rec"), "the first file")
-        #expect(paths[1].hasSuffix("desk-\(stamp)_0002.rec"), "a second file in the same second gets _0002")
+        #expect(paths[1].hasSuffix("desk-\(stamp)_s0002.rec"), "a second file in the same second gets _s0002")
         for path in paths {
             let report = try RecordVerifier.verify(path: path)
             #expect(report.isClean && report.hasIndex, "\(path): \(report.damages) \(report.problems)")

@@ -48,7 +48,7 @@ struct RecordRotationTests {
         #expect(hour.nextBoundary(after: Int64.max - 5) == Int64.max)
     }
 
-    @Test("names: BASE-YYYYmmddTHHMMSS.rec in UTC, _0002 … _0012 … within one second, sorting in the order made")
+    @Test("names: BASE-YYYYmmddTHHMMSS.rec in UTC, _s0002 … _s0012 … within one second, sorting in the order made")
     func rotatedNames() {
         // 2026-12-06T09:16:05.25Z
         let wall: Int64 = 1_796_548_565_250_000
@@ -58,10 +58,27 @@ struct RecordRotationTests {
         let second = RecordFileName.rotated(base: "/var/rec/desk", wallMicros: wall, attempt: 2)
         let later = RecordFileName.rotated(base: "/var/rec/desk", wallMicros: wall + 1_000_000, attempt: 1)
         #expect(first == "/var/rec/desk-20261206T091605.rec")
-        #expect(second == "/var/rec/desk-20261206T091605_0002.rec")
+        #expect(second == "/var/rec/desk-20261206T091605_s0002.rec")
         let many = (1...30).map { RecordFileName.rotated(base: "/var/rec/desk", wallMicros: wall, attempt: $0) }
-        #expect(many.sorted() == many, "in the order made, also past _0009")
+        #expect(many.sorted() == many, "in the order made, also past _s0009")
         #expect(([later] + many.reversed()).sorted() == many + [later])
+        // A locale's collation (glibc's en_US.UTF-8, ISO 14651) compares letters and digits first,
+        // case-blind, punctuation skipped: `ls` and shell globs there must give the same order.
+        func collationKey(_ name: String) -> String {
+            String(name.lowercased().unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) })
+        }
+        let shuffled = [later] + many.reversed()
+        #expect(shuffled.sorted { collationKey($0) < collationKey($1) } == many + [later])
+    }
+
+    @Test("per-session names taken twice sort after the first in byte order and in a locale's collation")
+    func perSessionSuffixSorts() throws {
+        let open = SessionOpen(startWallMicros: 1_796_548_565_250_000, requestPath: "/?token=desk")
+        let names = (1...12).map { RecordFileName.perSession(directory: "/srv/rec", open: open, session: 3, attempt: $0) }
+        #expect(names[1] == "/srv/rec/20261206T091605-desk-session3_s0002.rec")
+        #expect(names.reversed().sorted() == names)
+        let letters = names.map { String($0.lowercased().filter { $0.isLetter || $0.isNumber }) }
+        #expect(letters.reversed().sorted() == letters)
     }
 
     @Test("per-session names: start, path-safe token, UUID")
@@ -74,7 +91,7 @@ struct RecordRotationTests {
         open.target = .token("../etc/pass wd")
         #expect(
             RecordFileName.perSession(directory: "/srv/rec/", open: open, session: 3, attempt: 2)
-                == "/srv/rec/20261206T091605-%2E.%2Fetc%2Fpass%20wd-00010203-0405-0607-0809-0a0b0c0d0e0f_0002.rec")
+                == "/srv/rec/20261206T091605-%2E.%2Fetc%2Fpass%20wd-00010203-0405-0607-0809-0a0b0c0d0e0f_s0002.rec")
         open.target = .hostPort("h:1")
         open.requestPath = "/websockify?a=1&token=d%2Fe+f&b=2"
         #expect(RecordFileName.token(of: open) == "d/e f")

@@ -18,24 +18,28 @@ public enum RecordFileName {
             + two(parts.tm_sec)
     }
 
-    /// A file of a rotated recording: `BASE-20261206T091600.rec`, and `BASE-20261206T091600_0002.rec`,
-    /// `_0003`, … for a second (third, …) file started within the same second (`attempt` 1, 2, …;
-    /// at a few hundred MB/s of recording and small sizes, dozens can be). `_` sorts after `.` and
-    /// the number is padded, so the names sort in the order the files were started (up to 9999 a second).
+    /// A file of a rotated recording: `BASE-20261206T091600.rec`, and `BASE-20261206T091600_s0002.rec`,
+    /// `_s0003`, … for a second (third, …) file started within the same second (`attempt` 1, 2, …;
+    /// at a few hundred MB/s of recording and small sizes, dozens can be). The names sort in the
+    /// order the files were started (up to 9999 a second) both byte by byte (`ls` and globs in the
+    /// C locale: `.` before `_`) and in a locale's collation (en_US.UTF-8 and the like compare
+    /// letters and digits first and skip punctuation: `…600rec` before `…600s0002rec`, as `r`
+    /// comes before `s`). A bare `_0002` would sort before the first file there (`0` before `r`).
     public static func rotated(base: String, wallMicros: Int64, attempt: Int) -> String {
         base + "-" + timestamp(wallMicros: wallMicros) + suffix(attempt) + ".rec"
     }
 
-    /// `_0002` for a second name, nothing for the first.
+    /// `_s0002` for a second name, nothing for the first (see ``rotated(base:wallMicros:attempt:)``
+    /// for why a letter comes first and the number is padded).
     static func suffix(_ attempt: Int) -> String {
         guard attempt > 1 else { return "" }
         let digits = String(attempt)
-        return "_" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        return "_s" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     /// A per-session file in `directory`: `20261206T091600-TOKEN-ID.rec`, the session's start, its
     /// token (``token(of:)``, path-safe; left out when it has none) and its identity's UUID (its session number when
-    /// it has none, with `_0002`, … added if that name is taken).
+    /// it has none, with `_s0002`, … added if that name is taken).
     public static func perSession(directory: String, open: SessionOpen, session: UInt32, attempt: Int) -> String {
         var name = timestamp(wallMicros: open.startWallMicros)
         if let token = token(of: open), !token.isEmpty { name += "-" + pathSafe(token) }
