@@ -135,8 +135,14 @@ extension RFBDecoderSnapshot {
     private static func readParser(_ input: inout RFBSnapshotReader) throws(RFBSnapshotFormatError)
         -> RFBSessionParser.ResumePoint
     {
+        let offsetsAt = input.index
         let clientOffset = try input.u64("client offset")
         let serverOffset = try input.u64("server offset")
+        guard max(clientOffset, serverOffset) <= RFBDecoderSnapshot.maximumOffset else {
+            throw input.failure(
+                "stream offsets \(clientOffset) and \(serverOffset) (at most \(RFBDecoderSnapshot.maximumOffset))",
+                at: offsetsAt)
+        }
         let clientStopped = try input.bool("client stopped flag")
         let serverStopped = try input.bool("server stopped flag")
         var state = RFBSessionState()
@@ -181,7 +187,9 @@ extension RFBDecoderSnapshot {
         let sizeAt = input.index
         let width = Int(try input.u32("framebuffer width"))
         let height = Int(try input.u32("framebuffer height"))
-        guard width * height <= RFBFramebufferDecoder.maximumPixels else {
+        // Each side first: two u32 fields multiplied can pass Int.max.
+        let maximum = RFBFramebufferDecoder.maximumPixels
+        guard width <= maximum, height <= maximum, width * height <= maximum else {
             throw input.failure("a \(width)x\(height) framebuffer is larger than any decoded", at: sizeAt)
         }
         let dataAt = input.index

@@ -35,6 +35,10 @@ public struct RFBDecoderSnapshot: Sendable, Hashable {
     public var clientOffset: UInt64 { parser.clientOffset }
     public var serverOffset: UInt64 { parser.serverOffset }
 
+    /// The largest stream offset a serialized snapshot may give (2^63 - 1): more than any session
+    /// sends, with room to count every byte fed after it without overflowing.
+    public static let maximumOffset = UInt64(Int64.max)
+
     init(
         parser: RFBSessionParser.ResumePoint, framebuffer: RFBFramebuffer?, pixelFormat: RFBPixelFormat?,
         colourMap: [UInt32], updateCount: Int, isStopped: Bool, zrle: RFBZlibStreamState,

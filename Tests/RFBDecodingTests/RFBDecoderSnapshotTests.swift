@@ -222,6 +222,74 @@ import Testing
         #expect(state?.offset == stateAt)
     }
 
+    /// `bytes` with `values` written from `index` on and the checksum made right again.
+    static func patched(_ bytes: [UInt8], _ index: Int, _ values: [UInt8]) -> [UInt8] {
+        var out = bytes
+        for (k, value) in values.enumerated() { out = patched(out, index + k, value) }
+        return out
+    }
+
+    @Test func aFramebufferSizeWhoseProductOverflowsIsAnError() throws {
+        let bytes = try Self.serializedSnapshot()
+        let screen = try #require(try RFBDecoderSnapshot(serialized: bytes).framebuffer)
+        let size = u32(screen.width) + u32(screen.height)
+        let at = try #require(
+            (0...bytes.count - size.count).first { Array(bytes[$0..<$0 + size.count]) == size })
+        for (width, height) in [(UInt32.max, UInt32.max), (1 << 31, 1 << 31), (1 << 27, 1), (1, 1 << 27)] {
+            let forged = Self.patched(bytes, at, u32(Int(width)) + u32(Int(height)))
+            let error = #expect(throws: RFBSnapshotFormatError.self) { try RFBDecoderSnapshot(serialized: forged) }
+            #expect(error?.offset == at)
+            #expect(error?.message.contains("\(width)x\(height) framebuffer") == true)
+        }
+    }
+
+    @Test func streamOffsetsNear2To64AreAnError() throws {
+        let bytes = try Self.serializedSnapshot()
+        // The client's and the server's offsets are the U64s at bytes 18 and 26.
+        for at in [18, 26] {
+            for offset in [UInt64.max - 2, RFBDecoderSnapshot.maximumOffset + 1] {
+                let big = (0..<8).map { UInt8(truncatingIfNeeded: offset >> (56 - 8 * $0)) }
+                let error = #expect(throws: RFBSnapshotFormatError.self) {
+                    try RFBDecoderSnapshot(serialized: Self.patched(bytes, at, big))
+                }
+                #expect(error?.offset == 18)
+                #expect(error?.message.contains("\(offset)") == true)
+            }
+        }
+        let largest = (0..<8).map { UInt8(truncatingIfNeeded: RFBDecoderSnapshot.maximumOffset >> (56 - 8 * $0)) }
+        let resumed = try RFBFramebufferDecoder(
+            resumingFrom: RFBDecoderSnapshot(serialized: Self.patched(Self.patched(bytes, 18, largest), 26, largest)))
+        // A Bell and a PointerEvent each time.
+        for _ in 0..<3 {
+            #expect(resumed.feed(.serverToClient, [2]).isEmpty)
+            #expect(resumed.feed(.clientToServer, [5, 0] + u16(1) + u16(1)).isEmpty)
+        }
+        let after = try #require(resumed.snapshot())
+        #expect(after.serverOffset == RFBDecoderSnapshot.maximumOffset + 3)
+        #expect(after.clientOffset == RFBDecoderSnapshot.maximumOffset + 18)
+    }
+
+    @Test func aParserResumedNearTheLargestOffsetDoesNotTrap() {
+        let point = RFBSessionParser.ResumePoint(
+            state: RFBSessionState(), clientOffset: .max - 3, serverOffset: .max - 1, clientStopped: false,
+            serverStopped: false)
+        var parser = RFBSessionParser(resumingAt: point)
+        var offsets: [UInt64] = []
+        for _ in 0..<3 {
+            for event in parser.feed(.serverToClient, [2]) + parser.feed(.clientToServer, [5, 0] + u16(1) + u16(1)) {
+                guard case .message(let message) = event else {
+                    Issue.record("\(event)")
+                    continue
+                }
+                offsets.append(message.offset)
+            }
+        }
+        #expect(offsets.count == 6)
+        #expect(offsets.allSatisfy { $0 >= .max - 3 })
+        #expect(parser.resumePoint?.serverOffset == .max)
+        #expect(parser.resumePoint?.clientOffset == .max)
+    }
+
     @Test func aColourMapIsKeptAcrossASnapshot() throws {
         let indexed = RFBPixelFormat(
             bitsPerPixel: 8, depth: 8, bigEndian: false, trueColour: false, redMax: 0, greenMax: 0, blueMax: 0,

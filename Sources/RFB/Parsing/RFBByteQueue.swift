@@ -27,7 +27,7 @@ struct RFBByteQueue: Sendable {
         }
         let dropped = min(UInt64(bytes.count), pendingSkip)
         pendingSkip -= dropped
-        offset += dropped
+        advance(dropped)
         storage.append(contentsOf: bytes.dropFirst(Int(dropped)))
     }
 
@@ -44,11 +44,18 @@ struct RFBByteQueue: Sendable {
     mutating func consume(_ count: Int) {
         precondition(count <= self.count, "consuming more than is buffered")
         head += count
-        offset += UInt64(count)
+        advance(UInt64(count))
         if head >= 1 << 14 && head * 2 >= storage.count {
             storage.removeFirst(head)
             head = 0
         }
+    }
+
+    /// Moves ``offset`` on by `count`, stopping at the largest offset: a parser resumed at a
+    /// (hand-made) offset near 2^64 must not trap; its offsets only stop growing.
+    private mutating func advance(_ count: UInt64) {
+        let (sum, overflow) = offset.addingReportingOverflow(count)
+        offset = overflow ? .max : sum
     }
 
     /// Drops `count` bytes: those buffered now, the rest as they arrive.
@@ -60,7 +67,7 @@ struct RFBByteQueue: Sendable {
 
     /// Forgets everything buffered (a direction that is no longer followed).
     mutating func discardAll() {
-        offset += UInt64(count)
+        advance(UInt64(count))
         storage = []
         head = 0
     }
