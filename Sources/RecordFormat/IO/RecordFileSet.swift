@@ -121,8 +121,10 @@ final class RecordFileSet {
         }
     }
 
-    /// Creates the first name of `name(1)`, `name(2)`, … that is not taken.
-    private static func createFirstFree(
+    /// Creates the first name of `name(1)`, `name(2)`, … that is not taken (`O_CREAT|O_EXCL`: a
+    /// name another writer takes between the check and the creation is skipped, never removed; a
+    /// file this makes and cannot start, e.g. on a full disk, the writer removes itself).
+    static func createFirstFree(
         configuration: RecordWriterConfiguration, clock: any RecordClock, name: (Int) -> String
     ) throws(RecordFormatError) -> RecordFileWriter {
         var attempt = 1
@@ -131,14 +133,9 @@ final class RecordFileSet {
             if access(path, F_OK) != 0 {
                 do throws(RecordFormatError) {
                     return try RecordFileWriter(path: path, configuration: configuration, clock: clock, createNew: true)
+                } catch where error.message == SystemFile.alreadyExists {
+                    // Made by someone else in between: the next name.
                 } catch {
-                    // Made by someone else in between: the next name. Made by us and then the
-                    // header failed (a full disk): remove the empty file, report the error.
-                    var info = stat()
-                    if stat(path, &info) == 0, info.st_size == 0 { unlink(path) } else if access(path, F_OK) == 0 {
-                        attempt += 1
-                        continue
-                    }
                     throw error
                 }
             }

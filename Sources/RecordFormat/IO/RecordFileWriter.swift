@@ -153,6 +153,9 @@ public final class RecordFileWriter {
             }
             self.appendReport = report
         } catch {
+            // A file this call created (createNew) and could not start is removed — it is ours, and
+            // empty or torn; a file that was there before is left alone.
+            if createNew { Self.unlinkIfSame(fd, path: path) }
             Glibc.close(fd)
             throw error
         }
@@ -167,6 +170,15 @@ public final class RecordFileWriter {
 
     deinit {
         if !closed { try? close() }
+    }
+
+    /// Removes `path` if it still names the file open as `fd` (not one put there since).
+    private static func unlinkIfSame(_ fd: Int32, path: String) {
+        var open = stat()
+        var named = stat()
+        guard fstat(fd, &open) == 0, stat(path, &named) == 0, open.st_dev == named.st_dev, open.st_ino == named.st_ino
+        else { return }
+        unlink(path)
     }
 
     private struct Scan {

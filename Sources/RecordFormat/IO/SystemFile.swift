@@ -23,6 +23,9 @@ package enum SystemFile {
     /// Opens `path` for reading and writing, creating it when it does not exist (`exclusive`: it
     /// must not exist). A file it creates gets exactly `mode` (the umask only narrows it meanwhile,
     /// so it is never wider); an existing file keeps its mode.
+    /// The message of ``openCreating(_:mode:exclusive:)``'s error when `exclusive` finds the name taken.
+    static let alreadyExists = "cannot create: the file already exists"
+
     static func openCreating(_ path: String, mode: UInt32, exclusive: Bool) throws(RecordFormatError) -> Int32 {
         while true {
             let fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
@@ -36,6 +39,7 @@ package enum SystemFile {
                 return fd
             }
             guard errno == EEXIST, !exclusive else {
+                if errno == EEXIST { throw RecordFormatError(.io, alreadyExists, path: path) }
                 throw RecordFormatError(.io, "cannot open: \(errnoText(errno))", path: path)
             }
             let existing = Glibc.open(path, O_RDWR | O_CLOEXEC)
