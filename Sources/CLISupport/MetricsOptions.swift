@@ -47,7 +47,7 @@ public struct MetricsOptions: ParsableArguments {
         do {
             endpoint = try await MetricsEndpoint.bind(host: host, port: port, registry: registry, logger: logger)
         } catch {
-            throw MetricsListenError(message: "cannot listen for metrics on \(metricsListen ?? ""): \(error)")
+            throw MetricsListenError(message: "cannot listen for metrics on \(metricsListen ?? ""): \(socketErrorText(error))")
         }
         return (metrics, registry, endpoint)
     }

@@ -54,13 +54,18 @@ public struct ReplayReport: Sendable, Equatable {
     public var divergences: [Divergence] { sessions.flatMap(\.divergences) }
     public var lateness: Lateness? { Lateness(nanos: sessions.flatMap(\.latenessNanos)) }
 
-    /// 0 everything matched, 1 a divergence, 2 usage or I/O error, 3 the recording is damaged.
+    /// 0 everything matched, 1 a divergence or no client at all, 2 usage or I/O error, 3 the
+    /// recording is damaged.
     public var exitCode: Int32 {
         if error != nil { return 2 }
         if !damages.isEmpty || !timeProblems.isEmpty { return 3 }
-        if !divergences.isEmpty { return 1 }
+        if !divergences.isEmpty || noClient { return 1 }
         return 0
     }
+
+    /// The replay ended before any client connected: nothing was checked, which a regression test
+    /// must not take for a pass.
+    public var noClient: Bool { sessions.isEmpty }
 
     /// The human summary for stderr.
     public func summary() -> String {
@@ -105,7 +110,10 @@ public struct ReplayReport: Sendable, Equatable {
         let verdict: String
         switch exitCode {
         case 0: verdict = "result: the client matched the recording"
-        case 1: verdict = "result: \(divergences.count) divergence(s)"
+        case 1:
+            verdict =
+                noClient
+                ? "result: no client connected, nothing was checked" : "result: \(divergences.count) divergence(s)"
         case 3:
             verdict =
                 damages.isEmpty

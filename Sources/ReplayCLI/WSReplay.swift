@@ -15,7 +15,7 @@ public struct WSReplay: AsyncParsableCommand {
         commandName: "wsreplay",
         abstract: "Play a recorded WebSocket session to clients and check that they send what was recorded.",
         discussion: """
-            Exit codes: 0 the client matched the recording, 1 a divergence, 2 usage or I/O error, \
+            Exit codes: 0 the client matched the recording, 1 a divergence or no client at all, 2 usage or I/O error, \
             3 the recording is truncated or corrupt (played up to the last good block), or holds records \
             whose time is out of range (played right after the record before them).
             """)

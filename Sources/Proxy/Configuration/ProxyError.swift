@@ -15,7 +15,7 @@ public struct ProxyError: Error, CustomStringConvertible, Sendable {
 
     /// Listening on the given address failed.
     public static func bindFailed(address: String, underlying: any Error) -> ProxyError {
-        ProxyError(.bindFailed, "cannot listen on \(address): \(underlying); is the port in use?")
+        ProxyError(.bindFailed, "cannot listen on \(address): \(socketErrorText(underlying))")
     }
 
     /// An address given on the command line or in the configuration could not be used.

@@ -2,6 +2,12 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// The viewer's HTTP server (HTTP/1.1, GET only), on loopback unless told otherwise.
 public final class ViewerServer: Sendable {
     public let api: ViewerAPI
@@ -34,10 +40,20 @@ public final class ViewerServer: Sendable {
         } catch {
             try? threadPool.syncShutdownGracefully()
             try? group.syncShutdownGracefully()
-            throw error
+            throw ListenError(underlying: error)
         }
         self.group = group
         self.threadPool = threadPool
+    }
+
+    /// Listening failed; described by its reason alone ("address already in use"), without the
+    /// name of the NIO call that failed.
+    public struct ListenError: Error, CustomStringConvertible {
+        public let underlying: any Error
+        public var description: String {
+            guard let io = underlying as? IOError else { return "\(underlying)" }
+            return String(cString: strerror(io.errnoCode)).lowercased()
+        }
     }
 
     /// Blocks until the server is closed.
