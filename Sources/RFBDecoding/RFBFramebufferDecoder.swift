@@ -64,7 +64,7 @@ public final class RFBFramebufferDecoder {
         return problems
     }
 
-    private func handle(
+    func handle(
         _ event: RFBParseEvent, carried: (offset: UInt64, pixelFormat: RFBPixelFormat?)?, time: Double?,
         into problems: inout [RFBDecodeProblem]
     ) {
@@ -274,7 +274,7 @@ public final class RFBFramebufferDecoder {
     }
 
     /// Drops server bytes that no message needs any more (once a good share is used up).
-    private func dropUsedServerBytes() {
+    func dropUsedServerBytes() {
         let used = Int(min(serverConsumed - serverBase, UInt64(serverBytes.count)))
         guard used > 0, used == serverBytes.count || used >= 1 << 20 else { return }
         serverBytes.removeFirst(used)

@@ -1,4 +1,5 @@
 import RFBDecoding
+import RecordFormat
 
 extension SessionPlayback {
     /// The moments of a series: `from`, `from + every`, … up to `to` or the session's last record.
@@ -39,7 +40,10 @@ extension SessionPlayback {
             let scan = try SessionRecords(path: path, session: session)
             try scan.rewind()
             var last: UInt64 = 0
-            while let entry = try scan.next() { last = max(last, Self.time(of: entry)) }
+            while let entry = try scan.next() {
+                let time = Self.time(of: entry)
+                if Self.isPlaceable(time, start: open.startWallMicros) { last = max(last, time) }
+            }
             return last
         } catch {
             throw RenderError("\(error)")

@@ -43,7 +43,6 @@ public final class SessionPlayback {
     /// An entry read but not applied: it is later than the time asked.
     var pending: SessionRecords.Entry?
     private var damagesNoted = 0
-    private var redactedNoted = false
     private var noted: Set<String> = []
     private var momentsAsked = 0
 
@@ -150,12 +149,12 @@ public final class SessionPlayback {
                 }
                 noteDamage()
             }
-            let time = Self.time(of: entry)
+            let time = placedTime(of: entry)
             if time > micros {
                 pending = entry
                 return
             }
-            apply(entry)
+            apply(entry, at: time)
         }
     }
 
@@ -166,8 +165,31 @@ public final class SessionPlayback {
         }
     }
 
-    private func apply(_ entry: SessionRecords.Entry) {
+    /// Whether `time` (µs since the session start) can be put on a clock (docs/record-format.md
+    /// §4.3.1 "Range"): the session's start plus it is at most the year 9999.
+    static func isPlaceable(_ time: UInt64, start: Int64) -> Bool {
+        RecordTime.wall(start: RecordTime.clampedStart(start), time: time) != nil
+    }
+
+    /// The time `entry` is placed at: its own, or, out of range, the time reached so far (the
+    /// previous record's), noted once with where the record is.
+    private func placedTime(of entry: SessionRecords.Entry) -> UInt64 {
         let time = Self.time(of: entry)
+        guard !Self.isPlaceable(time, start: open.startWallMicros) else { return time }
+        let place: String
+        switch entry {
+        case .record(_, .block(let offset, let index)): place = " (block at byte \(offset), record \(index))"
+        case .record(_, .legacy(let line)): place = " (record \(line + 1) of the legacy file)"
+        case .lost: place = ""
+        }
+        note(
+            state.reachedMicros,
+            "a record's time (\(time) µs since the session start) is out of range\(place): taken as the time "
+                + "of the record before it")
+        return state.reachedMicros
+    }
+
+    private func apply(_ entry: SessionRecords.Entry, at time: UInt64) {
         state.reachedMicros = max(state.reachedMicros, time)
         switch entry {
         case .lost(let loss):
@@ -198,18 +220,20 @@ public final class SessionPlayback {
     private func feed(_ frame: Frame, time: UInt64) {
         if !frame.opcode.isControl { state.midMessage[Int(frame.direction.rawValue)] = !frame.isFinal }
         let bytes = state.bytes.bytes(of: frame)
-        guard !bytes.isEmpty else { return }
+        guard !bytes.isEmpty || frame.isRedacted else { return }
         let direction: RFBDirection = frame.direction == .clientToTarget ? .clientToServer : .serverToClient
-        if frame.isRedacted {
-            // The filler is not what was sent: passing it to the parser would misread the stream.
-            if !redactedNoted {
-                redactedNoted = true
-                note(time, "\(frame.direction.senderName) frames were redacted when recording; they are skipped")
-            }
-            return
-        }
         guard direction == .clientToServer || !state.frozen else { return }
-        for problem in state.decoder.feed(direction, bytes, time: Double(time) / 1e6) { note(time, problem) }
+        let problems: [RFBDecodeProblem]
+        if frame.isRedacted {
+            // The filler is not what was sent, but it stands for as many bytes (unknown in a base64
+            // session): the decoder passes over a redacted authentication response or pixel data
+            // and stops that direction at anything else (a problem noted), as `dump --rfb` does.
+            problems = state.decoder.feedRedacted(
+                direction, count: state.bytes.base64 ? nil : frame.payload.count, time: Double(time) / 1e6)
+        } else {
+            problems = state.decoder.feed(direction, bytes, time: Double(time) / 1e6)
+        }
+        for problem in problems { note(time, problem) }
     }
 
     private func finishDecoding(at time: UInt64) {
