@@ -207,6 +207,9 @@ extension RFBDecoderSnapshot {
         let height = Int(try input.u16("cursor height"))
         let hotspotX = Int(try input.u16("cursor hotspot x"))
         let hotspotY = Int(try input.u16("cursor hotspot y"))
+        guard width * height <= RFBFramebufferDecoder.maximumCursorPixels else {
+            throw input.failure("a \(width)x\(height) cursor is larger than any decoded")
+        }
         guard width * height <= (input.end - input.index) / 4 else {
             throw input.failure("a \(width)x\(height) cursor does not fit the snapshot")
         }

@@ -11,6 +11,11 @@ extension RFBFramebufferDecoder {
         return screen
     }
 
+    /// The largest cursor taken: 1 Mi pixels (4 MiB), e.g. 1024 × 1024. Pointer shapes are
+    /// 16–256 pixels a side; a larger one (XCursor's 2 bits a pixel would otherwise turn each
+    /// recorded byte into 16 bytes held and drawn on every frame) is reported and passed over.
+    public static let maximumCursorPixels = 1 << 20
+
     /// Reads a Cursor or XCursor rectangle's data (`reader`) into ``cursor``; an empty one hides it.
     func setCursor(_ rectangle: RFBRectangle, _ reader: inout RFBDataReader, _ converter: RFBPixelConverter?) throws {
         let width = Int(rectangle.width)
@@ -18,6 +23,11 @@ extension RFBFramebufferDecoder {
         guard width > 0, height > 0 else {
             cursor = RFBCursor(width: 0, height: 0, hotspotX: 0, hotspotY: 0, pixels: [])
             return
+        }
+        guard width * height <= Self.maximumCursorPixels else {
+            throw DecodeFailure(
+                message: "a \(width)x\(height) cursor is larger than the \(Self.maximumCursorPixels) pixels a cursor "
+                    + "may have (the previous shape stays)")
         }
         let rowBytes = (width + 7) / 8
         /// Whether bit (x, y) of the bitmap starting at `start` is set.

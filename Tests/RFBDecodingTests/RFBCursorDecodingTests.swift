@@ -49,6 +49,30 @@ import Testing
         #expect(session.decoder.framebufferWithCursor?.pixels == [UInt32](repeating: 0, count: 9))
     }
 
+    /// An XCursor of `width`x`height`, every pixel shown in the primary colour (red).
+    static func xCursor(_ width: Int, _ height: Int) -> [UInt8] {
+        let bitmap = [UInt8](repeating: 0xFF, count: (width + 7) / 8 * height)
+        return rect(0, 0, width, height, .xCursor) + [0xFF, 0, 0] + [0, 0, 0xFF] + bitmap + bitmap
+    }
+
+    @Test func aCursorLargerThanTheBoundIsReportedAndThePreviousShapeStays() throws {
+        var session = DecoderSession(width: 4, height: 4)
+        session.server(update(1) + Self.cursorRectangle())
+        let previous = try #require(session.decoder.cursor)
+        // 2048 x 1024 pixels from 512 KiB of XCursor data (4 bytes held a pixel: 8 MiB).
+        session.server(update(2) + Self.xCursor(2048, 1024) + rect(0, 0, 1, 1, .raw) + px(Self.green))
+        #expect(session.problems.count == 1)
+        #expect(session.problems.first?.detail.contains("2048x1024 cursor is larger") == true)
+        let kept = session.decoder.cursor == previous  // (not printed whole when it fails: 2 Mi pixels)
+        #expect(kept, "the previous cursor stays, not \(session.decoder.cursor.map { "\($0.width)x\($0.height)" } ?? "none")")
+        #expect(session.rows[0][0] == Self.green, "the rectangle after it is drawn")
+        // The bound itself is taken.
+        session.server(update(1) + Self.xCursor(1024, 1024))
+        #expect(session.problems.count == 1)
+        #expect(session.decoder.cursor?.width == 1024)
+        #expect(RFBFramebufferDecoder.maximumCursorPixels == 1024 * 1024)
+    }
+
     @Test func aSnapshotKeepsTheCursorAndThePointer() throws {
         var session = DecoderSession(width: 5, height: 4)
         session.server(update(1) + Self.cursorRectangle())
