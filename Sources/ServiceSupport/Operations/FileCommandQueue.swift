@@ -25,8 +25,20 @@ public final class FileCommandQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var waiting: [(path: String, prepare: @Sendable (String) -> [String: String])] = []
     private var workers = 0
+    /// The shells running now, by the file they run for.
+    private var children: [(path: String, pid: pid_t)] = []
+
     /// Commands started and not yet ended (what the limit bounds), for tests and logs.
-    public private(set) var running = 0
+    public var running: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return children.count
+    }
+
+    /// How long ``finish(grace:)`` waits at shutdown before it stops the commands still running.
+    public static let shutdownGrace: Double = 30
+    /// How long a stopped command gets after SIGTERM before SIGKILL.
+    public static let killGrace: Double = 5
 
     public init(command: String, limit: Int, logger: Logger) {
         self.command = command
@@ -50,21 +62,60 @@ public final class FileCommandQueue: @unchecked Sendable {
         }
     }
 
-    /// Waits until every file handed over so far has had its command run.
-    public func finish() async {
+    /// Waits until every file handed over so far has had its command run, at most `grace` seconds:
+    /// then the files still waiting are given up and the commands still running get SIGTERM
+    /// (their shell; SIGKILL `killGrace` seconds later), each logged with its file, so that a hung
+    /// upload cannot hold the shutdown until systemd kills the whole service.
+    public func finish(grace: Double = shutdownGrace, killGrace: Double = killGrace) async {
         let pending: Int = {
             condition.lock()
             defer { condition.unlock() }
-            return waiting.count + running
+            return waiting.count + children.count
         }()
         if pending > 0 { logger.info("record-on-close: waiting for \(pending) command(s) to finish") }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread { [self] in
-                condition.lock()
-                while workers > 0 { condition.wait() }
-                condition.unlock()
+                if !waitForWorkers(seconds: grace) {
+                    stopCommands(signal: SIGTERM, after: grace)
+                    if !waitForWorkers(seconds: killGrace) { stopCommands(signal: SIGKILL, after: grace + killGrace) }
+                    _ = waitForWorkers(seconds: .infinity)
+                }
                 continuation.resume()
             }
+        }
+    }
+
+    /// Waits until no worker is left or `seconds` have passed; true when none is left.
+    private func waitForWorkers(seconds: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard seconds.isFinite else {
+            // (Not wait(until: .distantFuture): Foundation's nanoseconds of that trap.)
+            while workers > 0 { condition.wait() }
+            return true
+        }
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while workers > 0 {
+            if !condition.wait(until: deadline) { return workers == 0 }
+        }
+        return true
+    }
+
+    /// Gives up the files still waiting and sends `signal` to the running commands, logging each.
+    private func stopCommands(signal: Int32, after seconds: Double) {
+        condition.lock()
+        let dropped = waiting.map(\.path)
+        waiting.removeAll()
+        let running = children
+        condition.unlock()
+        for path in dropped {
+            logger.error("record-on-close: shutting down; no command was run for \(path) (the file is kept)")
+        }
+        let name = signal == SIGKILL ? "SIGKILL" : "SIGTERM"
+        for child in running {
+            logger.error(
+                "record-on-close: shutting down; the command for \(child.path) still runs after \(seconds) s: \(name)")
+            kill(child.pid, signal)
         }
     }
 
@@ -82,13 +133,7 @@ public final class FileCommandQueue: @unchecked Sendable {
             var environment = ProcessInfo.processInfo.environment
             environment["WEBSOCKIFY_RECORD_FILE"] = path
             environment.merge(prepare(path)) { _, new in new }
-            condition.lock()
-            running += 1
-            condition.unlock()
             run(path: path, environment: environment)
-            condition.lock()
-            running -= 1
-            condition.unlock()
         }
     }
 
@@ -100,7 +145,13 @@ public final class FileCommandQueue: @unchecked Sendable {
         case .failure(let error):
             logger.error("record-on-close: cannot start /bin/sh for \(path): \(error.text); the file is kept")
         case .success(let pid):
+            condition.lock()
+            children.append((path, pid))
+            condition.unlock()
             let status = ProcessSpawner.reap(pid)
+            condition.lock()
+            children.removeAll { $0.pid == pid }
+            condition.unlock()
             let seconds = Double((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000) / 1000
             if status.code == 0 {
                 logger.info("record-on-close: done for \(path) in \(seconds) s")
