@@ -20,6 +20,8 @@ extension RecordStats {
             case .gap(let gap): accumulator.add(gap: gap)
             }
         }
-        return accumulator.finish(fileBytes: bytes, damages: merge.damages.map(\.damage))
+        var stats = accumulator.finish(fileBytes: bytes, damages: merge.damages.map(\.damage))
+        stats.fileCount = paths.count
+        return stats
     }
 }

@@ -74,8 +74,10 @@ public struct RecordStats: Sendable {
     public var records = 0
     public var frames: UInt64 = 0
     public var payloadBytes: UInt64 = 0
-    /// Block figures; nil for legacy files, which have no blocks.
+    /// Block figures; nil for legacy files, which have no blocks, and for several files taken together.
     public var blocks: BlockStats?
+    /// How many files these figures are over (`stats FILE…` joins sessions that span files).
+    public var fileCount = 1
     /// Sessions in ascending number.
     public var sessions: [SessionStats] = []
     public var markers: [MarkerStats] = []

@@ -22,6 +22,8 @@ public enum RecordStatsFormatter {
                 line += " (\(decimal((blocks.storedBytes * 1000 + blocks.rawBytes / 2) / blocks.rawBytes, places: 3)))"
             }
             lines.append(line)
+        } else if stats.fileCount > 1 {
+            lines.append("  blocks: not summed over \(stats.fileCount) files (stats of one file gives its own)")
         } else {
             lines.append("  blocks: none (legacy format)")
         }
