@@ -26,7 +26,7 @@ public final class RecordingMetrics: Sendable {
         Label.queuedRecords: "Records waiting for the recorder's thread.",
         Label.queuedBytes: "Memory held by the records waiting for the recorder's thread.",
         Label.bytesWritten: "Bytes the recorder added to its files.",
-        Label.recordsDropped: "Records the recorder could not keep (queue full, or after it began closing).",
+        Label.recordsDropped: "Records the recorder could not keep (queue full, after it began closing, or no file for their session).",
         Label.gaps: "Gap blocks written, each telling what was lost.",
     ]
 

@@ -63,8 +63,12 @@ public final class BackgroundRecorder: @unchecked Sendable {
         public var queuedBytes = 0
         /// Bytes added to the recording's files (blocks, gaps, indexes), as of the writer's last batch.
         public var bytesWritten: UInt64 = 0
-        /// Records refused: the queue was full, or they came after ``close()`` began.
+        /// Records refused: the queue was full, or they came after ``close()`` began; and
+        /// ``recordsWithoutFile``.
         public var recordsDropped: UInt64 = 0
+        /// Records of sessions whose own file could not be created (per-session recording: a full
+        /// disk, no inodes, the descriptor limit): no file, so no gap block can tell of them either.
+        public var recordsWithoutFile: UInt64 = 0
         /// Gap blocks written (each tells what a full queue or a failed write lost).
         public var gapsWritten = 0
 
@@ -338,6 +342,9 @@ public final class BackgroundRecorder: @unchecked Sendable {
     private func publishWriterTotals() {
         published.bytesWritten = writer.bytesWritten
         published.gapsWritten = writer.gapsWritten
+        let withoutFile = UInt64(writer.recordsWithoutFile)
+        published.recordsDropped += withoutFile &- published.recordsWithoutFile
+        published.recordsWithoutFile = withoutFile
     }
 
     /// `pthread_setname_np` (a GNU extension Swift's Glibc module does not export), looked up once,
