@@ -14,7 +14,7 @@ public enum ProcessResources {
     public static func install(on registry: MetricsRegistry) {
         registry.describe([
             "process_open_fds": "Open file descriptors of the process.",
-            "process_max_fds": "The process's limit on open file descriptors (ulimit -n; 0 when unlimited).",
+            "process_max_fds": "The process's limit on open file descriptors (ulimit -n; 2^64-1 when unlimited).",
         ])
         let open = Gauge(label: "process_open_fds", factory: registry.factory)
         let limit = Gauge(label: "process_max_fds", factory: registry.factory)
@@ -38,10 +38,17 @@ public enum ProcessResources {
         return max(0, count - 1)
     }
 
-    /// The soft limit on open descriptors (`ulimit -n`); nil when unlimited (RLIM_INFINITY, all ones) or unknown.
-    public static func descriptorLimit() -> Int? {
+    /// The soft limit on open descriptors (`ulimit -n`); nil when unknown.
+    public static func descriptorLimit() -> Double? {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
-        return Int(clamping: limit.rlim_cur)
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
+        return gaugeValue(limit: limit.rlim_cur)
+    }
+
+    /// A limit as the gauge shows it: its value, and RLIM_INFINITY (all ones) as 2^64−1 — what
+    /// Prometheus' Go client (procfs reads "unlimited" in /proc/PID/limits as 18446744073709551615)
+    /// and node_exporter report, so `process_open_fds / process_max_fds` stays near 0, not +Inf.
+    static func gaugeValue(limit: rlim_t) -> Double {
+        Double(UInt64(limit))
     }
 }

@@ -6,6 +6,10 @@ import NIOPosix
 import ProxyTestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import MetricsExport
 
 /// The `/metrics` endpoint on a real loopback socket.
@@ -100,7 +104,11 @@ import Testing
         ProcessResources.install(on: registry)
         let limit = try #require(ProcessResources.descriptorLimit())
         let text = String(decoding: registry.exposition(), as: UTF8.self)
-        #expect(text.contains("\nprocess_max_fds \(Double(limit))\n"))
+        #expect(text.contains("\nprocess_max_fds \(limit)\n"))
+        // Unlimited (which Linux allows for no NOFILE limit, but other limits and systems have) is
+        // 2^64−1, as Prometheus' Go client reports it, not 0 (review #18).
+        #expect(ProcessResources.gaugeValue(limit: rlim_t.max) == 18_446_744_073_709_551_615.0)
+        #expect(ProcessResources.gaugeValue(limit: 1024) == 1024)
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("process_open_fds ") })
         let open = try #require(Double(line.dropFirst("process_open_fds ".count)))
         // At least standard input, output and error; never more than the limit.
