@@ -292,9 +292,20 @@ public final class ProxyServer: Service, Sendable {
             return false
         }
         if hurried { ended.succeed(.hurried) }
-        let deadline = loop.scheduleTask(in: limit) { ended.succeed(.elapsed) }
+        // The end of the wait is decided under the lock hurry() takes the waiter with: a hurry that
+        // comes after the deadline or the last session is counted for the next step, not lost on
+        // this step's completed promise.
+        let settle: @Sendable (ShutdownSequence.Event) -> Void = { [hurries] event in
+            let mine = hurries.withLockedValue { state in
+                guard let waiter = state.waiter, waiter.futureResult === ended.futureResult else { return false }
+                state.waiter = nil
+                return true
+            }
+            if mine { ended.succeed(event) }
+        }
+        let deadline = loop.scheduleTask(in: limit) { settle(.elapsed) }
         let noSessions = loop.makePromise(of: Bool.self)
-        noSessions.futureResult.whenSuccess { none in if none { ended.succeed(.noSessionsLeft) } }
+        noSessions.futureResult.whenSuccess { none in if none { settle(.noSessionsLeft) } }
         if endsWhenNoSessions { context.notifyWhenNoSessions(noSessions) }
         let event = (try? await ended.futureResult.get()) ?? .elapsed
         deadline.cancel()
