@@ -62,7 +62,8 @@ extension ViewerSession {
         let first = firstTimeMicros ?? 0
         let span = max(lastTimeMicros - first, 1)
         let buckets = min(max(requested, 1), 4000)
-        let width = (span + UInt64(buckets) - 1) / UInt64(buckets)
+        // (rounded up without adding: a span near 2^64 must not overflow)
+        let width = span / UInt64(buckets) + (span % UInt64(buckets) == 0 ? 0 : 1)
         var bandwidth = [[UInt64](repeating: 0, count: buckets), [UInt64](repeating: 0, count: buckets)]
         for frame in frames {
             let slot = min(Int((frame.timeMicros - min(frame.timeMicros, first)) / max(width, 1)), buckets - 1)
@@ -109,7 +110,7 @@ extension ViewerSession {
         if let drawn = serverChunks.first(where: { $0.repaint != nil }) { object.add("first_update_us", drawn.timeMicros) }
         object.add("problems", objects: decodeProblems.map { problem in
             var p = RFBJSONObject()
-            if let time = problem.time { p.add("t", UInt64(max(time, 0) * 1e6)) }
+            if let time = problem.time { p.add("t", UInt64(microsecondsSaturating: time)) }
             p.add("text", problem.description)
             return p
         })

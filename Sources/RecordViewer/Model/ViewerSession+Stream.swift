@@ -27,7 +27,7 @@ extension ViewerSession {
                 stream.pieces.append(.init(timeMicros: serverInit.timeMicros, bytes: step))
             }
             let start = serverChunks.firstIndex { $0.offset + $0.length > serverInit.endOffset } ?? serverChunks.count
-            continueOriginal(&stream, from: start, until: atMicros + Self.streamTimeBudgetMicros)
+            continueOriginal(&stream, from: start, until: atMicros.plusSaturating(Self.streamTimeBudgetMicros))
             return stream
         }
         guard let keyframe = keyframes.last(where: { $0.timeMicros <= atMicros }) ?? keyframes.first else { return nil }
@@ -38,7 +38,7 @@ extension ViewerSession {
             stream.pieces.append(.init(timeMicros: keyframe.timeMicros, bytes: step))
         }
         stream.pieces.append(.init(timeMicros: keyframe.timeMicros, bytes: ViewerStreamWriter.update(resize: nil, [rectangle])))
-        continueKeyframe(&stream, from: keyframe.chunkIndex + 1, until: max(atMicros, keyframe.timeMicros) + Self.streamTimeBudgetMicros)
+        continueKeyframe(&stream, from: keyframe.chunkIndex + 1, until: max(atMicros, keyframe.timeMicros).plusSaturating(Self.streamTimeBudgetMicros))
         return stream
     }
 
@@ -46,7 +46,8 @@ extension ViewerSession {
     func stream(from index: Int, mode: ViewerStream.Mode) -> ViewerStream {
         var stream = ViewerStream(mode: mode)
         let from = min(max(index, 0), serverChunks.count)
-        let until = (from < serverChunks.count ? serverChunks[from].timeMicros : lastTimeMicros) + Self.streamTimeBudgetMicros
+        let until = (from < serverChunks.count ? serverChunks[from].timeMicros : lastTimeMicros)
+            .plusSaturating(Self.streamTimeBudgetMicros)
         switch mode {
         case .original: continueOriginal(&stream, from: from, until: until)
         case .keyframe: continueKeyframe(&stream, from: from, until: until)

@@ -215,7 +215,7 @@ final class ViewerSession {
             serverChunks[index].repaint = Repaint(
                 resize: resized ? (screen.width, screen.height) : nil, rectangles: areas, pixels: PixelStore(pixels))
         }
-        let due = keyframes.last.map { time >= $0.timeMicros + keyframeIntervalMicros } ?? true
+        let due = keyframes.last.map { time >= $0.timeMicros.plusSaturating(keyframeIntervalMicros) } ?? true
         if due, keyframes.isEmpty || !areas.isEmpty {
             keyframes.append(Keyframe(
                 chunkIndex: index, timeMicros: time, width: screen.width, height: screen.height,

@@ -52,22 +52,26 @@ public struct ViewerAPI: Sendable {
             return .error(404, "no such API")
         }
         let answer: ViewerResponse?? = recording.withSession(number) { session -> ViewerResponse? in
-            switch path[2] {
-            case "timeline":
-                return .json(session.timelineJSON(buckets: query["buckets"].flatMap { Int($0) } ?? 600).rendered)
-            case "messages":
-                return .json(session.messagesJSON(
-                    from: query["from"].flatMap { Int($0) }, at: query["at"].flatMap { UInt64($0) },
-                    limit: query["limit"].flatMap { Int($0) } ?? 500).rendered)
-            case "bytes":
-                let direction: Direction = query["from"] == "client" ? .clientToTarget : .targetToClient
-                return .json(session.bytesJSON(
-                    from: direction, offset: query["offset"].flatMap { Int($0) } ?? 0,
-                    length: query["length"].flatMap { Int($0) } ?? 256).rendered)
-            case "stream":
-                return stream(session, query)
-            default:
-                return nil
+            do throws(BadNumber) {
+                switch path[2] {
+                case "timeline":
+                    return .json(session.timelineJSON(buckets: try Self.number(query, "buckets") ?? 600).rendered)
+                case "messages":
+                    return .json(session.messagesJSON(
+                        from: try Self.number(query, "from"), at: try Self.number(query, "at"),
+                        limit: try Self.number(query, "limit") ?? 500).rendered)
+                case "bytes":
+                    let direction: Direction = query["from"] == "client" ? .clientToTarget : .targetToClient
+                    return .json(session.bytesJSON(
+                        from: direction, offset: try Self.number(query, "offset") ?? 0,
+                        length: try Self.number(query, "length") ?? 256).rendered)
+                case "stream":
+                    return try stream(session, query)
+                default:
+                    return nil
+                }
+            } catch {
+                return .error(400, "\(error.name)= is not a whole number in range: \(error.value.prefix(40))")
             }
         }
         switch answer {
@@ -77,15 +81,29 @@ public struct ViewerAPI: Sendable {
         }
     }
 
-    private func stream(_ session: ViewerSession, _ query: [String: String]) -> ViewerResponse {
+    /// A query parameter that is there but is no number of its type (or does not fit it).
+    struct BadNumber: Error {
+        var name: String
+        var value: String
+    }
+
+    /// Query parameter `name` as a number; nil when it is absent, an error when it is not a
+    /// number of `T` (a request never gets a silent default for a value it did send).
+    static func number<T: FixedWidthInteger>(_ query: [String: String], _ name: String) throws(BadNumber) -> T? {
+        guard let text = query[name] else { return nil }
+        guard let value = T(text) else { throw BadNumber(name: name, value: text) }
+        return value
+    }
+
+    private func stream(_ session: ViewerSession, _ query: [String: String]) throws(BadNumber) -> ViewerResponse {
         let stream: ViewerStream
-        if let from = query["from"].flatMap({ Int($0) }) {
+        if let from: Int = try Self.number(query, "from") {
             guard let mode = query["mode"].flatMap(ViewerStream.Mode.init(rawValue:)) else {
                 return .error(400, "from= needs mode=original or mode=keyframe")
             }
             stream = session.stream(from: from, mode: mode)
         } else {
-            let at = query["at"].flatMap { UInt64($0) } ?? 0
+            let at: UInt64 = try Self.number(query, "at") ?? 0
             let supported = Set((query["supported"] ?? "").split(separator: ",").compactMap { Int32($0) })
             guard let made = session.stream(at: at, supported: supported) else {
                 return .error(404, "session \(session.number) has no screen yet (no ServerInit)")
