@@ -182,7 +182,7 @@ let layer6: [Target] = [
     .target(
         name: "ReplayCLI",
         dependencies: [
-            "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "CLISupport", "MetricsExport", .argumentParser,
+            "Replay", "Proxy", "StaticWeb", "ServiceSupport", "RFBRules", "RecordFormat", "CLISupport", "MetricsExport", .argumentParser,
             .logging,
         ]
     ),

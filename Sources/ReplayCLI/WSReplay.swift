@@ -5,6 +5,7 @@ import Logging
 import MetricsExport
 import Proxy
 import RFBRules
+import RecordFormat
 import Replay
 import ServiceSupport
 import StaticWeb
@@ -18,7 +19,8 @@ public struct WSReplay: AsyncParsableCommand {
             Exit codes: 0 the client matched the recording, 1 a divergence or no client at all, 2 usage or I/O error, \
             3 the recording is truncated or corrupt (played up to the last good block), or holds records \
             whose time is out of range (played right after the record before them).
-            """)
+            """,
+        version: RecordFormatVersion.producerVersion)
 
     enum Sync: String, ExpressibleByArgument, CaseIterable {
         case client, time

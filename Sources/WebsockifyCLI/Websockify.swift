@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLISupport
 import Proxy
+import RecordFormat
 
 /// `websockify`'s command line: websockify 0.13's options. From them ``validate()`` checks the options,
 /// ``makeConfiguration(pluginLogger:)`` builds the ``ProxyConfiguration`` and ``run()`` runs it with the
@@ -15,7 +16,8 @@ public struct Websockify: AsyncParsableCommand {
             websockify [options] --unix-target=FILE [source_addr:]source_port
             websockify [options] [source_addr:]source_port -- WRAP_COMMAND_LINE
             websockify [options] --inetd|--unix-listen=FILE target_addr:target_port
-            """
+            """,
+        version: RecordFormatVersion.producerVersion
     )
 
     @Argument(

@@ -42,6 +42,18 @@ USAGE_FORMS = [
 ]
 
 
+def test_version_is_the_toolkit_version_for_all_three_tools():
+    """websockify, wsreplay and wsrecord-inspect --version print the one version (the Debian package's)."""
+    from pathlib import Path
+
+    tools = Path(websockify_bin()).parent
+    versions = [subprocess.run([str(tools / name), "--version"], capture_output=True, text=True, timeout=30)
+                for name in ("websockify", "wsreplay", "wsrecord-inspect")]
+    assert [v.returncode for v in versions] == [0, 0, 0], versions
+    assert re.fullmatch(r"\d+\.\d+\.\d+\n", versions[0].stdout), versions[0].stdout
+    assert versions[1].stdout == versions[2].stdout == versions[0].stdout
+
+
 def usage_lines(text):
     """The lines of the USAGE:/Usage: block, without the header word."""
     block = re.search(r"^(?:USAGE|Usage): (.*?)\n(?:\n|  See )", text, re.M | re.S)
