@@ -24,9 +24,14 @@ public struct ContactSheet {
 
     public var count: Int { cells.count }
 
+    /// The tallest thumbnail, in widths: a screen taller than that (a 1×65535 one) is fitted into
+    /// a cell of this proportion instead of making a cell of its own.
+    public static let maximumAspect = 2
+
     /// Adds the screen at `micros` as the next cell.
     public mutating func add(_ screen: RFBFramebuffer, at micros: UInt64) {
-        let height = thumbnailHeight ?? max(1, (screen.height * thumbnailWidth + screen.width / 2) / max(screen.width, 1))
+        let proportional = (screen.height * thumbnailWidth + screen.width / 2) / max(screen.width, 1)
+        let height = thumbnailHeight ?? min(max(1, proportional), Self.maximumAspect * thumbnailWidth)
         thumbnailHeight = height
         cells.append((micros, FrameScaler.fitted(screen, width: thumbnailWidth, height: height)))
     }

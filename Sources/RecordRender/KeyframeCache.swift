@@ -62,6 +62,8 @@ struct KeyframeCache {
         case stale
         /// It does not read back whole.
         case damaged(String)
+        /// It is not a regular file (a FIFO, a device, a directory): neither read nor replaced.
+        case notAFile
     }
 
     /// The cache file's path for `recording`.
@@ -87,7 +89,7 @@ struct KeyframeCache {
     /// Reads the cache at `path` for the recording whose identity is `identity`. Nil when there is
     /// no file.
     static func load(path: String, identity: Identity) throws(Refusal) -> KeyframeCache? {
-        guard let bytes = readFile(path) else { return nil }
+        guard let bytes = try readFile(path) else { return nil }
         let cache = try decode(bytes)
         guard cache.identity == identity else { throw .stale }
         return cache
@@ -196,12 +198,15 @@ struct KeyframeCache {
     }
 
     /// The whole file, or nil when there is none (or it cannot be read, or is too large).
-    private static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    private static func readFile(_ path: String) throws(Refusal) -> [UInt8]? {
+        // Without waiting: opening a FIFO to read waits for a writer.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size >= 0, info.st_size <= maximumSize else { return nil }
+        guard fstat(fd, &info) == 0 else { return nil }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .notAFile }
+        guard info.st_size >= 0, info.st_size <= maximumSize else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         var done = 0
         while done < bytes.count {

@@ -31,9 +31,10 @@ public enum PNGImage {
     }
 
     /// Writes `image` as a PNG file: to a temporary file beside `path`, then renamed over it, so
-    /// that `path` is never a half-written image.
-    public static func write(_ image: RFBFramebuffer, to path: String) throws(RenderError) {
-        try AtomicFile.write(try encode(image), to: path)
+    /// that `path` is never a half-written image; with the permission bits `mode`
+    /// (``AtomicFile/mode(madeFrom:)`` for an image of a recording).
+    public static func write(_ image: RFBFramebuffer, to path: String, mode: UInt32) throws(RenderError) {
+        try AtomicFile.write(try encode(image), to: path, mode: mode)
     }
 
     /// The image in PNG `bytes` (any PNG libpng reads; converted to 8-bit RGB on a black background).

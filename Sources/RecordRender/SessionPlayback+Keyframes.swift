@@ -29,6 +29,7 @@ extension SessionPlayback {
                 + "decoding from an earlier point")
             return false
         }
+        let damagesBefore = records.damages.count
         records.seek(to: keyframe.position)
         pending = nil
         // The keyframe's own record comes first; anything else means the keyframe is not of this file.
@@ -44,8 +45,13 @@ extension SessionPlayback {
             found = false
         }
         guard found else {
-            note(nil, "a keyframe (at \(RenderTimeText.seconds(keyframe.reachedMicros)) s) does not match the "
-                + "recording's records; decoding from an earlier point")
+            // What reading from a wrong place found is not damage of the recording: the keyframe
+            // (from a cache made of another file, or edited) is wrong.
+            let extra = records.damages.count - damagesBefore
+            if extra > 0, damagesNoted >= damagesBefore { damagesNoted += extra }
+            let source = keyframesFromCache > 0 ? " of the keyframe cache \(cachePath ?? "")" : ""
+            note(nil, "a keyframe\(source) (at \(RenderTimeText.seconds(keyframe.reachedMicros)) s) does not match the "
+                + "recording's records: not used (the cache is made again); decoding from an earlier point")
             return false
         }
         state = State(decoder: decoder, bytes: FrameBytes(open))
@@ -72,6 +78,9 @@ extension SessionPlayback {
                     + "not used, made again")
             case .damaged(let why):
                 note(nil, "the keyframe cache \(cachePath) is damaged (\(why)): not used, made again")
+            case .notAFile:
+                cacheRefused = true
+                note(nil, "the keyframe cache \(cachePath) is not a regular file: neither used nor replaced")
             }
         }
     }
@@ -81,13 +90,13 @@ extension SessionPlayback {
     /// cache that is still valid. A cache that cannot be written is noted;
     /// nothing else depends on it.
     public func saveKeyframes() {
-        guard let cachePath, let identity, keyframesChanged else { return }
+        guard let cachePath, let identity, keyframesChanged, !cacheRefused else { return }
         // Made from the recording as it was when opened; a recording that changed since gets a cache
         // that the next run finds stale.
         var cache = (try? KeyframeCache.load(path: cachePath, identity: identity)) ?? KeyframeCache(identity: identity)
         cache.sessions[session] = KeyframeCache.Track(intervalMicros: options.intervalMicros, keyframes: keyframes)
         do {
-            try AtomicFile.write(cache.encoded(), to: cachePath)
+            try AtomicFile.write(cache.encoded(), to: cachePath, mode: try AtomicFile.cacheMode(of: path))
             keyframesChanged = false
         } catch {
             note(nil, "the keyframe cache cannot be written (\(error)); the next run decodes again")

@@ -42,7 +42,9 @@ public final class SessionPlayback {
     var state: State
     /// An entry read but not applied: it is later than the time asked.
     var pending: SessionRecords.Entry?
-    private var damagesNoted = 0
+    var damagesNoted = 0
+    /// The cache file is not a regular file: it is not replaced.
+    var cacheRefused = false
     private var noted: Set<String> = []
     private var momentsAsked = 0
 

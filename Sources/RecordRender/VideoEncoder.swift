@@ -101,8 +101,8 @@ public final class VideoEncoder {
         }
     }
 
-    /// Ends the input, waits for ffmpeg and puts the video in place.
-    public func finish() throws(RenderError) {
+    /// Ends the input, waits for ffmpeg and puts the video in place with the permission bits `mode`.
+    public func finish(mode: UInt32) throws(RenderError) {
         let status = finishProcess()
         guard status == 0 else {
             let text = messages()
@@ -111,7 +111,7 @@ public final class VideoEncoder {
         }
         unlink(log)
         forgetInterruption()
-        try AtomicFile.commit(temporary, to: output)
+        try AtomicFile.commit(temporary, to: output, mode: mode)
     }
 
     /// Stops ffmpeg and removes what it wrote (an interrupted or failed render leaves no video).

@@ -12,6 +12,7 @@ public enum VideoRenderer {
         progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
     ) throws(RenderError) -> Int {
         let total = settings.frameCount(endMicros: try playback.lastTime())
+        let mode = try AtomicFile.mode(madeFrom: playback.path)
         var encoder: VideoEncoder?
         var blank = 0
         do throws(RenderError) {
@@ -33,7 +34,7 @@ public enum VideoRenderer {
                 progress(index + 1, total)
             }
             guard let encoder else { throw RenderError("the session has no screen to draw (no ServerInit)", path: playback.path) }
-            try encoder.finish()
+            try encoder.finish(mode: mode)
         } catch {
             encoder?.abandon()
             throw error

@@ -127,6 +127,7 @@ struct Render: ParsableCommand {
     /// `--at`: each moment as a PNG.
     private func drawMoments(_ playback: SessionPlayback, _ warnings: inout RenderWarnings) throws {
         let moments = try at.map { try moment($0, playback.open) }
+        let outputMode = try AtomicFile.mode(madeFrom: file)
         let directory = at.count > 1
         if directory { try makeDirectory(output!) }
         for (text, micros) in zip(at, moments) {
@@ -145,7 +146,7 @@ struct Render: ParsableCommand {
             guard let screen else {
                 throw RenderError("no screen yet at \(text): the server had not sent its ServerInit", path: file)
             }
-            try PNGImage.write(screen, to: directory ? "\(output!)/\(Self.frameName(micros))" : output!)
+            try PNGImage.write(screen, to: directory ? "\(output!)/\(Self.frameName(micros))" : output!, mode: outputMode)
             warnings.show(playback.notes)
         }
     }
@@ -178,17 +179,18 @@ struct Render: ParsableCommand {
             sheet.add(screen, at: end)
         }
         guard sheet.count > 0 else { throw RenderError("the session has no screen to draw (no ServerInit)", path: file) }
-        try PNGImage.write(sheet.image(), to: path)
+        try PNGImage.write(sheet.image(), to: path, mode: try AtomicFile.mode(madeFrom: file))
         Output.standardError("wrote \(path): \(sheet.count) thumbnails, \(sheet.size.width)x\(sheet.size.height)")
     }
 
     /// `--every -o DIR`: a PNG per moment, named with its time.
     private func drawSeries(_ playback: SessionPlayback, _ warnings: inout RenderWarnings) throws {
         try makeDirectory(output!)
+        let outputMode = try AtomicFile.mode(madeFrom: file)
         var written = 0
         try playback.forEach(try series(playback)) { micros, screen in
             guard let screen else { return }
-            try PNGImage.write(screen, to: "\(output!)/\(Self.frameName(micros))")
+            try PNGImage.write(screen, to: "\(output!)/\(Self.frameName(micros))", mode: outputMode)
             written += 1
             warnings.show(playback.notes)
         }

@@ -28,7 +28,7 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("frame.png").path
-        try PNGImage.write(Self.gradient(width: 5, height: 3), to: path)
+        try PNGImage.write(Self.gradient(width: 5, height: 3), to: path, mode: 0o644)
         let back = try PNGImage.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
         #expect(back == Self.gradient(width: 5, height: 3))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["frame.png"], "no temporary file is left")

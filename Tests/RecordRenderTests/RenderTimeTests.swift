@@ -43,6 +43,16 @@ import Testing
         #expect(VideoSettings.speed("0") == nil && VideoSettings.speed("fast") == nil)
     }
 
+    /// A screen far taller than wide (1×4096 here; 1×65535 is a valid ServerInit) makes a cell at
+    /// most twice as tall as wide, the screen fitted into it, not a thumbnail 4096 widths tall.
+    @Test func aContactSheetCellIsAtMostTwiceAsTallAsWide() {
+        var sheet = ContactSheet(columns: 2, thumbnailWidth: 8)
+        sheet.add(RFBFramebuffer(width: 1, height: 4096), at: 0)
+        sheet.add(RFBFramebuffer(width: 4096, height: 1), at: 1)
+        #expect(sheet.thumbnailHeight == 16)
+        #expect(sheet.size.height == 8 + 16 + ContactSheet.labelHeight + 8)
+    }
+
     @Test func aContactSheetIsAGridOfCellsWithTheirTimes() {
         var screen = RFBFramebuffer(width: 80, height: 60)
         screen.put(x: 0, y: 0, width: 80, height: 60, Array(repeating: 0xFF_0000, count: 4800))
