@@ -204,7 +204,8 @@ def test_dpkg_installs_it_and_makes_the_system_user(root, host_accounts):
 def test_installed_tools_run_and_load_only_packaged_or_depended_libraries(root, deb):
     for tool in TOOLS:
         assert run([root / "usr/bin" / tool, "--help"]).startswith("OVERVIEW: ")
-    assert run([root / "usr/bin/wsrecord-inspect", "--version"]).strip() == fields(deb)["Version"]
+    for tool in TOOLS:
+        assert run([root / "usr/bin" / tool, "--version"]).strip() == fields(deb)["Version"]
     depended = {re.split(r"[ (]", d.strip())[0] for d in re.split(r"[,|]", fields(deb)["Depends"])}
     env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
     for elf in [*(root / "usr/bin" / t for t in TOOLS), root / REBIND]:
