@@ -15,9 +15,12 @@ final class ViewerHTTPHandler: ChannelInboundHandler {
     private let threadPool: NIOThreadPool
     private var head: HTTPRequestHead?
 
-    init(api: ViewerAPI, threadPool: NIOThreadPool) {
+    private let hostCheck: ViewerHostCheck
+
+    init(api: ViewerAPI, threadPool: NIOThreadPool, hostCheck: ViewerHostCheck) {
         self.api = api
         self.threadPool = threadPool
+        self.hostCheck = hostCheck
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -32,6 +35,16 @@ final class ViewerHTTPHandler: ChannelInboundHandler {
             let uri = head.uri
             let keepAlive = head.isKeepAlive
             let version = head.version
+            let hosts = head.headers["Host"]
+            guard hostCheck.allows(hosts) else {
+                let response = ViewerResponse.error(
+                    403,
+                    "Host \(hosts.map { "'\($0.prefix(100))'" }.joined(separator: ", ")) is not this viewer's address "
+                        + "(a guard against DNS rebinding): open http://127.0.0.1:\(hostCheck.port)/ or "
+                        + "http://localhost:\(hostCheck.port)/")
+                Self.write(response, version: version, keepAlive: keepAlive, context: context)
+                return
+            }
             let loop = context.eventLoop
             let bound = NIOLoopBound(context, eventLoop: loop)
             threadPool.runIfActive(eventLoop: loop) { api.respond(method: method, target: uri) }

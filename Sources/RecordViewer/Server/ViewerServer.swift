@@ -33,7 +33,9 @@ public final class ViewerServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(ViewerHTTPHandler(api: api, threadPool: threadPool))
+                        let hostCheck = ViewerHostCheck(listenHost: host, port: channel.localAddress?.port ?? port)
+                        try channel.pipeline.syncOperations.addHandler(
+                            ViewerHTTPHandler(api: api, threadPool: threadPool, hostCheck: hostCheck))
                     }
                 }
                 .bind(host: host, port: port).wait()
