@@ -43,6 +43,13 @@ extension RFBFramebufferDecoder {
             }
         case let method where method & 8 != 0:
             throw DecodeFailure(message: "compression control 0x\(String(control, radix: 16)) is not defined")
+        case let method where rectangle.encoding == .tightPNG:
+            // TightPNG has fill, JPEG and PNG only (as noVNC, which refuses the rest); the data is
+            // not inflated, so the stream it names is out of step from here on.
+            tightStreams[Int(method & 3)].brokenAt = offset
+            throw DecodeFailure(
+                message: "TightPNG allows fill, JPEG and PNG only, not basic compression (control "
+                    + "0x\(String(control, radix: 16)))")
         default:
             return try basic(&reader, at: offset, method: method, width: width, height: height, converter, draw: draw)
         }

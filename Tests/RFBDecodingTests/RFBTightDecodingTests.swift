@@ -204,6 +204,16 @@ import Testing
         #expect(session.problems.count == 1)
     }
 
+    @Test func tightPNGRefusesBasicCompression() {
+        var session = DecoderSession(width: 2, height: 1)
+        // Basic compression, copy filter, two TPIXELs sent as they are (under 12 bytes).
+        session.server(update(2) + rect(0, 0, 2, 1, .tightPNG) + [0x00] + tpx(0xFF0000) + tpx(0x00FF00)
+            + rect(0, 0, 1, 1, .tightPNG) + [0x80] + tpx(0x0000FF))
+        #expect(session.problems.count == 1)
+        #expect(session.problems.first?.detail.contains("not basic compression") == true)
+        #expect(session.rows == [[0x0000FF, 0]], "not drawn; the fill after it is")
+    }
+
     @Test func aBrokenStreamReportsItsLaterRectanglesUntilReset() {
         var session = DecoderSession(width: 8, height: 1)
         let garbage: [UInt8] = Array(repeating: 0xFF, count: 20)
