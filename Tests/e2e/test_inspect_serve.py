@@ -254,16 +254,24 @@ def test_http_is_get_only_and_paths_do_not_escape(recording, serve):
     # Pipelined requests are answered in order (a big stream first, then two small answers): NIO's
     # pipelining handler holds a request back until the answer before it has ended.
     port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+    host = f"Host: 127.0.0.1:{port}".encode()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        raw.sendall(b"GET /api/sessions/1/stream?at=5500000 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    b"GET /api/recording HTTP/1.1\r\nHost: x\r\n\r\n"
-                    b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw.sendall(b"GET /api/sessions/1/stream?at=5500000 HTTP/1.1\r\n" + host + b"\r\n\r\n"
+                    b"GET /api/recording HTTP/1.1\r\n" + host + b"\r\n\r\n"
+                    b"GET /nothing HTTP/1.1\r\n" + host + b"\r\nConnection: close\r\n\r\n")
         data = b""
         while chunk := raw.recv(1 << 20):
             data += chunk
     statuses = re.findall(rb"HTTP/1.1 (\d+) [^\r]*\r\nContent-Type: ([^\r;]*)", data)
     assert statuses == [(b"200", b"application/octet-stream"), (b"200", b"application/json"),
                         (b"404", b"application/json")], statuses
+    # DNS rebinding: a page whose name now points at 127.0.0.1 sends its own name as Host.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(f"GET /api/recording HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := raw.recv(1 << 20):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 403 ") and b"DNS rebinding" in data and b'"sessions"' not in data, data[:300]
 
 
 def test_play_to_a_time_then_seek_back_and_forth_matches_render(recording, serve, chromium_driver, tmp_path):
