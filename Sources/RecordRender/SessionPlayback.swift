@@ -18,6 +18,8 @@ public final class SessionPlayback {
     public private(set) var notes: [RenderNote] = []
     /// Records fed to the decoder since this playback was made (the cost of the moments asked).
     public private(set) var recordsDecoded = 0
+    /// The recording is damaged or has a time out of range (noted): what `verify` calls a problem.
+    public private(set) var recordingDamaged = false
     /// The time of the last record of the session, once the end was reached.
     public private(set) var endMicros: UInt64?
     /// Where the last ``screen(at:)`` started decoding: the time of the keyframe it went on from,
@@ -140,6 +142,8 @@ public final class SessionPlayback {
             } else {
                 do {
                     guard let read = try records.next() else {
+                        // The end of the file is where a truncation is found.
+                        noteDamage(atEnd: true)
                         finishDecoding(at: state.reachedMicros)
                         endMicros = state.reachedMicros
                         state.atEnd = true
@@ -184,6 +188,7 @@ public final class SessionPlayback {
         case .record(_, .legacy(let line)): place = " (record \(line + 1) of the legacy file)"
         case .lost: place = ""
         }
+        recordingDamaged = true
         note(
             state.reachedMicros,
             "a record's time (\(time) µs since the session start) is out of range\(place): taken as the time "
@@ -257,11 +262,14 @@ public final class SessionPlayback {
         notes.append(note)
     }
 
-    private func noteDamage() {
+    /// Notes damage found since the last call; at the end of the file (a truncation) with the
+    /// session time reached: where the readable part of the session stops.
+    private func noteDamage(atEnd: Bool = false) {
         let damages = records.damages
         while damagesNoted < damages.count {
-            note(nil, "damaged recording: \(damages[damagesNoted]); the readable records are used")
+            note(atEnd ? state.reachedMicros : nil, "damaged recording: \(damages[damagesNoted]); the readable records are used")
             damagesNoted += 1
+            recordingDamaged = true
         }
     }
 }

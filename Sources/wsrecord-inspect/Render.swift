@@ -26,16 +26,18 @@ struct Render: ParsableCommand {
     @Option(help: "The session to draw (default: the only one).") var session: UInt32?
 
     @Option(
+        parsing: .unconditionalSingleValue,
         help: ArgumentHelp(
             "Draw the screen at this time (repeatable).",
             discussion: "A duration since the session start or a wall-clock ISO 8601 time."))
     var at: [String] = []
 
-    @Option(help: "Draw a series: one frame every this long (e.g. 1s), named with its time, into the directory -o.")
+    @Option(parsing: .unconditional, help: "Draw a series: one frame every this long (e.g. 1s), named with its time, into the directory -o.")
     var every: String?
 
-    @Option(help: "With --every: the series starts here (default 0).") var from: String?
-    @Option(help: "With --every: the series ends here (default: the session's last record).") var to: String?
+    @Option(parsing: .unconditional, help: "With --every: the series starts here (default 0).") var from: String?
+    @Option(parsing: .unconditional, help: "With --every: the series ends here (default: the session's last record).")
+    var to: String?
 
     @Option(
         name: .shortAndLong,
@@ -122,12 +124,16 @@ struct Render: ParsableCommand {
         } else {
             try drawSeries(playback, &warnings)
         }
+        // As dump and the other subcommands: what was drawn is written, and the status says that the
+        // recording is damaged (or has times out of range) — the screens may be from before a cut.
+        if playback.recordingDamaged { throw ExitCode(ExitStatus.damaged) }
     }
 
     /// `--at`: each moment as a PNG.
     private func drawMoments(_ playback: SessionPlayback, _ warnings: inout RenderWarnings) throws {
         let moments = try at.map { try moment($0, playback.open) }
         let outputMode = try AtomicFile.mode(madeFrom: file)
+        var missing: [RenderError] = []
         let directory = at.count > 1
         if directory { try makeDirectory(output!) }
         for (text, micros) in zip(at, moments) {
@@ -143,11 +149,24 @@ struct Render: ParsableCommand {
                         + "records decoded in \(Self.milliseconds(since: started)) ms (\(playback.keyframeCount) keyframes, "
                         + "\(playback.keyframesFromCache) from the cache)")
             }
+            if let end = playback.endMicros, micros > end {
+                Output.standardError(
+                    "wsrecord-inspect: warning: \(file): session \(playback.session): \(text) is after the session's "
+                        + "last record (at \(RenderTimeText.seconds(end)) s): its last screen is drawn")
+            }
             guard let screen else {
-                throw RenderError("no screen yet at \(text): the server had not sent its ServerInit", path: file)
+                // The other moments are still written; the status says that one could not be.
+                let error = RenderError("no screen at \(text): the server had not sent its ServerInit by then", path: file)
+                guard directory else { throw error }
+                missing.append(error)
+                continue
             }
             try PNGImage.write(screen, to: directory ? "\(output!)/\(Self.frameName(micros))" : output!, mode: outputMode)
             warnings.show(playback.notes)
+        }
+        if let first = missing.first {
+            for other in missing.dropFirst() { Output.standardError("wsrecord-inspect: error: \(other)") }
+            throw first
         }
     }
 
@@ -165,8 +184,19 @@ struct Render: ParsableCommand {
     /// `--contact-sheet`: `--every`'s moments and the session's end, or 12 spread over the session.
     private func drawContactSheet(_ path: String, _ playback: SessionPlayback, _ warnings: inout RenderWarnings) throws {
         var sheet = ContactSheet(columns: columns, thumbnailWidth: thumbnailWidth)
-        // Without --every: the session's last record and 11 moments before it, evenly apart.
-        let series = try every == nil ? .init(everyMicros: max(1, playback.lastTime() / 11)) : self.series(playback)
+        guard every != nil else {
+            // Without --every: 12 moments evenly apart, the last one the session's last record
+            // (moment 0, before any screen, is not one of them).
+            let end = try playback.lastTime()
+            var taken = Set<UInt64>()
+            for micros in (1...12).map({ end * $0 / 12 }) where taken.insert(micros).inserted {
+                if let screen = try playback.screen(at: micros) { sheet.add(screen, at: micros) }
+                warnings.show(playback.notes)
+            }
+            try writeSheet(sheet, to: path)
+            return
+        }
+        let series = try self.series(playback)
         var last: UInt64?
         try playback.forEach(series) { micros, screen in
             if let screen { sheet.add(screen, at: micros) }
@@ -178,6 +208,10 @@ struct Render: ParsableCommand {
         if to == nil, last.map({ $0 < end }) ?? true, let screen = try playback.screen(at: end) {
             sheet.add(screen, at: end)
         }
+        try writeSheet(sheet, to: path)
+    }
+
+    private func writeSheet(_ sheet: ContactSheet, to path: String) throws {
         guard sheet.count > 0 else { throw RenderError("the session has no screen to draw (no ServerInit)", path: file) }
         try PNGImage.write(sheet.image(), to: path, mode: try AtomicFile.mode(madeFrom: file))
         Output.standardError("wrote \(path): \(sheet.count) thumbnails, \(sheet.size.width)x\(sheet.size.height)")
@@ -199,9 +233,12 @@ struct Render: ParsableCommand {
 
     /// The moments of `--every`, `--from`, `--to`.
     private func series(_ playback: SessionPlayback) throws -> SessionPlayback.Series {
-        .init(
-            everyMicros: TimeSpec.micros(every!)!, fromMicros: try from.map { try moment($0, playback.open) } ?? 0,
-            toMicros: try to.map { try moment($0, playback.open) })
+        let start = try from.map { try moment($0, playback.open) } ?? 0
+        let end = try to.map { try moment($0, playback.open) }
+        if let end, end < start, let from, let to {
+            throw ValidationError("--from \(from) is later than --to \(to)")
+        }
+        return .init(everyMicros: TimeSpec.micros(every!)!, fromMicros: start, toMicros: end)
     }
 
     static func now() -> UInt64 {
@@ -237,6 +274,9 @@ struct Render: ParsableCommand {
     private func moment(_ text: String, _ open: SessionOpen) throws -> UInt64 {
         if let micros = TimeSpec.micros(text) { return micros }
         guard let wall = WallClockTime.micros(text) else {
+            if text.hasPrefix("-") {
+                throw ValidationError("\(text): times are not negative: a duration since the session start (0) or an ISO 8601 time")
+            }
             throw ValidationError("\(text): expected a duration such as 12.5s or an ISO 8601 time such as 2026-12-06T09:30:12Z")
         }
         guard wall >= open.startWallMicros else {

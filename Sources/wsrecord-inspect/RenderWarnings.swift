@@ -15,7 +15,9 @@ struct RenderWarnings {
 
     mutating func show(_ notes: [RenderNote], final: Bool = false) {
         while printed < min(notes.count, Self.limit) {
-            Output.standardError("wsrecord-inspect: warning: \(file): session \(session) \(notes[printed])")
+            let note = notes[printed]
+            let text = note.timeMicros == nil ? ": \(note.text)" : " \(note)"
+            Output.standardError("wsrecord-inspect: warning: \(file): session \(session)\(text)")
             printed += 1
         }
         if final, notes.count > Self.limit {
