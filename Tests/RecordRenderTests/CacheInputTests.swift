@@ -6,6 +6,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import RecordTestSupport
 #endif
 
 /// The keyframe cache is input render did not make: something else at its name, or an entry that

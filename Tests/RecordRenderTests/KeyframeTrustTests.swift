@@ -1,5 +1,6 @@
 import Foundation
 import RFBDecoding
+import RecordTestSupport
 import TestSupport
 import Testing
 

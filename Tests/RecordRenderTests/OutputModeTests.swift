@@ -6,6 +6,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import RecordTestSupport
 #endif
 
 /// What render writes gets permission bits from the recording, not the umask: outputs the

@@ -1,6 +1,7 @@
 import Foundation
 import RFBDecoding
 import RecordRender
+import RecordTestSupport
 import TestSupport
 import Testing
 

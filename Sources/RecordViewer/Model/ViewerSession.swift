@@ -135,9 +135,15 @@ final class ViewerSession {
             frames.append(FrameMark(timeMicros: record.timeMicros, direction: frame.direction, payloadLength: frame.payload.count))
             if frame.isRedacted {
                 let direction: RFBDirection = frame.direction == .clientToTarget ? .clientToServer : .serverToClient
-                take(parser.feedRedacted(direction, count: frameBytes.base64 ? nil : frame.payload.count),
-                     time: record.timeMicros, streamEnd: nil)
-                if direction == .serverToClient { stopScreen(at: record.timeMicros, "a redacted server frame") }
+                let count = frameBytes.base64 ? nil : frame.payload.count
+                take(parser.feedRedacted(direction, count: count), time: record.timeMicros, streamEnd: nil)
+                if direction == .serverToClient {
+                    stopScreen(at: record.timeMicros, "a redacted server frame")
+                } else if screenFollowed {
+                    // A redacted VNC authentication response: the screen's decoder must pass over it
+                    // too, or it reads every later message from the wrong place (a black screen).
+                    decodeProblems += decoder.feedRedacted(direction, count: count, time: Double(record.timeMicros) / 1e6)
+                }
                 return
             }
             let bytes = frameBytes.bytes(of: frame)

@@ -1,33 +1,32 @@
 import Foundation
 import RecordFormat
-import RecordTestSupport
 import WebSocketWire
 
 /// A recorded RFB session made here: a 64×48 screen in x11vnc's 32-bit format, then every half
 /// second a FramebufferUpdate painting the whole screen (Raw) in the colour of that moment.
-struct SyntheticSession {
-    static let width = 64
-    static let height = 48
-    static let start: Int64 = 1_796_000_000_000_000
+public struct SyntheticSession {
+    public static let width = 64
+    public static let height = 48
+    public static let start: Int64 = 1_796_000_000_000_000
 
     /// The colour the update at `step` (time `step` × 0.5 s) paints; `salt` makes another recording.
-    static func colour(_ step: Int, salt: UInt32 = 0) -> UInt32 {
+    public static func colour(_ step: Int, salt: UInt32 = 0) -> UInt32 {
         (UInt32(step) &* 0x0001_0937 &+ salt &* 0x0043_2101) & 0x00FF_FFFF
     }
 
     /// The µs time of update `step`.
-    static func time(_ step: Int) -> UInt64 { UInt64(step) * 500_000 }
+    public static func time(_ step: Int) -> UInt64 { UInt64(step) * 500_000 }
 
     /// How the session authenticates: no authentication, or VNC authentication (a 16-byte
     /// challenge and response), its response recorded as sent or redacted (`--record-redact=auth`:
     /// the same number of filler bytes, flagged).
-    enum Authentication {
+    public enum Authentication: Sendable {
         case none, password, redactedPassword
     }
 
     /// Writes the session (updates 1…`steps`, then the close record) to `path`; with
     /// `outOfRangeAfter`, a record whose time is out of range (2^63 µs) follows that update.
-    static func write(
+    public static func write(
         to path: String, steps: Int = 40, salt: UInt32 = 0, authentication: Authentication = .none,
         outOfRangeAfter: Int? = nil
     ) throws {
@@ -75,7 +74,7 @@ struct SyntheticSession {
 
     /// A FramebufferUpdate of one Raw rectangle: the whole screen in `colour` (0x00RRGGBB, sent
     /// little-endian as x11vnc's format has it).
-    static func update(_ colour: UInt32) -> [UInt8] {
+    public static func update(_ colour: UInt32) -> [UInt8] {
         var bytes: [UInt8] = [0, 0] + be16(1) + be16(0) + be16(0) + be16(width) + be16(height) + be32(0)
         let pixel = [UInt8(colour & 0xFF), UInt8(colour >> 8 & 0xFF), UInt8(colour >> 16 & 0xFF), 0]
         for _ in 0..<width * height { bytes += pixel }
