@@ -58,7 +58,7 @@ QUALITY_6 = -32 + 6  # noVNC's default JPEG quality level; without it x11vnc's T
 PSEUDO = [DESKTOP_SIZE, LAST_RECT, CURSOR]
 WIDTH, HEIGHT = 800, 600
 PAGE = Path(__file__).with_name("novnc_encodings_page.html")
-QUIET = 0.8  # seconds without a WebSocket message that count as a quiet screen
+QUIET = 1.5  # seconds without a WebSocket message that count as a quiet screen (0.8 was too short on a loaded 2-core machine: x11vnc paused longer mid-update once)
 # Chromium decodes Tight's JPEG rectangles with its own libjpeg-turbo build, the decoder with the
 # system's (measured: identical, error 0). Small, but enough to fail a screen that is merely close: the
 # lossless Tight session's screen in place of the JPEG one's is off by mean 0.23, max 4 (TigerVNC).
@@ -252,7 +252,7 @@ def page_state(driver) -> dict:
     return {**page, **extra, "received": probe.get("received", 0)}
 
 
-def wait_quiet(driver, timeout: float = 30.0) -> dict:
+def wait_quiet(driver, timeout: float = 60.0) -> dict:
     """Waits until the session is up, noVNC has drawn a rectangle (a loaded server can take more than
     QUIET seconds for the first update) and no message came for QUIET seconds."""
     deadline = time.monotonic() + timeout
