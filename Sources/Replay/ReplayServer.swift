@@ -104,6 +104,7 @@ public final class ReplayServer: Sendable {
             report.error = "\(error)"
         }
         report.sessions = provider.results
+        report.noClient = report.sessions.isEmpty
         if let path = configuration.recordClientPath {
             do {
                 try ReplayTranscript.write(report.sessions.compactMap(\.transcript), to: path)

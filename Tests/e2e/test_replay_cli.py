@@ -98,6 +98,17 @@ def test_replay_matching_client_exits_0(tmp_path):
     assert "matched the recording" in proc.log_path.read_text()
 
 
+def test_replay_stopped_before_any_client_exits_1_not_a_pass(tmp_path):
+    """A CI job whose client never connected must not pass: nothing was checked."""
+    recording = record_echo_session(tmp_path, [b"hello"])
+    report = tmp_path / "report.json"
+    proc, _ = start_replay(tmp_path, recording, "--once", "--report", str(report))
+    proc.send_signal(subprocess.signal.SIGTERM)
+    assert finish(proc) == 1, proc.log_path.read_text()
+    assert "result: no client connected, nothing was checked" in proc.log_path.read_text()
+    assert read_report(report)["exit_code"] == 1
+
+
 def test_replay_diverging_client_exits_1_naming_the_first_divergence(tmp_path):
     recording = record_echo_session(tmp_path, [b"hello ", b"world"])
     report = tmp_path / "report.json"
