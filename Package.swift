@@ -294,6 +294,11 @@ let package = Package(
         .library(name: "RecordFormat", targets: ["RecordFormat"]),
         .library(name: "Proxy", targets: ["Proxy"]),
         .library(name: "Replay", targets: ["Replay"]),
+        // The parsers the fuzz targets drive (Fuzz/Package.swift, docs/fuzzing.md).
+        .library(name: "WebSocketWire", targets: ["WebSocketWire"]),
+        .library(name: "RFB", targets: ["RFB"]),
+        .library(name: "RFBDecoding", targets: ["RFBDecoding"]),
+        .library(name: "ProxyPlugins", targets: ["ProxyPlugins"]),
         // LD_PRELOADed into a program websockify wraps (`websockify PORT -- PROGRAM`); built as
         // librebind.so next to the executables.
         .library(name: "rebind", type: .dynamic, targets: ["CRebind"]),
