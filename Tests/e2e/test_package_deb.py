@@ -113,7 +113,9 @@ def test_control_fields(deb):
     depends = [d.strip() for d in f["Depends"].split(",")]
     assert any(d.startswith("libc6 (>= ") for d in depends), depends
     assert "adduser | systemd" in depends, depends
-    assert f["Suggests"] == "novnc"  # a web client to serve with --web=/usr/share/novnc
+    # A web client to serve with --web=/usr/share/novnc; what `wsrecord-inspect render --video` runs,
+    # and the font its --timestamp burns in.
+    assert f["Suggests"] == "novnc, ffmpeg, fonts-dejavu-core"
     # the Swift runtime is in the package, not a dependency
     assert not [d for d in depends if "swift" in d.lower() or "foundation" in d.lower()], depends
     assert int(f["Installed-Size"]) > 1000
