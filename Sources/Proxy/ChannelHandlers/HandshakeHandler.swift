@@ -208,7 +208,9 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     ) {
         state = .done
         if let reason { server.configuration.metrics?.refused(reason) }
-        server.logger.info(
+        // A token store that is down is the operator's to fix, not the client's doing.
+        server.logger.log(
+            level: reason == .tokenStoreDown ? .warning : .info,
             "\(request.clientAddress): \(request.head.method) \(request.head.uri) refused: \(refusal.status.code) \(refusal.logMessage)"
         )
         reject(context: context, refusal)

@@ -435,7 +435,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler {
 
     private func targetFailed(_ error: any Error, context: ChannelHandlerContext) {
         if machine.isConnecting {
-            logger.error("session \(id): cannot connect to target \(info.targetName): \(error)")
+            logger.error("session \(id): cannot connect to target \(info.targetName): \(socketErrorText(error))")
             meter?.targetConnectFailed()
         }
         perform(machine.targetFailed(), context)

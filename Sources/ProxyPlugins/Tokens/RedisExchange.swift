@@ -27,7 +27,7 @@ enum RedisExchange {
             .whenComplete { result in
                 switch result {
                 case .failure(let error):
-                    promise.fail(Failure(description: "cannot connect: \(error)"))
+                    promise.fail(Failure(description: "cannot connect: \(socketErrorText(error))"))
                 case .success(let channel):
                     var buffer = channel.allocator.buffer(capacity: 128)
                     for command in commands { RESP.encode(command: command, into: &buffer) }
