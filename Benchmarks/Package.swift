@@ -10,9 +10,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
+        // libdeflate's CRC-32 and deflate, zlib's deflate, fallocate and O_DIRECT for RecordBench's floor loop.
+        .systemLibrary(name: "BenchDeflate", path: "Sources/BenchDeflate"),
         .executableTarget(
             name: "RecordBench",
-            dependencies: [.product(name: "RecordFormat", package: "websockify-swift")]
+            dependencies: ["BenchDeflate", .product(name: "RecordFormat", package: "websockify-swift")]
         ),
         // A measurement tool, not a product feature (issue 18 §2): a minimal WebSocket relay whose
         // target→client path is splice(2) or read/write, measured by scripts/bench-splice.

@@ -35,7 +35,9 @@ Measured, for each proxy:
      the same proxy without it (ours and python websockify; record files in a temp dir on /tmp,
      deleted afterwards), with the record files' size per payload byte. The proxies take turns, R
      runs each (best kept), a fresh proxy and record file per run; unpinned (the recorder needs a
-     CPU of its own).
+     CPU of its own). Each round also runs the floor ($RECORD_BENCH_BIN floor, scripts/bench-proxy
+     builds it): the cheapest recorder, the same bytes in the same blocks with the same CRC to the
+     same directory; recording's extra CPU per GB (on - off, same round) is printed against it.
 
 Only the standard library is used. The target runs in a separate process (this file with
 --_target-server), so client and target file descriptors are split; RLIMIT_NOFILE is raised to
@@ -861,6 +863,25 @@ def dir_size(d):
     return total
 
 
+RECORD_BENCH_BIN = None   # RecordBench, for the recording floor (scripts/bench-proxy builds it)
+
+
+def floor_cpu(directory, megabytes, pattern):
+    """CPU-s per GB of RecordBench's floor loop (Benchmarks/Sources/RecordBench/RecordingFloor.swift):
+    the same payload written in the recorder's 1 MiB blocks with its CRC-32 (and, for the zero
+    payload, which the recorder deflates, zlib level 1), to a file in the same directory. None when
+    RecordBench is not there or failed."""
+    if not RECORD_BENCH_BIN:
+        return None
+    argv = [RECORD_BENCH_BIN, "floor", "--megabytes", str(megabytes), "--dir", directory]
+    argv += ["--payload", "random"] if pattern == "random" else ["--payload", "zeros", "--compression", "zlib"]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout
+        return float(out.split("cpu_s_per_gb=")[1].split()[0])
+    except (OSError, subprocess.SubprocessError, IndexError, ValueError):
+        return None
+
+
 def settled_size(d, timeout=20.0):
     """Size of the files in d once it stopped changing (0.5 s quiet); and how long after the call
     the last change was seen."""
@@ -1084,9 +1105,18 @@ def report(args, kinds, res, rec, nbytes, log, placements):
         o, on = rec.get("ours-off", {}), rec.get("ours-rec", {})
         pr = rec.get("python-rec", {})
         v = ratio(on.get("random"), o.get("random"))
-        target_row("recording on >= 0.7x off (random payload)", v, lambda v: v >= 0.7, x(v))
+        cost = recording_cost(args, rec, log)
+        w = cost.get("random")
+        label = "recording on >= 0.7x off, or extra CPU <= 1.2x floor (random)"
+        if v is None and w is None:
+            target_row(label, None, None, None)
+        else:
+            rows.append("  %-44s %18s  %s" % (
+                label, "%s; %s floor" % (x(v), x(w)),
+                "PASS" if (v is not None and v >= 0.7) or (w is not None and w <= 1.2) else "MISS"))
         v = ratio(on.get("zero"), o.get("zero"))
-        rows.append("  %-44s %18s  (no target)" % ("recording on / off (zero payload)", x(v)))
+        rows.append("  %-44s %18s  (no target)" % (
+            "recording on / off (zero payload)", "%s; %s floor" % (x(v), x(cost.get("zero")))))
         if "python" in kinds:
             v = ratio(on.get("random"), pr.get("random"))
             target_row("ours recording >= 8x python recording (random)", v, lambda v: v >= 8, x(v))
@@ -1094,6 +1124,51 @@ def report(args, kinds, res, rec, nbytes, log, placements):
             target_row("ours recording >= 8x python recording (zero)", v, lambda v: v >= 8, x(v))
     for row in rows:
         log(row)
+
+
+def spread(values):
+    """'median (min-max)' of a list of numbers."""
+    v = sorted(values)
+    med = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    return med, "%.3f (%.3f-%.3f)" % (med, v[0], v[-1])
+
+
+def recording_cost(args, rec, log):
+    """Prints what recording costs ours in CPU per GB against the floor, run by run, and returns
+    {payload: median of extra/floor}. Each round r measured recording off, on and the floor one
+    after the other, so a round's three figures see the same load."""
+    gb = args.record_megabytes * MiB / 1e9
+    out = {}
+    lines = []
+    for pname in ("random", "zero"):
+        off = rec.get("ours-off", {}).get(pname + "_cpu", {})
+        on = rec.get("ours-rec", {}).get(pname + "_cpu", {})
+        floor = rec.get("floor", {}).get(pname, {})
+        rounds = sorted(set(off) & set(on))
+        if not rounds:
+            continue
+        extra = {r: (on[r] - off[r]) / gb for r in rounds}
+        row = "  %-7s  off %s  on %s  extra %s" % (
+            pname, spread([off[r] / gb for r in rounds])[1], spread([on[r] / gb for r in rounds])[1],
+            spread(extra.values())[1])
+        paired = [r for r in rounds if r in floor and floor[r] > 0]
+        if paired:
+            ratios = [extra[r] / floor[r] for r in paired]
+            out[pname] = spread(ratios)[0]
+            row += "  floor %s  extra/floor %s" % (spread([floor[r] for r in paired])[1], spread(ratios)[1])
+        else:
+            row += "  floor n/a (RecordBench not built or failed)"
+        lines.append(row)
+    if lines:
+        log("\nrecording cost, ours: proxy process CPU-s per GB of payload, median (min-max) over %d rounds"
+            % args.repeat)
+        log("  (off, on: the whole proxy; 'on' counts until the recorder has written all; extra = on - off"
+            " of the same round;")
+        log("   floor: RecordBench floor in the same round: the payload written in 1 MiB blocks with the"
+            " recorder's CRC-32, zlib level 1 for the zero payload, nothing else)")
+        for line in lines:
+            log(line)
+    return out
 
 
 def main():
@@ -1142,6 +1217,8 @@ def main():
         kinds.insert(kinds.index("ours") + 1 if "ours" in kinds else 0, "before")
     if "ours" in kinds and not os.environ.get("WEBSOCKIFY_BIN"):
         ap.error("WEBSOCKIFY_BIN is not set (scripts/bench-proxy sets it)")
+    global RECORD_BENCH_BIN
+    RECORD_BENCH_BIN = os.environ.get("RECORD_BENCH_BIN")
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -1296,10 +1373,15 @@ def main():
                             t2b(p, 4 * MiB)   # warm-up (also recorded)
                             target.wait_conns(0, 10)
                             before = settled_size(recdir)[0] if on else 0
+                            cpu0 = tree_cpu(p.pid)
                             v = t2b(p, rec_bytes, pat)
                             extra = ""
                             if on:
                                 after, lag = settled_size(recdir)
+                            # From before the connection until the recorder has written all (its
+                            # thread's CPU counts), the same span with recording off.
+                            v = (v[0], tree_cpu(p.pid) - cpu0)
+                            if on:
                                 per = (after - before) / rec_bytes
                                 extra = "; record file(s) +%.1f MB (%.3f bytes per payload byte), last write %.1f s after the last byte" % (
                                     (after - before) / 1e6, per, lag)
@@ -1319,6 +1401,13 @@ def main():
                         best = rec.setdefault(name, {}).get(pname)
                         if best is None or v[0] > best:
                             rec[name][pname] = v[0]
+                        rec[name].setdefault(pname + "_cpu", {})[r] = v[1]
+                    # The floor, at the same moment of the machine: the cheapest recorder's CPU.
+                    floor = floor_cpu(recdir, args.record_megabytes, pname)
+                    if floor is not None:
+                        rec.setdefault("floor", {}).setdefault(pname, {})[r] = floor
+                        log("  floor  %-12s %-6s run %d  %.3f CPU-s/GB  (RecordBench floor: write + CRC%s)"
+                            % ("", pname, r + 1, floor, ", zlib level 1" if pname == "zero" else ""))
 
         # ---- report ----
         report(args, kinds, res, rec, nbytes, log, placements)

@@ -201,6 +201,45 @@ if arguments.dropFirst().first == "generate" {
     exit(0)
 }
 
+// usage: RecordBench floor [--megabytes N] [--dir DIR] [--payload random|zeros] [--block-size BYTES]
+//                          [--compression none|zlib|libdeflate] [--writing vectored|copied|direct] [--repeat R]
+//                          [--pool-megabytes M]  (frames cycled through: 8 MiB stays in cache)
+//        the cheapest recorder (RecordingFloor): prints one line per run,
+//        "floor PAYLOAD WRITING COMPRESSION BLOCK: ... cpu_s_per_gb=X mb_per_s=Y" (GB = 10^9 payload bytes).
+if arguments.dropFirst().first == "floor" {
+    var floor = RecordingFloor(megabytes: megabytes, directory: option("--dir") ?? "/tmp", payload: .random)
+    guard let payload = RecordingFloor.Payload(rawValue: option("--payload") ?? "random"),
+        let compression = RecordingFloor.Compression(rawValue: option("--compression") ?? "none"),
+        let writing = RecordingFloor.Writing(rawValue: option("--writing") ?? "vectored"),
+        let blockSize = Int(option("--block-size") ?? "1048576"), blockSize >= 4096,
+        let repeats = Int(option("--repeat") ?? "1"), repeats >= 1,
+        let pool = Int(option("--pool-megabytes") ?? "8"), pool >= 1
+    else {
+        print("floor: bad option (see the usage at the top of Benchmarks/Sources/RecordBench/main.swift)")
+        exit(2)
+    }
+    floor.payload = payload
+    floor.compression = compression
+    floor.writing = writing
+    floor.blockSize = blockSize
+    floor.poolMegabytes = pool
+    for _ in 0..<repeats {
+        let figures = floor.run()
+        let gigabytes = Double(megabytes << 20) / 1e9
+        print(
+            "floor \(payload.rawValue) \(writing.rawValue) \(compression.rawValue) \(blockSize): \(figures.blocks) blocks, "
+                + "file \(figures.fileBytes) bytes, cpu_s_per_gb=\(rounded(figures.cpuSeconds / gigabytes, 3)) "
+                + "mb_per_s=\(Int(Double(megabytes << 20) / 1e6 / figures.seconds))")
+    }
+    exit(0)
+}
+
+func rounded(_ value: Double, _ digits: Int) -> Double {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return (value * scale).rounded() / scale
+}
+
 let workloads: [(String, [(Direction, [UInt8])])] = [
     ("random-64k", (0..<32).map { _ in (Direction.targetToClient, randomBytes(65_536, &rng)) }),
     ("zeros-64k", [(Direction.targetToClient, [UInt8](repeating: 0, count: 65_536))]),
