@@ -49,10 +49,16 @@ class FakeChannel {
         this.sent = 0;
     }
     send(data) { this.sent += data.byteLength || data.length || 0; }
+    // Closed a moment later, as a WebSocket is: noVNC arms its disconnect timer after asking for the
+    // close, and a close event that came before that would leave the timer to fire ("Disconnection
+    // timed out.") three seconds later.
     close() {
-        if (this.readyState === 3) return;
-        this.readyState = 3;
-        if (this.onclose) this.onclose({ code: 1000, reason: "", wasClean: true });
+        if (this.readyState >= 2) return;
+        this.readyState = 2;  // WebSocket.CLOSING
+        setTimeout(() => {
+            this.readyState = 3;  // WebSocket.CLOSED
+            if (this.onclose) this.onclose({ code: 1000, reason: "", wasClean: true });
+        }, 0);
     }
     open() {
         this.readyState = 1;  // WebSocket.OPEN
