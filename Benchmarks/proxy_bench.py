@@ -1363,6 +1363,12 @@ def main():
                             continue
                         what = "recording" if on else "no recording"
                         recfile = os.path.join(recdir, k + ".rec") if on else None
+                        if on:
+                            # Page-cache writes cost what the pages they get cost: on this VM pages
+                            # just freed are cheap (0.25 CPU-s/GB) and others up to 3 (the host backs
+                            # them again). The floor below follows the deletion of this run's file; so
+                            # that this run is alike, it follows the deletion of a floor run's file.
+                            floor_cpu(recdir, args.record_megabytes, pname)
                         try:
                             p = Proxy(k, target.port, tmp, record=recfile)
                         except BenchError as e:

@@ -132,16 +132,20 @@ struct RecordingFloor {
                 }
                 stored = UnsafeMutableRawBufferPointer(start: contiguous + header, count: at - header)
             case (.zlib, _):
-                // Streamed over the pieces: no contiguous copy (the recorder makes one; the floor does not).
+                // As the recorder does it: one call over the block made contiguous (streaming the
+                // pieces through deflate instead measured the same within the noise, 1.3-1.4 CPU-s/GB).
+                var at = 0
+                for piece in pieces {
+                    (contiguous + at).copyMemory(from: piece.baseAddress!, byteCount: piece.count)
+                    at += piece.count
+                }
                 deflateReset(&stream)
+                stream.next_in = contiguous.assumingMemoryBound(to: Bytef.self)
+                stream.avail_in = uInt(at)
                 stream.next_out = (deflated + header).assumingMemoryBound(to: Bytef.self)
                 stream.avail_out = uInt(capacity - header)
-                for (i, piece) in pieces.enumerated() {
-                    stream.next_in = UnsafeMutablePointer(mutating: piece.baseAddress!.assumingMemoryBound(to: Bytef.self))
-                    stream.avail_in = uInt(piece.count)
-                    let status = deflate(&stream, i == pieces.count - 1 ? Z_FINISH : Z_NO_FLUSH)
-                    precondition(status == Z_OK || status == Z_STREAM_END, "deflate failed: \(status)")
-                }
+                let status = deflate(&stream, Z_FINISH)
+                precondition(status == Z_STREAM_END, "deflate failed: \(status)")
                 stored = UnsafeMutableRawBufferPointer(start: deflated + header, count: Int(stream.total_out))
                 crc = UInt32(libdeflate_crc32(0, deflated + header, Int(stream.total_out)))
             case (.libdeflate, _):
