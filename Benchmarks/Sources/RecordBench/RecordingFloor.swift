@@ -20,7 +20,7 @@ import Glibc
 /// - `direct`: as `copied`, into a 4 KiB-aligned buffer, the file opened with `O_DIRECT` (each
 ///   block padded to 4 KiB, which a real writer would have to carry over instead).
 struct RecordingFloor {
-    enum Payload: String { case random, zeros }
+    enum Payload: String { case random, zeros, rfb }
     enum Compression: String { case none, zlib, libdeflate }
     enum Writing: String { case vectored, copied, direct }
 
@@ -56,7 +56,20 @@ struct RecordingFloor {
         var rng = SplitMix(state: 7)
         let count = max(1, (poolMegabytes << 20) / frameSize)
         let base = UnsafeMutableRawPointer.allocate(byteCount: count * frameSize, alignment: 64)
-        let bytes = payload == .random ? randomBytes(count * frameSize, &rng) : [UInt8](repeating: 0, count: count * frameSize)
+        var bytes: [UInt8]
+        switch payload {
+        case .random: bytes = randomBytes(count * frameSize, &rng)
+        case .zeros: bytes = [UInt8](repeating: 0, count: count * frameSize)
+        case .rfb:
+            // RecordBench's noVNC-like traffic (raw rectangles, compressed ones, client messages), end to end.
+            bytes = []
+            bytes.reserveCapacity(count * frameSize)
+            while bytes.count < count * frameSize {
+                for (_, frame) in rfbLikeFrames(&rng) where bytes.count < count * frameSize {
+                    bytes += frame.prefix(count * frameSize - bytes.count)
+                }
+            }
+        }
         bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         return (base, count)
     }

@@ -201,7 +201,7 @@ if arguments.dropFirst().first == "generate" {
     exit(0)
 }
 
-// usage: RecordBench floor [--megabytes N] [--dir DIR] [--payload random|zeros] [--block-size BYTES]
+// usage: RecordBench floor [--megabytes N] [--dir DIR] [--payload random|zeros|rfb] [--block-size BYTES]
 //                          [--compression none|zlib|libdeflate] [--writing vectored|copied|direct] [--repeat R]
 //                          [--pool-megabytes M]  (frames cycled through: 8 MiB stays in cache)
 //        the cheapest recorder (RecordingFloor): prints one line per run,
