@@ -1,3 +1,4 @@
+import CSpliceProbe
 import Foundation
 import Glibc
 
@@ -16,6 +17,10 @@ struct SpliceProbe {
             exit(2)
         }
         signal(SIGPIPE, SIG_IGN)  // splice(2) to a closed socket raises it; the error is handled
+        if options.mode == .splice, let problem = pipeSizeProblem(options.pipeSize) {
+            FileHandle.standardError.write(Data("SpliceProbe: \(problem)\n".utf8))
+            exit(1)
+        }
         let listener: Int32
         do {
             listener = try ProbeSocket.listen(host: options.listenHost, port: options.listenPort)
@@ -36,5 +41,21 @@ struct SpliceProbe {
             let session = ProbeSession(options: options, client: client)
             Thread { session.run() }.start()
         }
+    }
+
+    /// Whether a pipe of `size` bytes can be had (above /proc/sys/fs/pipe-max-size only with
+    /// CAP_SYS_RESOURCE): checked once at start rather than failing every session.
+    static func pipeSizeProblem(_ size: Int) -> String? {
+        var fds: [Int32] = [0, 0]
+        guard csp_pipe(&fds) == 0 else { return "pipe2: \(String(cString: strerror(errno)))" }
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
+        guard csp_set_pipe_size(fds[1], Int32(size)) < 0 else { return nil }
+        let reason = String(cString: strerror(errno))
+        let limit = (try? String(contentsOfFile: "/proc/sys/fs/pipe-max-size", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        return "cannot make a pipe of \(size) bytes (F_SETPIPE_SZ: \(reason); /proc/sys/fs/pipe-max-size is \(limit))"
     }
 }
