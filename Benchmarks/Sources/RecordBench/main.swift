@@ -204,6 +204,7 @@ if arguments.dropFirst().first == "generate" {
 // usage: RecordBench floor [--megabytes N] [--dir DIR] [--payload random|zeros|rfb] [--block-size BYTES]
 //                          [--compression none|zlib|libdeflate] [--writing vectored|copied|direct] [--repeat R]
 //                          [--pool-megabytes M]  (frames cycled through: 8 MiB stays in cache)
+//                          [--frame-size BYTES]  (payload per record, default 65536)
 //        the cheapest recorder (RecordingFloor): prints one line per run,
 //        "floor PAYLOAD WRITING COMPRESSION BLOCK: ... cpu_s_per_gb=X mb_per_s=Y" (GB = 10^9 payload bytes).
 if arguments.dropFirst().first == "floor" {
@@ -213,7 +214,8 @@ if arguments.dropFirst().first == "floor" {
         let writing = RecordingFloor.Writing(rawValue: option("--writing") ?? "vectored"),
         let blockSize = Int(option("--block-size") ?? "1048576"), blockSize >= 4096,
         let repeats = Int(option("--repeat") ?? "1"), repeats >= 1,
-        let pool = Int(option("--pool-megabytes") ?? "8"), pool >= 1
+        let pool = Int(option("--pool-megabytes") ?? "8"), pool >= 1,
+        let frameSize = Int(option("--frame-size") ?? "65536"), frameSize >= 1, frameSize <= 8 << 20
     else {
         print("floor: bad option (see the usage at the top of Benchmarks/Sources/RecordBench/main.swift)")
         exit(2)
@@ -223,6 +225,7 @@ if arguments.dropFirst().first == "floor" {
     floor.writing = writing
     floor.blockSize = blockSize
     floor.poolMegabytes = pool
+    floor.frameSize = frameSize
     for _ in 0..<repeats {
         let figures = floor.run()
         let gigabytes = Double(megabytes << 20) / 1e9
