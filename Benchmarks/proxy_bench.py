@@ -866,6 +866,25 @@ def dir_size(d):
 RECORD_BENCH_BIN = None   # RecordBench, for the recording floor (scripts/bench-proxy builds it)
 
 
+def thread_cpu(pid, name):
+    """CPU seconds of the threads of process `pid` called `name` (ours names its writer "recorder")."""
+    total = 0.0
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0.0
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if f.read().strip() != name:
+                    continue
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 def floor_cpu(directory, megabytes, pattern):
     """CPU-s per GB of RecordBench's floor loop (Benchmarks/Sources/RecordBench/RecordingFloor.swift):
     the same payload written in the recorder's 1 MiB blocks with its CRC-32 (and, for the zero
@@ -1159,6 +1178,15 @@ def recording_cost(args, rec, log):
         else:
             row += "  floor n/a (RecordBench not built or failed)"
         lines.append(row)
+        writer = rec.get("ours-rec", {}).get(pname + "_writer", {})
+        if writer:
+            # The writer thread alone, and what the rest of the proxy spent beyond recording off.
+            rest = [(on[r] - writer[r] - off[r]) / gb for r in rounds if r in writer]
+            row = "  %-7s  of the extra: recorder thread %s, the rest %s" % (
+                "", spread([writer[r] / gb for r in rounds if r in writer])[1], spread(rest)[1])
+            if paired and all(r in writer for r in paired):
+                row += "  recorder thread/floor %s" % spread([writer[r] / gb / floor[r] for r in paired])[1]
+            lines.append(row)
     if lines:
         log("\nrecording cost, ours: proxy process CPU-s per GB of payload, median (min-max) over %d rounds"
             % args.repeat)
@@ -1380,6 +1408,7 @@ def main():
                             target.wait_conns(0, 10)
                             before = settled_size(recdir)[0] if on else 0
                             cpu0 = tree_cpu(p.pid)
+                            writer0 = thread_cpu(p.pid, "recorder")
                             v = t2b(p, rec_bytes, pat)
                             extra = ""
                             if on:
@@ -1387,6 +1416,7 @@ def main():
                             # From before the connection until the recorder has written all (its
                             # thread's CPU counts), the same span with recording off.
                             v = (v[0], tree_cpu(p.pid) - cpu0)
+                            writer = thread_cpu(p.pid, "recorder") - writer0
                             if on:
                                 per = (after - before) / rec_bytes
                                 extra = "; record file(s) +%.1f MB (%.3f bytes per payload byte), last write %.1f s after the last byte" % (
@@ -1408,6 +1438,8 @@ def main():
                         if best is None or v[0] > best:
                             rec[name][pname] = v[0]
                         rec[name].setdefault(pname + "_cpu", {})[r] = v[1]
+                        if on and k == "ours":
+                            rec[name].setdefault(pname + "_writer", {})[r] = writer
                     # The floor, at the same moment of the machine: the cheapest recorder's CPU.
                     floor = floor_cpu(recdir, args.record_megabytes, pname)
                     if floor is not None:

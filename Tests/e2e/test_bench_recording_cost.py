@@ -62,6 +62,17 @@ def test_extra_cpu_is_on_minus_off_of_the_same_round_against_that_rounds_floor()
     assert "extra/floor %.3f" % expected in row
 
 
+def test_the_extra_is_split_into_the_recorder_thread_and_the_rest():
+    rec = rounds(800, 400, [0.30] * 3, [0.70, 0.72, 0.68], [0.25] * 3)
+    rec["ours-rec"]["random_writer"] = {r: v * GB for r, v in enumerate([0.30, 0.33, 0.30])}
+    lines = []
+    proxy_bench.recording_cost(args(), rec, lines.append)
+    (row,) = [line for line in lines if "recorder thread" in line]
+    assert "recorder thread 0.300 (0.300-0.330)" in row
+    assert "the rest 0.090 (0.080-0.100)" in row   # on - thread - off: 0.10, 0.09, 0.08
+    assert "recorder thread/floor 1.200 (1.200-1.320)" in row
+
+
 def test_passes_on_the_floor_when_throughput_falls_short():
     row, _ = verdict(rounds(800, 400, [0.30] * 3, [0.63] * 3, [0.30] * 3))   # 0.5x; extra 0.33 = 1.1x floor
     assert "0.50x; 1.10x floor" in row
