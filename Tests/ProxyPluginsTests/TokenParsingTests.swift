@@ -38,6 +38,9 @@ struct TokenFileParserTests {
             ("tok: hostonly", "expected host:port"),
             ("tok: host:notaport", "port is not a number"),
             ("tok: host:70000", "out of range"),
+            // Found by the token-file fuzz target: port 0 was taken, though no connection can reach it.
+            ("tok: host:0", "not a number in 1-65535"),
+            ("tok: [::1]:0", "not a number in 1-65535"),
             ("tok: unix_socket:", "unix socket path missing"),
             (": host:1", "empty token"),
             ("tok: fe80::1", "not an IPv6 address"),

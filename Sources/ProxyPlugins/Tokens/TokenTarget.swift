@@ -23,7 +23,12 @@ public enum TokenTarget {
             return bareIPv6(host: String(trimmed[..<last]), port: String(trimmed[trimmed.index(after: last)...]))
         }
         do {
-            return .success(try AddressParsing.target(trimmed))
+            let target = try AddressParsing.target(trimmed)
+            // host:port text allows port 0 (a listener's "any port"); no connection reaches it.
+            if case .hostPort(_, 0) = target {
+                return .failure(TokenTargetError(message: "target port '0' is not a number in 1-65535"))
+            }
+            return .success(target)
         } catch let error as ProxyError {
             return .failure(TokenTargetError(message: error.message))
         } catch {
