@@ -62,4 +62,30 @@ struct RESPTests {
         var buffer = ByteBuffer(string: "+" + String(repeating: "x", count: 2000))
         #expect(throws: RESP.ProtocolError.self) { _ = try RESP.decode(&buffer) }
     }
+
+    /// `levels` arrays, each holding the next, around one integer.
+    static func nested(_ levels: Int) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        for _ in 0..<levels { buffer.writeString("*1\r\n") }
+        buffer.writeString(":1\r\n")
+        return buffer
+    }
+
+    @Test("arrays nest up to maximumDepth levels; deeper replies are refused before they can exhaust the stack")
+    func depth() throws {
+        var within = Self.nested(RESP.maximumDepth)
+        var value = try #require(try RESP.decode(&within))
+        for _ in 0..<RESP.maximumDepth {
+            guard case .array(let items?) = value, items.count == 1 else { Issue.record("not one array: \(value)"); return }
+            value = items[0]
+        }
+        #expect(value == .integer(1))
+        var deeper = Self.nested(RESP.maximumDepth + 1)
+        #expect(throws: RESP.ProtocolError(message: "arrays nested deeper than \(RESP.maximumDepth)")) {
+            _ = try RESP.decode(&deeper)
+        }
+        // Found while writing the resp fuzz target (wsfuzz resp on this input: a stack overflow).
+        var million = Self.nested(1_000_000)
+        #expect(throws: RESP.ProtocolError.self) { _ = try RESP.decode(&million) }
+    }
 }

@@ -24,6 +24,9 @@ public enum RESP {
 
     /// Largest bulk string or array accepted from a server (a token's value is tiny).
     public static let maximumLength = 1 << 20
+    /// Deepest nesting of arrays accepted: the replies read here are flat, and each level is a
+    /// call frame, so a reply of a million `*1\r\n` would otherwise overflow the event loop's stack.
+    public static let maximumDepth = 16
 
     /// A command as an array of bulk strings.
     public static func encode(command arguments: [String], into buffer: inout ByteBuffer) {
@@ -39,12 +42,12 @@ public enum RESP {
     /// when more bytes are needed.
     public static func decode(_ buffer: inout ByteBuffer) throws(ProtocolError) -> Value? {
         var view = buffer
-        guard let value = try decodeValue(&view) else { return nil }
+        guard let value = try decodeValue(&view, depth: 0) else { return nil }
         buffer = view
         return value
     }
 
-    private static func decodeValue(_ buffer: inout ByteBuffer) throws(ProtocolError) -> Value? {
+    private static func decodeValue(_ buffer: inout ByteBuffer, depth: Int) throws(ProtocolError) -> Value? {
         guard let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
         var view = buffer
         view.moveReaderIndex(forwardBy: 1)
@@ -70,12 +73,13 @@ public enum RESP {
             }
         case UInt8(ascii: "*"):
             let count = try length(line)
+            guard depth < maximumDepth else { throw ProtocolError(message: "arrays nested deeper than \(maximumDepth)") }
             if count < 0 {
                 value = .array(nil)
             } else {
                 var items: [Value] = []
                 for _ in 0..<count {
-                    guard let item = try decodeValue(&view) else { return nil }
+                    guard let item = try decodeValue(&view, depth: depth + 1) else { return nil }
                     items.append(item)
                 }
                 value = .array(items)
