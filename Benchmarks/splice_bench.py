@@ -616,8 +616,8 @@ def report(kinds, runs, placements, loads, frames, failed, args, log, harness):
         w = best("splice", judged) / best("copy", judged) if "copy" in kinds and best("splice", judged) and best("copy", judged) else None
         d = best("direct", placements[0]) / best("socat", judged) if best("direct", placements[0]) and best("socat", judged) else None
         log("\nissue 18 §2 goal, %s harness: splice >= 1.3x socat t->b (%s): %s; splice / copy %s; "
-            "the harness's own ceiling (direct / socat) %s" % (
-                harness, judged, pb.fmt(v, "%.2fx"), pb.fmt(w, "%.2fx"), pb.fmt(d, "%.2fx")))
+            "the harness's own ceiling (direct, %s / socat, %s) %s" % (
+                harness, judged, pb.fmt(v, "%.2fx"), pb.fmt(w, "%.2fx"), placements[0], judged, pb.fmt(d, "%.2fx")))
 
 
 def main():
