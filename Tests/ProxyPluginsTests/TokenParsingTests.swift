@@ -41,6 +41,11 @@ struct TokenFileParserTests {
             // Found by the token-file fuzz target: port 0 was taken, though no connection can reach it.
             ("tok: host:0", "not a number in 1-65535"),
             ("tok: [::1]:0", "not a number in 1-65535"),
+            // Also the token-file target's: a bracketed host was taken with spaces and NULs in it (a NUL
+            // ends the name where the resolver reads it: another host than the one named).
+            ("tok: [ a]:5900", "contains a space"),
+            ("tok: [a\u{0}b]:5900", "the control character U+0"),
+            ("tok: a\u{7}b:5900", "the control character U+7"),
             ("tok: unix_socket:", "unix socket path missing"),
             (": host:1", "empty token"),
             ("tok: fe80::1", "not an IPv6 address"),
@@ -131,6 +136,8 @@ struct TokenValueTests {
         #expect(try RedisTokenStore.parseValue(#" {"host": "10.0.0.5:5900"} "#).get() == target)
         #expect(try RedisTokenStore.parseValue("10.0.0.5:5900\n").get() == target)
         #expect(try RedisTokenStore.parseValue("unix_socket:/tmp/s").get() == .unixSocket(path: "/tmp/s"))
+        #expect(throws: TokenTargetError.self) { try RedisTokenStore.parseValue(#"{"host": "a\u0000b", "port": 1}"#).get() }
+        #expect(throws: TokenTargetError.self) { try TokenTarget.make(host: "a b", port: "1").get() }
         for bad in ["{", #"{"port": 1}"#, #"{"host": "h", "port": "x"}"#, "hostonly", #"{"host": "h", "port": [1]}"#] {
             #expect(throws: TokenTargetError.self, "\(bad)") { try RedisTokenStore.parseValue(bad).get() }
         }

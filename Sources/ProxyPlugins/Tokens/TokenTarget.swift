@@ -24,9 +24,10 @@ public enum TokenTarget {
         }
         do {
             let target = try AddressParsing.target(trimmed)
-            // host:port text allows port 0 (a listener's "any port"); no connection reaches it.
-            if case .hostPort(_, 0) = target {
-                return .failure(TokenTargetError(message: "target port '0' is not a number in 1-65535"))
+            if case .hostPort(let host, let port) = target {
+                // host:port text allows port 0 (a listener's "any port"); no connection reaches it.
+                if port == 0 { return .failure(TokenTargetError(message: "target port '0' is not a number in 1-65535")) }
+                if let problem = hostProblem(host) { return .failure(problem) }
             }
             return .success(target)
         } catch let error as ProxyError {
@@ -42,6 +43,7 @@ public enum TokenTarget {
         if host == unixSocketHost { return unixSocket(port) }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         guard !bare.isEmpty else { return .failure(TokenTargetError(message: "target host missing")) }
+        if let problem = hostProblem(bare) { return .failure(problem) }
         guard let number = Int(port.trimmingWhitespace()), (1...65535).contains(number) else {
             return .failure(TokenTargetError(message: "target port '\(port)' is not a number in 1-65535"))
         }
@@ -70,6 +72,16 @@ public enum TokenTarget {
         case let port as NSNumber: return make(host: host, port: port.stringValue)
         default: return .failure(TokenTargetError(message: "JSON 'port' is neither a number nor a string"))
         }
+    }
+
+    /// A host name or IP literal never holds white space or control characters; a NUL would end
+    /// the name early where the resolver reads it (the connection would go to a host other than
+    /// the one named).
+    private static func hostProblem(_ host: String) -> TokenTargetError? {
+        guard let bad = host.unicodeScalars.first(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control })
+        else { return nil }
+        return TokenTargetError(
+            message: "target host \(LogText.quoted(host)) contains \(bad.value == 0x20 ? "a space" : "the control character U+\(String(bad.value, radix: 16, uppercase: true))")")
     }
 
     private static func unixSocket(_ path: String) -> Result<ProxyConfiguration.Target, TokenTargetError> {
