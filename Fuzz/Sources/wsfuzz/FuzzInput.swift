@@ -1,0 +1,34 @@
+/// Reads structure from the front of a fuzz input (split points, flags, sizes), leaving the rest as
+/// the data to parse: the fuzzer mutates both together.
+struct FuzzInput {
+    private var bytes: ArraySlice<UInt8>
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+
+    /// The next byte, or 0 when the input is used up.
+    mutating func byte() -> UInt8 { bytes.popFirst() ?? 0 }
+
+    /// The next two bytes, big-endian (0 past the end).
+    mutating func uint16() -> UInt16 { UInt16(byte()) << 8 | UInt16(byte()) }
+
+    /// The next byte's low bit.
+    mutating func flag() -> Bool { byte() & 1 == 1 }
+
+    /// What is left.
+    var rest: [UInt8] { Array(bytes) }
+
+    /// `data` cut at the positions `seed` picks (sorted, within `0...data.count`), at most `count` cuts.
+    static func cuts(of data: [UInt8], seed: [UInt8], count: Int = 8) -> [ArraySlice<UInt8>] {
+        guard !data.isEmpty else { return [] }
+        var positions = seed.prefix(count).map { Int($0) * data.count / 255 }
+        positions.append(data.count)
+        positions.sort()
+        var pieces: [ArraySlice<UInt8>] = []
+        var start = 0
+        for end in positions where end >= start {
+            pieces.append(data[start..<end])
+            start = end
+        }
+        return pieces
+    }
+}
