@@ -80,6 +80,10 @@ struct RESPTests {
             value = items[0]
         }
         #expect(value == .integer(1))
+        var nullInside = Self.nested(RESP.maximumDepth)
+        nullInside.moveWriterIndex(to: nullInside.writerIndex - 4)
+        nullInside.writeString("*-1\r\n")
+        #expect(throws: Never.self) { _ = try RESP.decode(&nullInside) }
         var deeper = Self.nested(RESP.maximumDepth + 1)
         #expect(throws: RESP.ProtocolError(message: "arrays nested deeper than \(RESP.maximumDepth)")) {
             _ = try RESP.decode(&deeper)

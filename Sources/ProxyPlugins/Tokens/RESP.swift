@@ -73,10 +73,11 @@ public enum RESP {
             }
         case UInt8(ascii: "*"):
             let count = try length(line)
-            guard depth < maximumDepth else { throw ProtocolError(message: "arrays nested deeper than \(maximumDepth)") }
             if count < 0 {
                 value = .array(nil)
             } else {
+                // A null array holds nothing: only arrays with items nest.
+                guard depth < maximumDepth else { throw ProtocolError(message: "arrays nested deeper than \(maximumDepth)") }
                 var items: [Value] = []
                 for _ in 0..<count {
                     guard let item = try decodeValue(&view, depth: depth + 1) else { return nil }
