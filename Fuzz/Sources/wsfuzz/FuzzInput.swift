@@ -17,10 +17,14 @@ struct FuzzInput {
     /// What is left.
     var rest: [UInt8] { Array(bytes) }
 
-    /// `data` cut at the positions `seed` picks (sorted, within `0...data.count`), at most `count` cuts.
+    /// `data` cut at the positions `seed` picks: each two bytes a 16-bit value modulo
+    /// `data.count + 1`, so any position of an input up to 64 KiB can be chosen (sorted; at most
+    /// `count` cuts).
     static func cuts(of data: [UInt8], seed: [UInt8], count: Int = 8) -> [ArraySlice<UInt8>] {
         guard !data.isEmpty else { return [] }
-        var positions = seed.prefix(count).map { Int($0) * data.count / 255 }
+        var positions = stride(from: 0, to: min(seed.count, 2 * count) - 1, by: 2).map {
+            (Int(seed[$0]) << 8 | Int(seed[$0 + 1])) % (data.count + 1)
+        }
         positions.append(data.count)
         positions.sort()
         var pieces: [ArraySlice<UInt8>] = []

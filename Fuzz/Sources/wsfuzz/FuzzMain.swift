@@ -52,7 +52,7 @@ func wsfuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<
 
 /// libFuzzer's callback: one input to the selected target.
 private func runSelected(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    guard let target = selectedTarget else { return 0 }
+    guard let target = selectedTarget else { fatalError("wsfuzz: no target selected (run wsfuzz TARGET …)") }
     target.run(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }

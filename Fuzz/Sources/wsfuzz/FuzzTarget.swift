@@ -30,5 +30,12 @@ struct FuzzTarget: Sendable {
         RESPTarget.target,
     ]
 
-    static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
+    /// Not listed: `scripts/fuzz` runs it on ``selfCheckInput`` before fuzzing and requires the run
+    /// to fail, which proves that a broken invariant stops wsfuzz and fails the step.
+    static let selfCheck = FuzzTarget(name: "self-check", summary: "breaks its invariant on one known input") { bytes in
+        FuzzCheck.require(bytes != selfCheckInput, "the self-check input (a planted failure)")
+    }
+    static let selfCheckInput = Array("wsfuzz self-check".utf8)
+
+    static func named(_ name: String) -> FuzzTarget? { (all + [selfCheck]).first { $0.name == name } }
 }

@@ -46,7 +46,7 @@ struct RFBSchedule {
         return out
     }
 
-    /// The same feeds with each cut in two where `seed` says (an empty feed stays whole).
+    /// The same feeds with each cut in two at a point `seed` picks (a different point for each feed).
     func recut(_ seed: UInt8) -> [(direction: RFBDirection, bytes: ArraySlice<UInt8>)] {
         var out: [(direction: RFBDirection, bytes: ArraySlice<UInt8>)] = []
         for (index, feed) in feeds.enumerated() {

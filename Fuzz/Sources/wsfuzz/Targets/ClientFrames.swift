@@ -1,6 +1,12 @@
 import NIOCore
 import WebSocketWire
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 @testable import Proxy
 
 /// Drives `ClientFrameStateMachine` (Proxy/Frames) the way `WebSocketSessionHandler` does.
@@ -44,7 +50,7 @@ enum ClientFrames {
         let agreed = deflate
             ? PerMessageDeflate(serverNoContextTakeover: noContextTakeover, clientNoContextTakeover: noContextTakeover)
             : nil
-        let cutSeed = (0..<Int(input.byte() % 9)).map { _ in input.byte() }
+        let cutSeed = (0..<Int(input.byte() % 17)).map { _ in input.byte() }
         let wire: [UInt8]
         var expected: [[UInt8]]? = nil
         var largest = 0
@@ -142,7 +148,7 @@ enum MessageBuilder {
             // and must be UTF-8: build text from ASCII.
             let text = shape & 1 == 1
             if text { content = content.map { 0x20 + $0 % 0x5F } }
-            let sent = text && mode == .base64 ? Array(base64(content).utf8) : content
+            let sent = text && mode == .base64 ? Array(Data(content).base64EncodedString().utf8) : content
             var payload = sent
             var compressed = false
             if let deflater, shape & 2 != 0,
@@ -153,7 +159,7 @@ enum MessageBuilder {
             }
             largest = max(largest, sent.count, payload.count)
             let fragments = max(1, Int(shape >> 4) % 4 + 1)
-            let pieces = FuzzInput.cuts(of: payload, seed: (0..<fragments - 1).map { _ in input.byte() })
+            let pieces = FuzzInput.cuts(of: payload, seed: (0..<2 * (fragments - 1)).map { _ in input.byte() })
             let frames = pieces.isEmpty ? [payload[...]] : pieces
             for (index, piece) in frames.enumerated() {
                 let opcode: Opcode = index == 0 ? (text ? .text : .binary) : .continuation
@@ -183,20 +189,6 @@ enum MessageBuilder {
         return out
     }
 
-    private static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
-            let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * UInt32($1.offset)) }
-            for position in 0..<4 {
-                out.append(position <= chunk.count ? alphabet[Int(value >> (18 - 6 * UInt32(position)) & 0x3F)] : 0x3D)
-            }
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }
 
 enum ClientFramesTarget {

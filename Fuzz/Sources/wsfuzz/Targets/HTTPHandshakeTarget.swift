@@ -21,7 +21,7 @@ enum HTTPHandshakeTarget {
 
     static func run(_ bytes: [UInt8]) {
         var input = FuzzInput(bytes)
-        let seed = (0..<Int(input.byte() % 9)).map { _ in input.byte() }
+        let seed = (0..<Int(input.byte() % 17)).map { _ in input.byte() }
         let data = input.rest
         let whole = blockEnd([data[...]])
         let cut = blockEnd(FuzzInput.cuts(of: data, seed: seed))

@@ -14,7 +14,7 @@ import JWTKit
 ///   token accepted names a valid target;
 /// - claims built from the input and signed with that key: the verdict is exactly what the claims
 ///   say (host and port required and valid, `nbf` and `exp` against the clock), never a signature
-///   refusal; the token with its last signature byte changed is refused.
+///   refusal; the token with the first character of its signature changed is refused.
 enum JWTTarget {
     static let target = FuzzTarget(
         name: "jwt",

@@ -60,7 +60,7 @@ enum RecordStreamTarget {
 
     static func run(_ bytes: [UInt8]) {
         var input = FuzzInput(bytes)
-        let seed = (0..<Int(input.byte() % 9)).map { _ in input.byte() }
+        let seed = (0..<Int(input.byte() % 17)).map { _ in input.byte() }
         let data = input.rest
         let whole = decode([data[...]])
         FuzzCheck.require(decode(FuzzInput.cuts(of: data, seed: seed)) == whole, "events differ when the bytes are cut at \(seed)")

@@ -15,6 +15,8 @@ enum TokenFileTarget {
     static func run(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
         let (entries, diagnostics) = TokenFileParser.parse(text, file: "tokens")
+        // The file's lines as the parser splits them (the same rule, restated: "\r\n" is one
+        // Character); what is checked is that the file's result is its lines' results, numbered.
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         var expectedEntries: [TokenFileParser.Entry] = []
         var expectedDiagnostics = 0
