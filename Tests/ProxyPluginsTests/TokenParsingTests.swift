@@ -44,6 +44,8 @@ struct TokenFileParserTests {
             // Also the token-file target's: a bracketed host was taken with spaces and NULs in it (a NUL
             // ends the name where the resolver reads it: another host than the one named).
             ("tok: [ a]:5900", "contains a space"),
+            ("v6: [[?;1]:5903", "contains a bracket"),  // found by the token-file fuzz target
+            ("tok: a]:5900", "contains a bracket"),
             ("tok: [a\u{0}b]:5900", "the control character U+0"),
             ("tok: a\u{7}b:5900", "the control character U+7"),
             ("tok: unix_socket:", "unix socket path missing"),

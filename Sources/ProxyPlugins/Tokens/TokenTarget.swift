@@ -77,7 +77,12 @@ public enum TokenTarget {
     /// A host name or IP literal never holds white space or control characters; a NUL would end
     /// the name early where the resolver reads it (the connection would go to a host other than
     /// the one named).
+    /// Brackets only enclose a whole host (`[::1]`); one left inside it (`[[::1]`, `a]`) makes a
+    /// name no resolver takes, and one that `host:port` cannot be written back from.
     private static func hostProblem(_ host: String) -> TokenTargetError? {
+        if host.contains("[") || host.contains("]") {
+            return TokenTargetError(message: "target host \(LogText.quoted(host)) contains a bracket")
+        }
         guard let bad = host.unicodeScalars.first(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control })
         else { return nil }
         return TokenTargetError(
