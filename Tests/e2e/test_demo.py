@@ -39,6 +39,16 @@ def read_until(proc: subprocess.Popen, log: Path, pattern: str, timeout: float) 
     raise AssertionError(f"demo output never showed {pattern!r} (exit code {proc.poll()}):\n{log.read_text()}")
 
 
+def type_in_vnc_html(driver, url: str, command: str, what: str) -> None:
+    """Opens vnc.html at `url`, waits until it is connected, clicks its canvas and types `command` + Return."""
+    driver.get(url)
+    poll(lambda: driver.execute_script("return document.documentElement.className"),
+         lambda classes: "noVNC_connected" in classes.split(), CONNECT_TIMEOUT, what)
+    canvas = driver.find_element(By.CSS_SELECTOR, "#noVNC_container canvas")
+    ActionChains(driver).move_to_element(canvas).click().perform()
+    ActionChains(driver).send_keys(command + Keys.ENTER).perform()
+
+
 def group_is_gone(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -63,14 +73,8 @@ def test_demo_serves_novnc_records_and_stops_on_ctrl_c(tmp_path, free_port, prox
         assert url == f"http://127.0.0.1:{port}/vnc.html?host=127.0.0.1&port={port}&autoconnect=1"
 
         driver = chromium_driver
-        driver.get(url)
-        poll(lambda: driver.execute_script("return document.documentElement.className"),
-             lambda classes: "noVNC_connected" in classes.split(), CONNECT_TIMEOUT,
-             "the demo's vnc.html to mark itself noVNC_connected")
-        canvas = driver.find_element(By.CSS_SELECTOR, "#noVNC_container canvas")
         command = "touch typed-in-the-demo"
-        ActionChains(driver).move_to_element(canvas).click().perform()
-        ActionChains(driver).send_keys(command + Keys.ENTER).perform()
+        type_in_vnc_html(driver, url, command, "the demo's vnc.html to mark itself noVNC_connected")
         poll((home / "typed-in-the-demo").exists, bool, FILE_TIMEOUT, "the typed command to create its file")
         driver.get("about:blank")
         time.sleep(0.3)
@@ -104,14 +108,7 @@ def test_demo_serves_novnc_records_and_stops_on_ctrl_c(tmp_path, free_port, prox
                 time.sleep(0.1)
         # The URL it prints after the command: vnc.html from wsreplay's --web, showing the recorded desktop.
         assert output.rstrip().endswith(url), output
-        driver = chromium_driver
-        driver.get(url)
-        poll(lambda: driver.execute_script("return document.documentElement.className"),
-             lambda classes: "noVNC_connected" in classes.split(), CONNECT_TIMEOUT,
-             "vnc.html to connect to wsreplay")
-        canvas = driver.find_element(By.CSS_SELECTOR, "#noVNC_container canvas")
-        ActionChains(driver).move_to_element(canvas).click().perform()
-        ActionChains(driver).send_keys(command + Keys.ENTER).perform()
+        type_in_vnc_html(chromium_driver, url, command, "vnc.html to connect to wsreplay")
         chromium_driver.get("about:blank")
         out, _ = replay.communicate(timeout=60)
         assert replay.returncode == 0, out.decode(errors="replace")
