@@ -56,8 +56,14 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+# The least grace stop_tree gives, in seconds: scripts/test-sanitizers sets E2E_STOP_GRACE, because a
+# sanitized process checks its heap for leaks as it exits and a SIGKILL then would lose its report.
+MINIMUM_STOP_GRACE = float(os.environ.get("E2E_STOP_GRACE", "0"))
+
+
 def stop_tree(proc: subprocess.Popen, grace: float = 3.0) -> None:
-    """Terminate `proc` and all its descendants; SIGKILL whatever outlives `grace`."""
+    """Terminate `proc` and all its descendants; SIGKILL whatever outlives `grace` (at least E2E_STOP_GRACE)."""
+    grace = max(grace, MINIMUM_STOP_GRACE)
     pids = [proc.pid] + descendants(proc.pid) if proc.poll() is None else descendants(proc.pid)
     for pid in pids:
         try:
@@ -73,6 +79,7 @@ def stop_tree(proc: subprocess.Popen, grace: float = 3.0) -> None:
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.02)
         if _alive(pid):
+            _note_kill(pid, grace)
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -81,6 +88,21 @@ def stop_tree(proc: subprocess.Popen, grace: float = 3.0) -> None:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         pass
+
+
+def _note_kill(pid: int, grace: float) -> None:
+    """Appends the process about to be killed to the file E2E_KILL_LOG names, if any (the sanitizer
+    run lists them: a process killed this way wrote no exit-time report)."""
+    path = os.environ.get("E2E_KILL_LOG")
+    if not path:
+        return
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            name = f.read().strip()
+    except OSError:
+        name = "?"
+    with open(path, "a") as log:
+        log.write(f"{pid} {name}: still running {grace:g} s after SIGTERM, killed\n")
 
 
 def _alive(pid: int) -> bool:
