@@ -26,7 +26,7 @@ public final class RecordFileReader {
     private var aheadEntries: [RecordEntry] = []
     private var aheadPosition = 0
 
-    private let fd: Int32
+    let fd: Int32
     private var decoder: RecordStreamDecoder
     private var readOffset: UInt64
     private var atEnd = false
@@ -34,6 +34,8 @@ public final class RecordFileReader {
     private var pendingPosition = 0
     private var pendingBlockOffset: UInt64 = 0
     private var chunk: [UInt8]
+    /// The trailer's index once looked for: `.some(nil)` when the file has none that describes it.
+    private var trailerIndex: RecordIndex??
 
     /// Opens `path` and reads its header.
     /// - Throws: ``RecordFormatError`` when the file cannot be read, is not a recording, or has an
@@ -165,7 +167,7 @@ public final class RecordFileReader {
         return try RecordFileReader.scanIndex(path: path)
     }
 
-    /// True when the file ends with a trailer pointing at a valid index.
+    /// True when the file ends with a trailer pointing at a valid index that describes the file's blocks.
     public func hasValidIndex() throws(RecordFormatError) -> Bool { try indexFromTrailer() != nil }
 
     private func readBlock(at offset: UInt64, length: Int) throws(RecordFormatError) -> DecodedBlock? {
@@ -182,7 +184,18 @@ public final class RecordFileReader {
         return nil
     }
 
+    /// The index the trailer points at, when it describes the file (checked once per reader, §5.3).
     private func indexFromTrailer() throws(RecordFormatError) -> RecordIndex? {
+        if let trailerIndex { return trailerIndex }
+        let found = try readIndexFromTrailer()
+        let checked = try found.flatMap { found throws(RecordFormatError) in
+            try indexDescribesFile(found.index, indexOffset: found.offset) ? found.index : nil
+        }
+        trailerIndex = .some(checked)
+        return checked
+    }
+
+    private func readIndexFromTrailer() throws(RecordFormatError) -> (index: RecordIndex, offset: UInt64)? {
         let trailerLength = BlockHeader.fixedLength + 16
         guard fileSize >= UInt64(header.encodedLength + trailerLength) else { return nil }
         guard let trailer = try readBlock(at: fileSize - UInt64(trailerLength), length: trailerLength),
@@ -190,7 +203,7 @@ public final class RecordFileReader {
             let indexBlock = try readBlock(at: indexOffset, length: Int(clamping: indexLength)),
             case .index(let index) = indexBlock.content
         else { return nil }
-        return index
+        return (index, indexOffset)
     }
 
     /// Builds an index by reading every block of `path`.

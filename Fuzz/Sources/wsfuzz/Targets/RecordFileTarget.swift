@@ -9,7 +9,8 @@
 ///
 /// Invariants: the records and gaps read are those the stream decoder finds in the same bytes, for
 /// any chunk size; the damage reported is the decoder's; a scanned index is the index of the blocks
-/// read; seeking to every session of the index (trailer or scanned; a forged one included) and
+/// read; the header-only walk that checks a trailer's index finds the blocks read (good or corrupt);
+/// seeking to every session of the index (trailer or scanned; a forged one is not trusted) and
 /// reading on neither traps nor reads a record the file does not hold.
 enum RecordFileTarget {
     static let target = FuzzTarget(
@@ -54,6 +55,16 @@ enum RecordFileTarget {
                 index.add(block)
             }
             damages = reader.damages
+            // The header-only walk that checks a trailer's index finds exactly the blocks read, good or corrupt.
+            let walked = try reader.blockHeaders(upTo: reader.fileSize)
+            for case .block(let offset, let header, _) in blocks {
+                FuzzCheck.require(walked[offset] == header, "the header walk misses the block at \(offset)")
+            }
+            let corrupt = Set(damages.filter { $0.kind == .corruptBlock }.map(\.offset))
+            for offset in walked.keys {
+                FuzzCheck.require(blocks.contains { if case .block(offset, _, _) = $0 { true } else { false } } || corrupt.contains(offset),
+                                  "the header walk finds a block at \(offset) that reading does not")
+            }
             let scanned = try RecordFileReader.scanIndex(path: path)
             FuzzCheck.require(scanned == index, "the scanned index is not the index of the blocks read")
             let loaded = try reader.loadIndex()
