@@ -38,6 +38,8 @@ Measured, for each proxy:
      CPU of its own). Each round also runs the floor ($RECORD_BENCH_BIN floor, scripts/bench-proxy
      builds it): the cheapest recorder, the same bytes in the same blocks with the same CRC to the
      same directory; recording's extra CPU per GB (on - off, same round) is printed against it.
+     With --baseline, the baseline build ("before") is measured in the same rounds and gets the
+     same rows against the same floors (the verdict stays ours): two recorders compared in one run.
 
 Only the standard library is used. The target runs in a separate process (this file with
 --_target-server), so client and target file descriptors are split; RLIMIT_NOFILE is raised to
@@ -1159,26 +1161,28 @@ def recording_cost(args, rec, log):
     gb = args.record_megabytes * MiB / 1e9
     out = {}
     lines = []
-    for pname in ("random", "zero"):
-        off = rec.get("ours-off", {}).get(pname + "_cpu", {})
-        on = rec.get("ours-rec", {}).get(pname + "_cpu", {})
+    # --baseline's build ("before") gets the same rows, each round against the same floor.
+    for k, pname in [(k, p) for k in ("ours", "before") for p in ("random", "zero")]:
+        off = rec.get(k + "-off", {}).get(pname + "_cpu", {})
+        on = rec.get(k + "-rec", {}).get(pname + "_cpu", {})
         floor = rec.get("floor", {}).get(pname, {})
         rounds = sorted(set(off) & set(on))
         if not rounds:
             continue
         extra = {r: (on[r] - off[r]) / gb for r in rounds}
         row = "  %-7s  off %s  on %s  extra %s" % (
-            pname, spread([off[r] / gb for r in rounds])[1], spread([on[r] / gb for r in rounds])[1],
+            pname if k == "ours" else "before " + pname, spread([off[r] / gb for r in rounds])[1], spread([on[r] / gb for r in rounds])[1],
             spread(extra.values())[1])
         paired = [r for r in rounds if r in floor and floor[r] > 0]
         if paired:
             ratios = [extra[r] / floor[r] for r in paired]
-            out[pname] = spread(ratios)[0]
+            if k == "ours":
+                out[pname] = spread(ratios)[0]
             row += "  floor %s  extra/floor %s" % (spread([floor[r] for r in paired])[1], spread(ratios)[1])
         else:
             row += "  floor n/a (RecordBench not built or failed)"
         lines.append(row)
-        writer = rec.get("ours-rec", {}).get(pname + "_writer", {})
+        writer = rec.get(k + "-rec", {}).get(pname + "_writer", {})
         if writer:
             # The writer thread alone, and what the rest of the proxy spent beyond recording off.
             rest = [(on[r] - writer[r] - off[r]) / gb for r in rounds if r in writer]
@@ -1188,8 +1192,8 @@ def recording_cost(args, rec, log):
                 row += "  recorder thread/floor %s" % spread([writer[r] / gb / floor[r] for r in paired])[1]
             lines.append(row)
     if lines:
-        log("\nrecording cost, ours: proxy process CPU-s per GB of payload, median (min-max) over %d rounds"
-            % args.repeat)
+        log("\nrecording cost, ours%s: proxy process CPU-s per GB of payload, median (min-max) over %d rounds"
+            % (" (and 'before', --baseline)" if "before-rec" in rec else "", args.repeat))
         log("  (off, on: the whole proxy; 'on' counts until the recorder has written all; extra = on - off"
             " of the same round;")
         log("   floor: RecordBench floor in the same round: the payload written in 1 MiB blocks with the"
@@ -1438,7 +1442,7 @@ def main():
                         if best is None or v[0] > best:
                             rec[name][pname] = v[0]
                         rec[name].setdefault(pname + "_cpu", {})[r] = v[1]
-                        if on and k == "ours":
+                        if on and k in ("ours", "before"):
                             rec[name].setdefault(pname + "_writer", {})[r] = writer
                     # The floor, at the same moment of the machine: the cheapest recorder's CPU.
                     floor = floor_cpu(recdir, args.record_megabytes, pname)

@@ -73,6 +73,23 @@ def test_the_extra_is_split_into_the_recorder_thread_and_the_rest():
     assert "recorder thread/floor 1.200 (1.200-1.320)" in row
 
 
+def test_a_baseline_build_gets_its_own_rows_against_the_same_floor_but_not_the_verdict():
+    # --baseline BIN ("before"): the same rounds, so two builds of the recorder compare in one run.
+    rec = rounds(800, 400, [0.30] * 3, [0.70] * 3, [0.25] * 3)
+    rec["before-off"] = {"random_cpu": {r: 0.30 * GB for r in range(3)}}
+    rec["before-rec"] = {"random_cpu": {r: v * GB for r, v in enumerate([0.80, 0.85, 0.90])},
+                         "random_writer": {r: 0.40 * GB for r in range(3)}}
+    lines = []
+    ratios = proxy_bench.recording_cost(args(), rec, lines.append)
+    assert ratios["random"] == pytest.approx(0.40 / 0.25)   # ours only
+    (row,) = [line for line in lines if line.lstrip().startswith("before random")]
+    assert "extra 0.550 (0.500-0.600)" in row
+    assert "extra/floor 2.200 (2.000-2.400)" in row
+    (ours,) = [line for line in lines if line.lstrip().startswith("random")]
+    assert "extra/floor 1.600" in ours
+    assert any("recorder thread 0.400" in line for line in lines)
+
+
 def test_passes_on_the_floor_when_throughput_falls_short():
     row, _ = verdict(rounds(800, 400, [0.30] * 3, [0.63] * 3, [0.30] * 3))   # 0.5x; extra 0.33 = 1.1x floor
     assert "0.50x; 1.10x floor" in row
