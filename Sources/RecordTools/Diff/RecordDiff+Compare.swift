@@ -71,8 +71,9 @@ extension RecordDiff {
         return report
     }
 
-    /// The sessions of a file when they can be had without reading it: a legacy file holds
-    /// session 1; a cleanly closed file lists them in its index.
+    /// The sessions of a file when they can be had without reading its records: a legacy file holds
+    /// session 1; a cleanly closed file lists them in its index, used only once a walk over the block
+    /// headers confirms it (one small read per block, payloads skipped; record-format.md §5.3).
     static func knownSessions(_ path: String, _ source: RecordSource) throws(RecordFormatError) -> Set<UInt32>? {
         if source.format == .legacy { return [1] }
         let reader = try RecordFileReader(path: path)
