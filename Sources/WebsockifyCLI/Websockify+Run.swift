@@ -122,6 +122,12 @@ extension Websockify {
         if let at = report.truncatedAt {
             logger.warning("recording: cut a torn tail of \(report.truncatedBytes) bytes at byte \(at) of \(recording.recorder.path)")
         }
+        if let bits = report.widerMode {
+            let configured = String(try recordFileMode(), radix: 8)
+            logger.warning(
+                "recording: \(recording.recorder.path) has mode 0\(String(bits, radix: 8)), more open than --record-mode 0\(configured); an existing recording keeps its mode (chmod it to narrow it)"
+            )
+        }
         configuration.sessionTapFactories.append(recording.tapFactory)
         configuration.metrics?.recording.watch(recording.recorder)
         return ShutdownStep("recording") {

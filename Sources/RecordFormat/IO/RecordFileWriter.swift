@@ -33,6 +33,9 @@ public final class RecordFileWriter {
         public var truncatedAt: UInt64?
         /// Damage found inside the existing file (kept as it is).
         public var damages: [Damage]
+        /// The appended file's permission bits when they grant what the configured mode does not
+        /// (an existing recording keeps its mode; the caller says so); nil otherwise.
+        public var widerMode: UInt32? = nil
     }
 
     public private(set) var appendReport: AppendReport
@@ -88,7 +91,10 @@ public final class RecordFileWriter {
     private var indexSessionEntries = 0
 
     /// Opens `path` for recording, creating it or appending a new run to an existing recording.
-    /// A torn tail is cut back to the last good block first (see ``appendReport``).
+    /// A torn tail is cut back to the last good block first (see ``appendReport``). An existing
+    /// file must be a regular file of this process's user, not reached through a symbolic link;
+    /// one that gets a header (empty, or torn inside its header) is given the configured mode,
+    /// a recording appended to keeps its own.
     /// - Parameters:
     ///   - createNew: refuse to open a file that already exists (for tool outputs).
     ///   - header: the header for a new file (default: now, and the configured producer).
@@ -126,6 +132,9 @@ public final class RecordFileWriter {
                 size = 0
             }
             if size == 0 {
+                // Nothing of what was in the file is kept (an empty file put there, or a torn
+                // header), so it gets the recording's mode like a new file.
+                try SystemFile.setMode(fd, configuration.fileMode, path: path)
                 let header = (header
                     ?? FileHeader(
                         createdWallMicros: clock.wallMicros(), producerName: configuration.producerName,
@@ -140,6 +149,8 @@ public final class RecordFileWriter {
                 report.appended = true
                 report.damages = scan.damages
                 report.lastExistingSession = scan.maxSession
+                let bits = try SystemFile.permissions(fd, path: path)
+                if bits & ~configuration.fileMode != 0 { report.widerMode = bits }
                 if scan.goodEnd < size {
                     try Self.truncate(fd, to: scan.goodEnd, path: path)
                     report.truncatedBytes = size - scan.goodEnd

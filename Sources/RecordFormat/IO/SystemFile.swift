@@ -20,21 +20,25 @@ package enum SystemFile {
         return fd
     }
 
-    /// Opens `path` for reading and writing, creating it when it does not exist (`exclusive`: it
-    /// must not exist). A file it creates gets exactly `mode` (the umask only narrows it meanwhile,
-    /// so it is never wider); an existing file keeps its mode.
     /// The message of ``openCreating(_:mode:exclusive:)``'s error when `exclusive` finds the name taken.
     static let alreadyExists = "cannot create: the file already exists"
 
+    /// Opens `path` for reading and writing, creating it when it does not exist (`exclusive`: it
+    /// must not exist). A file it creates gets exactly `mode` (the umask only narrows it meanwhile,
+    /// so it is never wider). An existing file is opened only when it is a regular file of this
+    /// process's user, never through a symbolic link at `path` (a recording holds what was typed:
+    /// whoever placed a link, a FIFO or a file of their own there would read it); it keeps its mode
+    /// (``setMode(_:_:path:)`` gives it the configured one when a header is about to be written).
     static func openCreating(_ path: String, mode: UInt32, exclusive: Bool) throws(RecordFormatError) -> Int32 {
         while true {
-            let fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+            let fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(mode))
             if fd >= 0 {
-                guard fchmod(fd, mode_t(mode)) == 0 else {
-                    let code = errno
+                do throws(RecordFormatError) {
+                    try setMode(fd, mode, path: path)
+                } catch {
                     Glibc.close(fd)
                     unlink(path)
-                    throw RecordFormatError(.io, "cannot set the file's mode: \(errnoText(code))", path: path)
+                    throw error
                 }
                 return fd
             }
@@ -42,11 +46,85 @@ package enum SystemFile {
                 if errno == EEXIST { throw RecordFormatError(.io, alreadyExists, path: path) }
                 throw RecordFormatError(.io, "cannot open: \(errnoText(errno))", path: path)
             }
-            let existing = Glibc.open(path, O_RDWR | O_CLOEXEC)
-            if existing >= 0 { return existing }
+            // Non-blocking and no controlling terminal: a FIFO or a terminal put there is refused
+            // below, not waited on or adopted.
+            let existing = Glibc.open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+            if existing >= 0 {
+                do throws(RecordFormatError) {
+                    try checkOwnRegularFile(existing, path: path)
+                } catch {
+                    Glibc.close(existing)
+                    throw error
+                }
+                return existing
+            }
+            let code = errno
+            if code == ELOOP || code == EISDIR || code == ENXIO { throw notRegular(path: path) }
             // Removed in between: create it after all.
-            guard errno == ENOENT else { throw RecordFormatError(.io, "cannot open: \(errnoText(errno))", path: path) }
+            guard code == ENOENT else { throw RecordFormatError(.io, "cannot open: \(errnoText(code))", path: path) }
         }
+    }
+
+    /// Refuses an existing file that is not a regular file owned by this process's effective user,
+    /// and takes back the non-blocking flag it was opened with.
+    private static func checkOwnRegularFile(_ fd: Int32, path: String) throws(RecordFormatError) {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw RecordFormatError(.io, "cannot stat: \(errnoText(errno))", path: path)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw notRegular(path: path, kind: info.st_mode & S_IFMT) }
+        guard info.st_uid == geteuid() else {
+            throw RecordFormatError(
+                .invalidArgument,
+                "is owned by uid \(info.st_uid), not by this process's uid \(geteuid()); recordings are written "
+                    + "only into files of the recording user (remove it or choose another file)",
+                path: path)
+        }
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 else {
+            throw RecordFormatError(.io, "cannot open: \(errnoText(errno))", path: path)
+        }
+    }
+
+    /// The error for something at `path` that is not a regular file (`kind`: its `S_IFMT` bits, or
+    /// nil to look: a symbolic link, a directory or a socket the open refused).
+    private static func notRegular(path: String, kind: mode_t? = nil) -> RecordFormatError {
+        var type = kind
+        if type == nil {
+            var info = stat()
+            if lstat(path, &info) == 0 { type = info.st_mode & S_IFMT }
+        }
+        let what: String?
+        switch type {
+        case S_IFLNK:
+            return RecordFormatError(.invalidArgument, "is a symbolic link; recordings are not written through links", path: path)
+        case S_IFDIR: what = "a directory"
+        case S_IFIFO: what = "a FIFO"
+        case S_IFSOCK: what = "a socket"
+        case S_IFCHR: what = "a character device"
+        case S_IFBLK: what = "a block device"
+        default: what = nil
+        }
+        return RecordFormatError(
+            .invalidArgument, "is \(what.map { $0 + ", " } ?? "")not a regular file; recordings are written only into regular files",
+            path: path)
+    }
+
+    /// Gives the open file exactly the permission bits `mode` (an existing file about to get a
+    /// recording's header: nothing in it is kept, so it becomes private like a new one).
+    static func setMode(_ fd: Int32, _ mode: UInt32, path: String) throws(RecordFormatError) {
+        guard fchmod(fd, mode_t(mode)) == 0 else {
+            throw RecordFormatError(.io, "cannot set the file's mode: \(errnoText(errno))", path: path)
+        }
+    }
+
+    /// The permission bits of the open file.
+    static func permissions(_ fd: Int32, path: String) throws(RecordFormatError) -> UInt32 {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw RecordFormatError(.io, "cannot stat: \(errnoText(errno))", path: path)
+        }
+        return UInt32(info.st_mode) & 0o777
     }
 
     /// The permission bits of the file at `path` (what outputs made from it are given).
