@@ -89,7 +89,8 @@ public struct Websockify: AsyncParsableCommand {
         name: .customLong("record-mode"),
         help: ArgumentHelp(
             "permission bits of a new recording file, in octal (default 0600: recordings hold what was typed, "
-                + "passwords included; e.g. 0640 to let the group read them); an existing file keeps its mode",
+                + "passwords included; e.g. 0640 to let the group read them; an empty file put there gets it too); an "
+                + "existing recording keeps its mode",
             valueName: "MODE"))
     var recordMode: String?
 

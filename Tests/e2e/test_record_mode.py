@@ -1,5 +1,6 @@
 """Recordings are private (issue 12 §7): `--record` creates FILE.rec 0600 under the usual umask 022,
-`--record-mode` sets other bits on purpose, and an existing file keeps its mode when a run appends."""
+`--record-mode` sets other bits on purpose, and an existing file keeps its mode when a run appends
+(with a warning when it is more open); a link, a FIFO or an empty file put there first (issue 19 §4)."""
 from __future__ import annotations
 
 import contextlib
@@ -26,9 +27,10 @@ def mode_of(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def record_one_session(base, *extra: str, payload: bytes = b"secret typed here", wait: float = 0) -> None:
+def record_one_session(base, *extra: str, payload: bytes = b"secret typed here", wait: float = 0) -> str:
     """Start websockify with --record=BASE (none when BASE is None), relay one echo exchange of
-    `payload` (another after `wait` seconds, if given), stop it (SIGTERM closes the file)."""
+    `payload` (another after `wait` seconds, if given), stop it (SIGTERM closes the file); returns
+    its log up to the stop."""
     target = TcpTarget()
     proxy = Proxy([f"127.0.0.1:{target.port}"], extra=[*([f"--record={base}"] if base else []), *extra])
     try:
@@ -42,10 +44,12 @@ def record_one_session(base, *extra: str, payload: bytes = b"secret typed here",
         client.send_frame(8, struct.pack("!H", 1000))
         client.read_until_close()
         client.close()
+        log = proxy.log_text()
     finally:
         proxy.stop()
         target.close()
     assert proxy.proc.returncode == 0, f"websockify exited with {proxy.proc.returncode}"
+    return log
 
 
 def test_new_recording_is_0600_under_umask_022(tmp_path):
@@ -71,11 +75,14 @@ def test_appending_keeps_the_existing_mode_up_or_down(tmp_path):
     with umask(0o022):
         record_one_session(tmp_path / "kept")
         os.chmod(path, 0o644)
-        record_one_session(tmp_path / "kept")  # the default 0600 does not narrow an existing file
+        log = record_one_session(tmp_path / "kept")  # the default 0600 does not narrow an existing file
         assert mode_of(path) == 0o644
+        # ... but says the file is more open than asked (issue 19 §4).
+        assert f"recording: {path} has mode 0644, more open than --record-mode 0600" in log, log
         os.chmod(path, 0o400 | 0o200)
-        record_one_session(tmp_path / "kept", "--record-mode=0666")  # nor does --record-mode widen it
+        log = record_one_session(tmp_path / "kept", "--record-mode=0666")  # nor does --record-mode widen it
         assert mode_of(path) == 0o600
+        assert "more open than" not in log, log
     # Both runs were appended to the one file.
     inspect = os.path.join(os.path.dirname(websockify_bin()), "wsrecord-inspect")
     dump = subprocess.run([inspect, "dump", "--json", str(path)], capture_output=True, text=True, timeout=60)
@@ -135,3 +142,29 @@ def test_rotated_and_per_session_files_get_the_mode_too(tmp_path):
     assert {mode_of(p) for p in rotated} == {0o600}, [(p.name, oct(mode_of(p))) for p in rotated]
     assert [mode_of(p) for p in sessions.glob("*.rec")] == [0o600]
     assert [mode_of(p) for p in grouped.glob("*.rec")] == [0o640]
+
+
+def test_a_file_placed_at_the_record_path_does_not_get_the_recording(tmp_path):
+    """Issue 19 §4: an empty 0666 file put at FILE.rec beforehand is made 0600 before the header is
+    written; a symbolic link there (to such a file) and a FIFO are refused at startup, naming the
+    file, and what they point to stays empty."""
+    placed = tmp_path / "placed.rec"
+    placed.touch()
+    os.chmod(placed, 0o666)
+    with umask(0o022):
+        record_one_session(tmp_path / "placed")
+    assert mode_of(placed) == 0o600, oct(mode_of(placed))
+    assert placed.stat().st_size > 0
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.touch()
+    os.chmod(elsewhere, 0o666)
+    os.symlink(elsewhere, tmp_path / "link.rec")
+    os.mkfifo(tmp_path / "fifo.rec", 0o666)
+    for name, why in (("link", "is a symbolic link; recordings are not written through links"),
+                      ("fifo", "is a FIFO, not a regular file")):
+        run = subprocess.run([websockify_bin(), f"--record={tmp_path / name}", "127.0.0.1:0", "127.0.0.1:9"],
+                             capture_output=True, text=True, timeout=30)
+        assert run.returncode == 1, (name, run.returncode, run.stderr)
+        assert f"cannot record: {tmp_path / name}.rec: {why}" in run.stderr, run.stderr
+    assert elsewhere.stat().st_size == 0 and mode_of(elsewhere) == 0o666
