@@ -41,6 +41,8 @@ struct AppendTests {
         #expect(report.isClean)
         #expect(report.hasIndex)
         #expect(report.sessions == [1, 2, 3])
+        // Seeking trusts the new run's index: it describes every block, the earlier run's index and trailer included.
+        #expect(try RecordFileReader(path: path).hasValidIndex())
     }
 
     @Test("a torn tail is cut back to the last good block before appending, and reported")
@@ -75,6 +77,7 @@ struct AppendTests {
         }
         #expect(text.contains("cut a torn tail of \(UInt64(tornLength) - goodEnd) bytes at byte \(goodEnd)"))
         #expect(try RecordVerifier.verify(path: path).isClean)
+        #expect(try RecordFileReader(path: path).hasValidIndex())
     }
 
     @Test("a record too large for any block is refused and the file stays valid")
@@ -108,6 +111,8 @@ struct AppendTests {
         #expect(writer.endOffset == UInt64(size))
         #expect(writer.allocateSession() == 8)
         try writer.close()
+        // The newer block is one the header walk passes: the index written now is still trusted.
+        #expect(try RecordFileReader(path: path).hasValidIndex())
     }
 
     @Test("a second writer on the same file is refused while the first holds it")
