@@ -4,7 +4,6 @@ import asyncio
 import base64
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -15,6 +14,8 @@ import time
 
 import pytest
 import websockets
+
+from vncdesk import stop_tree
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -153,13 +154,8 @@ class Proxy:
         return f"ws://127.0.0.1:{self.port}{path}"
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """SIGTERM; SIGKILL after 10 s (at least E2E_STOP_GRACE), listed in E2E_KILL_LOG (vncdesk.stop_tree)."""
+        stop_tree(self.proc, grace=10)
         for f in (self.log, self.out):
             f.close()
             try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from proxyutil import REPO_ROOT, websockify_bin
+from vncdesk import stop_tree
 
 
 def wsreplay_bin() -> str:
@@ -32,12 +33,12 @@ def read_report(path: Path) -> dict:
 
 
 def finish(proc: subprocess.Popen, timeout: float = 30.0) -> int:
-    """Wait for a wsreplay process to exit by itself; returns its exit code."""
+    """Wait for a wsreplay process to exit by itself; returns its exit code. One that does not is a
+    failure, stopped as vncdesk.stop_tree stops (SIGTERM, then a SIGKILL listed in E2E_KILL_LOG)."""
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        stop_tree(proc)
         log = getattr(proc, "log_path", None)
         text = Path(log).read_text(errors="replace") if log else ""
         raise AssertionError(f"wsreplay did not exit within {timeout}s\n{text}")
