@@ -28,7 +28,11 @@ public struct RFBClientStreamParser: Sendable {
     private var client: [UInt8] = []
     private var clientBase: UInt64 = 0
     private var clientStep: ClientStep = .version
-    private var minorVersion = 8
+    /// The handshake layout the client's stream follows: the lower of the two versions when the server's is
+    /// known by the time the client's arrives (a client must not ask for more than the server offered; a 3.3
+    /// server answers in 3.3 whatever it is asked), else the client's own — as ``RFBSessionParser`` decides.
+    private var layout = RFBProtocolVersion.Layout.v38
+    private var serverVersion: RFBProtocolVersion?
 
     private var server: [UInt8] = []
     private var serverStep = 0  // 0 version, 1 security (3.3), 2 done
@@ -80,11 +84,12 @@ public struct RFBClientStreamParser: Sendable {
     private mutating func progressServer() -> [Parsed] {
         if serverStep == 0 {
             guard server.count >= 12 else { return [] }
+            serverVersion = RFBProtocolVersion(server.prefix(12))
             server.removeFirst(12)
             serverStep = 1
         }
         guard clientStep != .version else { return [] }  // the client's version decides what follows
-        if minorVersion >= 7 {
+        if layout >= .v37 && serverVersion?.layout != .v33 {
             serverStep = 2
             server = []
             return []
@@ -125,10 +130,11 @@ public struct RFBClientStreamParser: Sendable {
             case .version:
                 guard client.count >= 12 else { break loop }
                 let text = String(decoding: client.prefix(11), as: UTF8.self)
-                if text.hasPrefix("RFB 003.") { minorVersion = Int(text.suffix(3)) ?? 8 }
+                let own = RFBProtocolVersion(client.prefix(12))?.layout ?? .v38
+                layout = serverVersion?.layout.map { min($0, own) } ?? own
                 out.append(take(12, .protocolVersion(text)))
-                clientStep = minorVersion >= 7 ? .securityChoice : .waitServerSecurity
-                if minorVersion < 7 {
+                clientStep = layout >= .v37 ? .securityChoice : .waitServerSecurity
+                if layout < .v37 {
                     out += progressServer()
                     break loop
                 }

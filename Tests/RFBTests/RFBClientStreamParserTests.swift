@@ -90,6 +90,31 @@ struct RFBClientStreamParserTests {
         #expect(out.map(\.message.name) == ["ProtocolVersion", "SecurityChoice", "VNCAuthResponse", "ClientInit"])
     }
 
+    @Test("a client asking a 3.3 server for 3.8 gets the 3.3 handshake, as the session parser reads it")
+    func clientAsksMoreThanOffered() {
+        // Found by the rfb-client-stream fuzz target: this parser followed the client's 3.8 (a one-byte security
+        // choice) while RFBSessionParser follows the lower version, in which the server picks the type.
+        var parser = RFBClientStreamParser()
+        var session = RFBSessionParser()
+        var out: [RFBClientStreamParser.Parsed] = []
+        var found: [RFBParsedMessage] = []
+        func server(_ bytes: [UInt8]) {
+            out += parser.feedServer(bytes)
+            found += session.feed(.serverToClient, bytes).compactMap { if case .message(let m) = $0, m.direction == .clientToServer { m } else { nil } }
+        }
+        func client(_ bytes: [UInt8]) {
+            out += parser.feedClient(bytes)
+            found += session.feed(.clientToServer, bytes).compactMap { if case .message(let m) = $0, m.direction == .clientToServer { m } else { nil } }
+        }
+        server(Array("RFB 003.006\n".utf8))
+        client(Array("RFB 003.008\n".utf8))
+        server([0, 0, 0, 2] + [UInt8](repeating: 0xAB, count: 16))
+        client([UInt8](repeating: 0x11, count: 16) + [1] + [4, 1, 0, 0, 0, 0, 0, 0x61])
+        #expect(out.map(\.message.name) == ["ProtocolVersion", "VNCAuthResponse", "ClientInit", "KeyEvent"])
+        #expect(out.map(\.offset) == found.map(\.offset))
+        #expect(out.map { UInt64($0.length) } == found.map(\.length))
+    }
+
     @Test("an unknown security type or message type stops attribution instead of guessing")
     func losesSync() {
         var parser = RFBClientStreamParser()
