@@ -92,11 +92,14 @@ struct PerMessageDeflateSessionTests {
     @Test("data that does not compress goes uncompressed: sampled when large, backed off when small")
     func incompressible() throws {
         let session = try SessionHarness(deflate: PerMessageDeflate())
-        // Large random messages: the entropy sample says no, every time.
+        // Large random messages: the entropy sample says no, and they count as misses.
         for seed in 0..<3 {
             try session.target.writeInbound(ByteBuffer(bytes: noise(20_000, seed: UInt64(seed))))
         }
         #expect(try frames(session.takeOutbound(session.client)).map(\.rsv) == [0, 0, 0])
+        // A message that compresses well resets the count.
+        try session.target.writeInbound(ByteBuffer(bytes: Self.screen))
+        #expect(try frames(session.takeOutbound(session.client)).map(\.rsv) == [4])
         // Small random messages (too small to sample): tried, found not to shrink, then skipped.
         var flags: [UInt8] = []
         for seed in 0..<40 {
@@ -173,5 +176,28 @@ struct AdaptiveCompressionPolicyTests {
         #expect(normal.withUnsafeBytes { policy.shouldCompress($0) })
         policy.compressed(from: 1000, to: 100)
         #expect(skippedAfterMisses() == 16)
+    }
+
+    @Test("a message the sample finds random is a miss: after a few, the sample itself is skipped")
+    func sampledMisses() {
+        var policy = AdaptiveCompressionPolicy()
+        let random = noise(64 << 10, seed: 7)
+        let text = [UInt8](repeating: 0x41, count: 64 << 10)
+        for _ in 0..<AdaptiveCompressionPolicy.missesBeforeBackoff {
+            #expect(!random.withUnsafeBytes { policy.shouldCompress($0) })
+        }
+        // Backing off: even data that would compress is not sampled or tried.
+        for _ in 0..<AdaptiveCompressionPolicy.initialBackoff {
+            #expect(!text.withUnsafeBytes { policy.shouldCompress($0) })
+        }
+        #expect(text.withUnsafeBytes { policy.shouldCompress($0) })
+        // A miss found by the sample and one found by deflate count alike, and a good message resets both.
+        policy.compressed(from: text.count, to: 100)
+        for _ in 0..<AdaptiveCompressionPolicy.missesBeforeBackoff - 1 {
+            #expect(!random.withUnsafeBytes { policy.shouldCompress($0) })
+        }
+        #expect(text.withUnsafeBytes { policy.shouldCompress($0) })
+        policy.compressed(from: text.count, to: text.count)
+        #expect(!text.withUnsafeBytes { policy.shouldCompress($0) }, "the fourth miss in a row backs off")
     }
 }

@@ -7,11 +7,13 @@ import RecordFormat
 ///   samples, as the recorder does for its blocks): data that looks random (Tight's zlib and JPEG
 ///   rectangles, TLS, already compressed files) goes uncompressed without paying for deflate,
 ///   which is slowest on exactly such data.
-/// - What deflate actually gave is fed back: after ``missesBeforeBackoff`` messages in a row that
-///   shrank by less than ``worthwhileRatio``, the next ``backoff`` messages skip compression; the
-///   backoff doubles each time it is needed again (up to ``maximumBackoff``) and resets as soon as
-///   a message compresses well. So a session whose data does not compress stops paying for it,
-///   and one whose data changes (a terminal that starts a file transfer) is tried again.
+/// - A miss is a message that shrank by less than ``worthwhileRatio``, or one the sample found
+///   random. After ``missesBeforeBackoff`` misses in a row the next ``backoff`` messages skip
+///   compression, and the sample too; the backoff doubles each time it is needed again (up to
+///   ``maximumBackoff``) and resets as soon as a message compresses well. So a session whose data
+///   does not compress stops paying for it, even for the sample (a quarter of a 64 KiB message is
+///   read for it), and one whose data changes (a terminal that starts a file transfer) is tried
+///   again.
 struct AdaptiveCompressionPolicy {
     static let minimumSize = 64
     static let worthwhileRatio = 0.9
@@ -30,7 +32,11 @@ struct AdaptiveCompressionPolicy {
             skipping -= 1
             return false
         }
-        return !looksIncompressible(bytes)
+        guard !looksIncompressible(bytes) else {
+            missed()
+            return false
+        }
+        return true
     }
 
     /// A message of `original` bytes was compressed to `compressed` bytes.
@@ -40,6 +46,10 @@ struct AdaptiveCompressionPolicy {
             backoff = Self.initialBackoff
             return
         }
+        missed()
+    }
+
+    private mutating func missed() {
         misses += 1
         guard misses >= Self.missesBeforeBackoff else { return }
         misses = 0
