@@ -745,7 +745,8 @@ def run_busy(pb, args, kinds, tmp, log):
     finally:
         target.stop()
     # Ratios against socat and the Python websockify at each N.
-    log("\n  busy sessions, ratios (MB/s: higher is better; p99: lower is better)")
+    log("\n  busy sessions, ratios (MB/s: higher is better; p99, proxy CPU and PSS: lower is better;"
+        " direct has no proxy, so only MB/s and p99)")
     for n in counts:
         for label in [v[0] for v in variants if v[1] == "ours"]:
             r = table.get((label, n))
@@ -756,7 +757,9 @@ def run_busy(pb, args, kinds, tmp, log):
                 o = table.get((other, n))
                 if o and "mbps" in o and o["mbps"] > 0:
                     p99 = ("%.2fx" % (r["p99"] / o["p99"])) if r["p99"] and o["p99"] else "-"
-                    parts.append("%.2fx %s MB/s, p99 %s" % (r["mbps"] / o["mbps"], other, p99))
+                    cpu = ("%.2fx" % (r["cpu"] / o["cpu"])) if o.get("cpu") else "-"
+                    pss = ("%.2fx" % (r["pss_mib"] / o["pss_mib"])) if o.get("pss_mib") else "-"
+                    parts.append("%.2fx %s MB/s, p99 %s, CPU %s, PSS %s" % (r["mbps"] / o["mbps"], other, p99, cpu, pss))
                 elif other in [v[0] for v in variants]:
                     parts.append("%s: %s" % (other, "stopped at N=%d" % stopped[other][0] if other in stopped
                                              else "n/a"))
@@ -773,8 +776,9 @@ if __name__ == "__main__":
         sys.exit(drive_main(sys.argv[2:]))
     elif len(sys.argv) > 1 and sys.argv[1] == "_client":
         port, ws, seeds, seconds, open_timeout = sys.argv[2:7]
+        # A session with no whole burst for 10 s (or half of a shorter run) counts as stalled.
         run_client(int(port), ws == "1", [int(s) for s in seeds.split(",")], float(seconds), float(open_timeout),
-                   control=True)
+                   control=True, stall_after=min(10.0, float(seconds) / 2))
         os._exit(0)
     else:
         print(__doc__)

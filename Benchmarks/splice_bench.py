@@ -600,7 +600,8 @@ def report(kinds, runs, placements, loads, frames, failed, args, log, harness):
         return max(r[0] for r in rows) if rows else None
 
     log("\nratios (same run; best MB/s over best, median CPU over median)")
-    pairs = [(k, "socat") for k in kinds if k != "socat"] + [("splice", "copy"), ("copy", "ours"), ("splice", "ours")]
+    pairs = [(k, "socat") for k in kinds if k != "socat"] + [("splice", "copy"), ("copy", "ours"), ("splice", "ours"),
+                                                                ("splice", "python"), ("ours", "python")]
     for pl in placements:
         for a, b in pairs:
             if a not in kinds or b not in kinds:

@@ -209,6 +209,44 @@ def test_target_bytes_go_compressed_with_rsv1_and_inflate_to_what_the_target_sen
     assert wire * 5 < len(SCREEN), f"{wire} bytes on the wire for {len(SCREEN)}"
 
 
+def inflate_strictly(inflater, data):
+    """Inflates in steps of 64 output bytes, as a client with little memory would. zlib checks a
+    back-reference against the window only for output of earlier calls (within one call it also accepts
+    one into that call's output), so a one-call inflate would not notice a distance the agreed window
+    does not allow; this does."""
+    out = bytearray()
+    chunk = inflater.decompress(data, 64)
+    while chunk or inflater.unconsumed_tail:
+        out += chunk
+        chunk = inflater.decompress(inflater.unconsumed_tail, 64)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("bits", [9, 10])
+def test_server_max_window_bits_bounds_every_back_reference(proxy, bits):
+    """A client that asks for a small window gets a stream it can inflate with that window: a message
+    that repeats itself further back than the window cannot refer back to its first half."""
+    client = DeflateClient(proxy.port, offer=f"permessage-deflate; server_max_window_bits={bits}")
+    assert client.headers.get("sec-websocket-extensions") == f"permessage-deflate; server_max_window_bits={bits}"
+    inflater = zlib.decompressobj(-bits)
+    compressed = 0
+    for i in range(3):
+        half = os.urandom((1 << bits) + 200)  # under 4 KiB in all: tried, not sampled
+        message = half + half
+        client.send(2, message)
+        got = b""
+        while len(got) < len(message):
+            rsv, opcode, payload, _ = client.frame()
+            assert opcode == 2
+            if rsv & 4:
+                compressed += 1
+                got += inflate_strictly(inflater, payload + b"\x00\x00\xff\xff")
+            else:
+                got += payload
+        assert got == message, f"message {i}"
+    assert compressed > 0, "the first messages of a session are tried compressed"
+
+
 def test_random_target_bytes_go_uncompressed(proxy):
     client = DeflateClient(proxy.port)
     data = os.urandom(200_000)
