@@ -14,7 +14,8 @@ and asks for a full-screen update every 100 ms while the xterm scrolls `ls -lR` 
 8 MiB of os.urandom. Each run, a target replays the chosen stream (repeated) until N MiB went out,
 in 64 KiB writes; the client offers permessage-deflate, inflates what comes compressed (zlib, as a
 browser does) and counts the application bytes and the bytes it read from its socket (the wire:
-frame headers included; for socat the raw TCP bytes). CPU: the proxy's process tree (proxy_bench's
+frame headers included; for socat the raw TCP bytes); a run whose application bytes differ from what
+the target sent (length or CRC-32) stops the benchmark. CPU: the proxy's process tree (proxy_bench's
 tree_cpu). R runs per proxy and stream, the proxies taken in turn; the best throughput is kept, the
 wire ratio is the same in every run.
 
@@ -184,22 +185,42 @@ def ws_connect(port):
     return s, rest, len(head) + 4, deflate
 
 
+def expected_crc(stream, total):
+    """CRC-32 of what the target sends: `stream` repeated, cut at `total` bytes."""
+    crc, left = 0, total
+    while left > 0:
+        piece = stream[:left]
+        crc = zlib.crc32(piece, crc)
+        left -= len(piece)
+    return crc
+
+
+def check_arrived(label, stream, total, app, crc):
+    """Raises BenchError unless exactly what the target sent arrived (application bytes, inflated)."""
+    if app != total:
+        raise pb.BenchError("%s: %d of %d bytes arrived" % (label, app, total))
+    if crc != expected_crc(stream, total):
+        raise pb.BenchError("%s: the bytes that arrived differ from what the target sent (CRC-32)" % label)
+
+
 def receive_all(proxy, total):
-    """(application bytes, wire bytes, seconds, compressed?) of one transfer through `proxy`."""
+    """(application bytes, wire bytes, seconds, compressed?, CRC-32 of the application bytes) of one
+    transfer through `proxy`."""
     started = time.monotonic()
     if not proxy.ws:
         s = socket.create_connection(("127.0.0.1", proxy.port), timeout=30)
-        got = 0
+        got, crc = 0, 0
         while True:
             data = s.recv(1 << 20)
             if not data:
                 break
             got += len(data)
+            crc = zlib.crc32(data, crc)
         s.close()
-        return got, got, time.monotonic() - started, False
+        return got, got, time.monotonic() - started, False, crc
     s, buf, _, deflate = ws_connect(proxy.port)
     inflater = zlib.decompressobj(-15)
-    app, wire = 0, len(buf)
+    app, wire, crc = 0, len(buf), 0
     data = bytearray(buf)
     pos = 0
     while True:
@@ -224,16 +245,18 @@ def receive_all(proxy, total):
             pos += h + n
             if opcode == 8:
                 s.close()
-                return app, wire, time.monotonic() - started, deflate
+                return app, wire, time.monotonic() - started, deflate, crc
             if opcode in (1, 2, 0):
-                app += len(inflater.decompress(payload + b"\x00\x00\xff\xff")) if b0 & 0x40 else n
+                message = inflater.decompress(payload + b"\x00\x00\xff\xff") if b0 & 0x40 else payload
+                app += len(message)
+                crc = zlib.crc32(message, crc)
         if pos > 1 << 20:
             del data[:pos]
             pos = 0
         chunk = s.recv(1 << 20)
         if not chunk:
             s.close()
-            return app, wire, time.monotonic() - started, deflate
+            return app, wire, time.monotonic() - started, deflate, crc
         wire += len(chunk)
         data += chunk
 
@@ -446,12 +469,11 @@ def main():
                     proxy = pb.Proxy(proxy_kind, target.port, tmp, extra=extra)
                     try:
                         cpu0 = pb.tree_cpu(proxy.pid)
-                        app, wire, seconds, compressed = receive_all(proxy, total)
+                        app, wire, seconds, compressed, crc = receive_all(proxy, total)
                         cpu = pb.tree_cpu(proxy.pid) - cpu0
                     finally:
                         proxy.stop()
-                    if app < total:
-                        raise pb.BenchError("%s/%s: %d of %d bytes arrived" % (kind, name, app, total))
+                    check_arrived("%s/%s" % (kind, name), stream, total, app, crc)
                     best = results.get((name, kind))
                     row = {"mbs": app / MiB / seconds, "wire": wire / app, "cpu_gb": cpu / (app / 1e9),
                            "deflate": compressed}
