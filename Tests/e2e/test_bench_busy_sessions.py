@@ -89,3 +89,18 @@ def test_a_relay_that_alters_or_drops_data_fails(busy_target, start_process, fre
     assert rc == 1
     assert result["errors"] + result["drops"] + result["stalled"] >= 1
     assert complaint in (result["first_error"] or ""), result["first_error"]
+
+
+def test_latency_percentiles_are_read_from_the_histogram_upper_edges():
+    sys.path.insert(0, str(BUSY.parent))
+    import busy_sessions as busy
+
+    # Generator processes report their histograms as JSON: bucket numbers come back as strings.
+    hist = busy.merge_hist([{"10": 90, "20": 5}, {"10": 8, "20": 1, "30": 1}])
+    assert hist == {10: 98, 20: 6, 30: 1}
+    edge = lambda k: busy.HIST_BASE ** (k + 1)  # noqa: E731
+    assert busy.percentile(hist, 0.5) == edge(10)
+    assert busy.percentile(hist, 0.93) == edge(10)  # rank 98 of 105: still the first bucket
+    assert busy.percentile(hist, 0.99) == edge(20)
+    assert busy.percentile(hist, 0.999) == edge(30)
+    assert busy.percentile({}, 0.99) is None
