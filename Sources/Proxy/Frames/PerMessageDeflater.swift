@@ -15,7 +15,7 @@ import RecordFormat
 /// with the agreed window (``PerMessageDeflate/serverMaxWindowBits``) at level 1: on this kind of
 /// data (pixels, terminal text) it keeps most of the gain of higher levels at a fraction of the CPU.
 /// With `server_no_context_takeover` it is reset after every message.
-final class PerMessageDeflater {
+public final class PerMessageDeflater {
     private let parameters: PerMessageDeflate
     private var compressor: ZlibCompressor?
     private var policy = AdaptiveCompressionPolicy()
@@ -24,12 +24,12 @@ final class PerMessageDeflater {
     /// Counts what compression saved; nil without metrics.
     var meter: CompressionMeter?
 
-    init(parameters: PerMessageDeflate) {
+    public init(parameters: PerMessageDeflate) {
         self.parameters = parameters
     }
 
     /// The compressed payload for a message of `payload`, or nil to send it as it is.
-    func compress(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    public func compress(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer? {
         guard !broken, payload.withUnsafeReadableBytes({ policy.shouldCompress($0) }),
             let stream = stream()
         else { return nil }
