@@ -37,6 +37,7 @@ let package = Package(
                 .product(name: "Proxy", package: "websockify-swift"),
                 .product(name: "WebSocketWire", package: "websockify-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

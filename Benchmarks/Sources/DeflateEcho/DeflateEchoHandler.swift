@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import Proxy
 import WebSocketWire
 
@@ -32,7 +33,7 @@ final class DeflateEchoHandler: ChannelInboundHandler {
             head.writeBuffer(&bytes)
             guard let length = Self.headLength(head) else {
                 if head.readableBytes > Self.maxRequestHead {
-                    refuse(context: context, "request head too long")
+                    refuse(context: context, status: .badRequest, "request head too long")
                 } else {
                     state = .handshake(head)
                 }
@@ -52,30 +53,37 @@ final class DeflateEchoHandler: ChannelInboundHandler {
         }
     }
 
-    /// Answers the upgrade: 101 with the negotiated extension, or 400 and close. Returns the
-    /// extension agreed (nil inside: none), or nil when refused.
+    /// Answers the upgrade as the proxy decides it (``HandshakeDecision``: method, version, key,
+    /// upgrade tokens), with the negotiated extension; a refusal gets the proxy's status and message.
+    /// Returns the extension agreed (nil inside: none), or nil when refused.
     private func upgrade(context: ChannelHandlerContext, requestHead: String) -> PerMessageDeflate?? {
-        var key: String?
-        var extensions: [String] = []
-        for line in requestHead.split(separator: "\r\n").dropFirst() {
+        let lines = requestHead.split(separator: "\r\n")
+        let requestLine = lines.first?.split(separator: " ") ?? []
+        var headers = HTTPHeaders()
+        for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = Self.trimmed(line[..<colon]).lowercased()
-            let value = Self.trimmed(line[line.index(after: colon)...])
-            if name == "sec-websocket-key" { key = value }
-            if name == "sec-websocket-extensions" { extensions.append(value) }
+            headers.add(name: Self.trimmed(line[..<colon]), value: Self.trimmed(line[line.index(after: colon)...]))
         }
-        guard requestHead.hasPrefix("GET "), let key else {
-            refuse(context: context, "not a WebSocket upgrade")
+        guard requestLine.count == 3 else {
+            refuse(context: context, status: .badRequest, "not an HTTP request")
             return nil
         }
-        let deflate = PerMessageDeflate.negotiate(extensions)
-        var response =
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Accept: \(HandshakeDecision.acceptValue(forKey: key))\r\n"
-        if let deflate { response += "Sec-WebSocket-Extensions: \(deflate.responseHeaderValue)\r\n" }
-        response += "\r\n"
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response)), promise: nil)
-        return .some(deflate)
+        let head = HTTPRequestHead(
+            version: .http1_1, method: HTTPMethod(rawValue: String(requestLine[0])), uri: String(requestLine[1]),
+            headers: headers)
+        switch HandshakeDecision.decide(head, subprotocols: []) {
+        case .reject(let status, _, let message):
+            refuse(context: context, status: status, message)
+            return nil
+        case .accept(let answer, _, _):
+            let deflate = PerMessageDeflate.negotiate(headers["sec-websocket-extensions"])
+            var response = "HTTP/1.1 101 Switching Protocols\r\n"
+            for (name, value) in answer { response += "\(name): \(value)\r\n" }
+            if let deflate { response += "Sec-WebSocket-Extensions: \(deflate.responseHeaderValue)\r\n" }
+            response += "\r\n"
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response)), promise: nil)
+            return .some(deflate)
+        }
     }
 
     /// The length of the request head up to and with its blank line, once it is all there.
@@ -96,9 +104,10 @@ final class DeflateEchoHandler: ChannelInboundHandler {
         String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 
-    private func refuse(context: ChannelHandlerContext, _ reason: String) {
+    private func refuse(context: ChannelHandlerContext, status: HTTPResponseStatus, _ reason: String) {
         state = .closed
-        let response = "HTTP/1.1 400 Bad Request\r\nContent-Length: \(reason.utf8.count)\r\nConnection: close\r\n\r\n\(reason)"
+        let response =
+            "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Length: \(reason.utf8.count)\r\nConnection: close\r\n\r\n\(reason)"
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response))).whenComplete { _ in
             context.close(promise: nil)
         }
@@ -152,8 +161,10 @@ final class DeflateEchoHandler: ChannelInboundHandler {
     private func close(context: ChannelHandlerContext, code: UInt16?, reason: String) {
         state = .closed
         let payload = ServerFrameEncoder.closePayload(code: code, reason: reason, allocator: context.channel.allocator)
-        send(context: context, opcode: .close, payload: payload)
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in context.close(promise: nil) }
+        let header = ServerFrameEncoder.header(
+            opcode: .close, length: payload.readableBytes, allocator: context.channel.allocator)
+        context.write(wrapOutboundOut(header), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(payload)).whenComplete { _ in context.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
